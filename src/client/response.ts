@@ -1,0 +1,122 @@
+import type { Ds100Pair, FailureCode, TokenRecord } from '../types.js';
+
+export type AttemptOutcome = AttemptSuccess | AttemptFailure;
+
+export interface AttemptSuccess {
+  readonly ok: true;
+  readonly httpStatus: number;
+  readonly token: TokenRecord;
+}
+
+export interface AttemptFailure {
+  readonly ok: false;
+  readonly code: FailureCode;
+  readonly httpStatus?: number | undefined;
+  /** Short, single-line, secret-free text for the results file. */
+  readonly message: string;
+  readonly retryAfterMs?: number | undefined;
+}
+
+const EXCERPT_LENGTH = 200;
+
+/**
+ * Makes server text safe for a results cell: the JSON error's description or message when there is
+ * one, tags stripped from proxy HTML pages, one line, short, and any secret blotted out.
+ */
+export function safeExcerpt(body: string, secrets: readonly string[] = []): string {
+  let text = body;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object') {
+      const fields = parsed as Record<string, unknown>;
+      const found = [fields['description'], fields['message'], fields['error']].find((v) => typeof v === 'string');
+      if (typeof found === 'string') text = found;
+    }
+  } catch {
+    text = body.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
+  }
+  for (const secret of secrets) if (secret) text = text.split(secret).join('[redacted]');
+  text = text
+    // Control characters would break the one-line cell and could smuggle terminal escapes.
+    // oxlint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH - 1)}…` : text;
+}
+
+const failure = (code: FailureCode, httpStatus: number | undefined, message: string): AttemptFailure => ({
+  ok: false,
+  code,
+  httpStatus,
+  message,
+});
+
+const codeForStatus = (status: number): FailureCode =>
+  status === 400
+    ? 'BAD_REQUEST'
+    : status === 403
+      ? 'FORBIDDEN'
+      : status === 404
+        ? 'NOT_FOUND'
+        : status === 429
+          ? 'RATE_LIMITED'
+          : status >= 500
+            ? 'SERVER_ERROR'
+            : 'UNEXPECTED_STATUS';
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+/**
+ * Reads the token record out of a 200 body. The documented body is an array; the element for this
+ * device is preferred, because the service may return several of the user's credentials.
+ */
+function readTokenRecord(body: string, pair: Ds100Pair): TokenRecord | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return `the 200 response is not JSON: ${safeExcerpt(body)}`;
+  }
+  if (!Array.isArray(parsed)) return 'the 200 response is not the documented JSON array';
+  const records = parsed.filter((item): item is Record<string, unknown> => !!item && typeof item === 'object');
+  if (records.length === 0) return 'the 200 response is an empty array';
+  const record = records.find((item) => item['deviceSerialNumber'] === pair.deviceSerialNumber) ?? records[0];
+  if (!record || !isString(record['tokenSerialNumber']) || !isString(record['tokenStatus'])) {
+    return 'the 200 response has no tokenSerialNumber or tokenStatus';
+  }
+  return {
+    tokenSerialNumber: record['tokenSerialNumber'],
+    tokenStatus: record['tokenStatus'],
+    tokenStatusChangedAt: isString(record['tokenStatusChangedAt']) ? record['tokenStatusChangedAt'] : '',
+    tokenStatusChangedBy: isString(record['tokenStatusChangedBy']) ? record['tokenStatusChangedBy'] : '',
+  };
+}
+
+/** Turns an enable call's HTTP response into an outcome. Pure. */
+export function classifyEnableResponse(
+  response: { status: number; body: string; retryAfterMs?: number | undefined; location?: string | undefined },
+  pair: Ds100Pair,
+  secrets: readonly string[] = [],
+): AttemptOutcome {
+  const { status, body } = response;
+  if (status >= 200 && status < 300) {
+    const token = readTokenRecord(body, pair);
+    if (typeof token === 'string') return failure('BAD_RESPONSE', status, safeExcerpt(token, secrets));
+    if (token.tokenStatus !== 'Enabled') {
+      return failure(
+        'BAD_RESPONSE',
+        status,
+        `the credential's tokenStatus is "${safeExcerpt(token.tokenStatus)}", not "Enabled"`,
+      );
+    }
+    return { ok: true, httpStatus: status, token };
+  }
+  if (status >= 300 && status < 400) {
+    // Following a redirect could carry the Authorization header to another host.
+    const target = response.location ? ` to ${safeExcerpt(response.location, secrets)}` : '';
+    return failure('UNEXPECTED_STATUS', status, `redirect${target} not followed; check the base URL`);
+  }
+  const message = safeExcerpt(body, secrets) || `HTTP ${status}`;
+  return { ...failure(codeForStatus(status), status, message), retryAfterMs: response.retryAfterMs };
+}

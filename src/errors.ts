@@ -1,0 +1,23 @@
+/**
+ * Errors that stop a run before or instead of processing rows. Row-level problems are never
+ * thrown: they become results with an error code (see types.ts).
+ */
+export type Ds100ErrorCode =
+  /** A command-line option or environment variable is missing, malformed or conflicts with another. */
+  | 'USAGE'
+  /** The input file cannot be read or has no usable header. */
+  | 'INPUT_FILE'
+  /** The results file cannot be written. */
+  | 'OUTPUT_FILE';
+
+export class Ds100Error extends Error {
+  override readonly name = 'Ds100Error';
+  readonly code: Ds100ErrorCode;
+
+  constructor(code: Ds100ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export const usageError = (message: string): Ds100Error => new Ds100Error('USAGE', message);

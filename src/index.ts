@@ -1,0 +1,11 @@
+/** ds100-bulk as a library: `run()` does what `ds100-bulk enable` does, and prints nothing. */
+export { run, RUN_DEFAULTS, type RunOptions } from './run.js';
+export { Ds100Error, type Ds100ErrorCode } from './errors.js';
+export type { Outcome, RowErrorCode, InvalidRowCode, FailureCode, RowResult, InputRow, Ds100Pair } from './types.js';
+export { staticTokenProvider, type TokenProvider } from './client/token-provider.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
+export { exitCodeFor, formatSummary, type RunSummary } from './output/summary.js';
+export { RESULT_COLUMNS } from './output/results-writer.js';
+export { startSimulator, type SimulatorOptions, type RunningSimulator, type FaultStep } from './simulator/server.js';
+export { Registry, generatePairs } from './simulator/registry.js';
+export { createLogger, type Logger, type LogLevel } from './log.js';

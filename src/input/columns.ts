@@ -1,0 +1,80 @@
+import { Ds100Error } from '../errors.js';
+
+/** Header names are compared after lower-casing and dropping everything but letters and digits. */
+const normalise = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+// Deliberately narrow: a loose alias such as "user" or "device" could silently map an email or
+// device-name column, and sending the wrong column is worse than asking for a header fix.
+export const SERIAL_ALIASES = [
+  'deviceSerialNumber',
+  'deviceSerial',
+  'device_serial',
+  'serialNumber',
+  'serial_no',
+  'serial',
+  'ds100Serial',
+  'ds100SerialNumber',
+] as const;
+export const USER_ID_ALIASES = ['userId', 'user_id', 'userid', 'userUuid'] as const;
+
+const serialKeys = new Set(SERIAL_ALIASES.map(normalise));
+const userIdKeys = new Set(USER_ID_ALIASES.map(normalise));
+
+/** Where the two required columns are, and which columns are carried through to the results. */
+export interface ColumnMap {
+  readonly serialIndex: number;
+  readonly userIdIndex: number;
+  /** Number of fields every data row must have: the header's width. */
+  readonly width: number;
+  readonly carriedIndexes: readonly number[];
+  readonly carriedNames: readonly string[];
+}
+
+const findColumn = (
+  header: readonly string[],
+  keys: ReadonlySet<string>,
+  aliases: readonly string[],
+  what: string,
+  file: string,
+): number => {
+  const matches = header.flatMap((name, index) => (keys.has(normalise(name)) ? [index] : []));
+  if (matches.length > 1) {
+    const names = matches.map((index) => `"${header[index]}" (column ${index + 1})`).join(' and ');
+    throw new Ds100Error(
+      'INPUT_FILE',
+      `${file}: line 1: the header has more than one ${what} column: ${names}; keep one`,
+    );
+  }
+  const [index] = matches;
+  if (index === undefined) {
+    throw new Ds100Error(
+      'INPUT_FILE',
+      `${file}: line 1: the header has no ${what} column (looked for ${aliases.join(', ')}, in any case); ` +
+        `found: ${header.map((name) => JSON.stringify(name)).join(', ')}`,
+    );
+  }
+  return index;
+};
+
+const looksLikeData = (header: readonly string[]): boolean =>
+  header.some((cell) => /^\d{6,}$/.test(cell.trim()) || /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(cell.trim()));
+
+/** Maps a header row to column positions. Throws a Ds100Error naming the file when it is unusable. */
+export function mapColumns(header: readonly string[], file: string): ColumnMap {
+  if (looksLikeData(header)) {
+    throw new Ds100Error(
+      'INPUT_FILE',
+      `${file}: line 1 looks like data, not a header; add a first line such as "deviceSerialNumber,userId"`,
+    );
+  }
+  const serialIndex = findColumn(header, serialKeys, SERIAL_ALIASES, 'device serial', file);
+  const userIdIndex = findColumn(header, userIdKeys, USER_ID_ALIASES, 'user ID', file);
+  const carriedIndexes = header.flatMap((_, index) => (index === serialIndex || index === userIdIndex ? [] : [index]));
+  return {
+    serialIndex,
+    userIdIndex,
+    width: header.length,
+    carriedIndexes,
+    carriedNames: carriedIndexes.map((index) => header[index] || `column${index + 1}`),
+  };
+}

@@ -1,0 +1,123 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import PQueue from 'p-queue';
+import pRetry from 'p-retry';
+import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
+import { decideRetry, type RetryPolicy } from '../client/retry-policy.js';
+import type { Pacer } from './pacer.js';
+
+export interface DispatcherOptions {
+  /** Most requests in flight at once. */
+  readonly concurrency: number;
+  readonly pacer: Pacer;
+  readonly retryPolicy: RetryPolicy;
+  /**
+   * Most rows admitted and not yet finished (in flight, waiting for a slot or backing off).
+   * Bounds memory whatever the input size. Default: 4 x concurrency, at least 16.
+   */
+  readonly maxOpenRows?: number;
+}
+
+export interface Dispatched {
+  readonly outcome: AttemptOutcome;
+  /** Requests sent for the row. */
+  readonly attempts: number;
+}
+
+/** Carries a failed attempt through p-retry, which only retries on a rejection. */
+class AttemptFailedError extends Error {
+  override readonly name = 'AttemptFailedError';
+  constructor(readonly failure: AttemptFailure) {
+    super(failure.message);
+  }
+}
+
+/**
+ * Runs each row's request through one concurrency limit and one pace, retrying by the policy.
+ *
+ * A retry is a fresh job on the same queue, so it waits for the same pace and slots as first
+ * attempts; the backoff between attempts happens outside the queue and holds no slot.
+ */
+export class Dispatcher {
+  readonly #queue: PQueue;
+  readonly #pacer: Pacer;
+  readonly #policy: RetryPolicy;
+  readonly #maxOpenRows: number;
+  #openRows = 0;
+  #wakeUps: Array<() => void> = [];
+  #firstError: unknown;
+  /** Requests started so far, retries included. */
+  requestsSent = 0;
+
+  constructor(options: DispatcherOptions) {
+    this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.#pacer = options.pacer;
+    this.#policy = options.retryPolicy;
+    this.#maxOpenRows = options.maxOpenRows ?? Math.max(16, options.concurrency * 4);
+  }
+
+  /**
+   * Admits one row once there is room, sends it with retries, then awaits `onDone` before the row
+   * leaves (so a slow results writer slows intake instead of piling up results in memory).
+   * Resolves when the row is admitted, not when it is done.
+   */
+  async submit(send: () => Promise<AttemptOutcome>, onDone: (result: Dispatched) => Promise<void>): Promise<void> {
+    while (this.#openRows >= this.#maxOpenRows) await new Promise<void>((wake) => this.#wakeUps.push(wake));
+    this.#throwFirstError();
+    this.#openRows++;
+    void this.#sendWithRetry(send)
+      .then(onDone)
+      .catch((error: unknown) => {
+        this.#firstError ??= error;
+      })
+      .finally(() => {
+        this.#openRows--;
+        for (const wake of this.#wakeUps.splice(0)) wake();
+      });
+  }
+
+  /** Resolves when every admitted row is done; rejects with the first error an `onDone` threw. */
+  async drain(): Promise<void> {
+    while (this.#openRows > 0) await new Promise<void>((wake) => this.#wakeUps.push(wake));
+    this.#throwFirstError();
+  }
+
+  #throwFirstError(): void {
+    if (this.#firstError !== undefined) throw this.#firstError;
+  }
+
+  async #sendWithRetry(send: () => Promise<AttemptOutcome>): Promise<Dispatched> {
+    let attempts = 0;
+    const attempt = async (): Promise<AttemptOutcome> => {
+      await this.#pacer.acquire();
+      attempts++;
+      this.requestsSent++;
+      return send();
+    };
+    try {
+      const outcome = await pRetry(
+        async () => {
+          const attempted = await this.#queue.add(attempt);
+          if (!attempted.ok) throw new AttemptFailedError(attempted);
+          return attempted;
+        },
+        {
+          // The delay is ours (Retry-After, jitter): p-retry's own backoff is switched off.
+          retries: this.#policy.retries,
+          minTimeout: 0,
+          maxTimeout: 0,
+          randomize: false,
+          onFailedAttempt: async ({ error }) => {
+            if (!(error instanceof AttemptFailedError)) throw error;
+            const decision = decideRetry(error.failure, attempts, this.#policy);
+            if (!decision.retry) throw error;
+            await sleep(decision.delayMs);
+          },
+        },
+      );
+      return { outcome, attempts };
+    } catch (error) {
+      if (error instanceof AttemptFailedError) return { outcome: error.failure, attempts };
+      throw error;
+    }
+  }
+}

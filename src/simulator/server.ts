@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Registry, seededRandom, type Credential } from './registry.js';
+
+/** A scripted answer for one request to one serial; steps are used up in order. */
+export interface FaultStep {
+  /** Answer with this status instead of handling the request (omit to handle it normally). */
+  readonly status?: number;
+  readonly retryAfter?: string;
+  /** Raw body to send with `status`; defaults to the documented error body for that status. */
+  readonly body?: string;
+  /** Wait this long before answering (longer than the client's timeout makes a timeout). */
+  readonly delayMs?: number;
+}
+
+export interface SimulatorOptions {
+  readonly port?: number;
+  readonly host?: string;
+  readonly registry?: Registry;
+  /** Treat every unknown, well-formed pair as registered to the user it names. Default false. */
+  readonly autoRegister?: boolean;
+  /** The bearer token the tenant accepts; a random one by default. */
+  readonly token?: string;
+  /** Added to every answer. Default 0. */
+  readonly latencyMs?: number;
+  /** A token bucket: more than `perSecond` requests a second (after a burst of `burst`) get 429. */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst?: number };
+  /** Share of requests answered with a random 500, 0 to 1. Default 0. */
+  readonly errorRate?: number;
+  readonly seed?: number;
+  /** Per-serial scripted answers for tests. */
+  readonly faults?: ReadonlyMap<string, readonly FaultStep[]>;
+  /** Keep a log of every call (tests); off for long benchmarks. Default true. */
+  readonly recordCalls?: boolean;
+}
+
+export interface SimulatorCall {
+  readonly method: string;
+  readonly path: string;
+  readonly serial: string | undefined;
+  readonly status: number;
+  /** performance.now() when the request arrived. */
+  readonly at: number;
+}
+
+export interface RunningSimulator {
+  /** The adminRestApiUrl to point a run at. */
+  readonly baseUrl: string;
+  readonly token: string;
+  readonly registry: Registry;
+  readonly calls: SimulatorCall[];
+  readonly countsByStatus: Map<number, number>;
+  close(): Promise<void>;
+}
+
+export const SIMULATOR_BASE_PATH = '/AdminInterface/restapi/';
+const SIMULATOR_ADMIN = 'simulator-admin@example.com';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const ERROR_BODIES: Record<number, (path: string) => object> = {
+  400: () => ({ code: '400 BAD_REQUEST', description: 'Wrong number of properties in the request body.' }),
+  403: (path) => ({
+    timestamp: Date.now(),
+    status: 403,
+    error: 'Forbidden',
+    message: 'Server failed to process provided access token',
+    path,
+  }),
+  404: () => ({ code: '404 NOT_FOUND', description: 'Resource not found' }),
+  415: () => ({ code: '415 UNSUPPORTED_MEDIA_TYPE', description: 'Content type must be application/json' }),
+  429: () => ({ code: '429 TOO_MANY_REQUESTS', description: 'Too many requests' }),
+  500: () => ({ code: '500 INTERNAL_SERVER_ERROR', description: 'An internal error occurred.' }),
+};
+
+const errorBody = (status: number, path: string): string =>
+  JSON.stringify((ERROR_BODIES[status] ?? ERROR_BODIES[500]!)(path));
+
+class TokenBucket {
+  #tokens: number;
+  #last = performance.now();
+  constructor(
+    readonly perSecond: number,
+    readonly burst: number,
+  ) {
+    this.#tokens = burst;
+  }
+  /** Takes a token, or returns the whole seconds until one is available. */
+  take(): number {
+    const now = performance.now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.perSecond);
+    this.#last = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - this.#tokens) / this.perSecond));
+  }
+}
+
+const publicRecord = (credential: Credential): object => ({
+  userId: credential.userId,
+  tokenSerialNumber: credential.tokenSerialNumber,
+  tokenStatus: credential.tokenStatus,
+  tokenStatusChangedAt: credential.tokenStatusChangedAt,
+  tokenStatusChangedBy: credential.tokenStatusChangedBy,
+  deviceSerialNumber: credential.deviceSerialNumber,
+});
+
+async function readBody(request: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a body that must hold exactly the named string properties, as the service demands. */
+function readExactProperties(body: string, names: readonly string[]): Record<string, string> | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return 'Malformed JSON in the request body.';
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return 'The request body must be a JSON object.';
+  const fields = parsed as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  if (keys.length !== names.length || !names.every((name) => typeof fields[name] === 'string')) {
+    return 'Wrong number of properties in the request body.';
+  }
+  return fields as Record<string, string>;
+}
+
+/**
+ * Starts a local stand-in for a tenant's Cloud Administration API: the DS100 enable, disable and
+ * lookup calls with the documented status codes and error bodies.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const registry = options.registry ?? new Registry();
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const random = seededRandom(options.seed ?? 1);
+  const bucket = options.rateLimit
+    ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst ?? Math.max(1, options.rateLimit.perSecond))
+    : undefined;
+  const faults = new Map([...(options.faults ?? new Map<string, readonly FaultStep[]>())].map(([k, v]) => [k, [...v]]));
+  const calls: SimulatorCall[] = [];
+  const countsByStatus = new Map<number, number>();
+  const recordCalls = options.recordCalls ?? true;
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const at = performance.now();
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    let serial: string | undefined;
+    const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
+      countsByStatus.set(status, (countsByStatus.get(status) ?? 0) + 1);
+      if (recordCalls) calls.push({ method: request.method ?? '', path, serial, status, at });
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(body);
+    };
+    const sendError = (status: number, description?: string, headers?: Record<string, string>): void =>
+      send(
+        status,
+        description === undefined ? errorBody(status, path) : JSON.stringify({ code: `${status}`, description }),
+        headers,
+      );
+
+    const body = await readBody(request);
+    if (options.latencyMs) await sleep(options.latencyMs);
+
+    const route = path.startsWith(SIMULATOR_BASE_PATH) ? path.slice(SIMULATOR_BASE_PATH.length) : undefined;
+    const action =
+      route === 'v1/ds100/enable/otp' && request.method === 'PATCH'
+        ? 'enable'
+        : route === 'v1/ds100/disable/otp' && request.method === 'PATCH'
+          ? 'disable'
+          : route === 'v1/ds100/lookup' && request.method === 'POST'
+            ? 'lookup'
+            : undefined;
+    if (!action) return sendError(404, `No endpoint ${request.method} ${path}`);
+    if (request.headers.authorization !== `Bearer ${token}`) return sendError(403);
+    if (bucket) {
+      const waitSeconds = bucket.take();
+      if (waitSeconds > 0) return sendError(429, undefined, { 'retry-after': String(waitSeconds) });
+    }
+    if (!String(request.headers['content-type']).startsWith('application/json')) return sendError(415);
+    if (body === undefined) return sendError(400, 'The request body is too large.');
+
+    const fields = readExactProperties(
+      body,
+      action === 'lookup' ? ['deviceSerialNumber'] : ['deviceSerialNumber', 'userId'],
+    );
+    if (typeof fields === 'string') return sendError(400, fields);
+    serial = fields['deviceSerialNumber'];
+
+    const step = serial === undefined ? undefined : faults.get(serial)?.shift();
+    if (step?.delayMs) await sleep(step.delayMs);
+    if (step?.status !== undefined) {
+      const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
+      return send(step.status, step.body ?? errorBody(step.status, path), headers);
+    }
+    if (options.errorRate && random() < options.errorRate) return sendError(500);
+
+    let credential = registry.get(serial!);
+    const userId = fields['userId'];
+    if (!credential && options.autoRegister && userId !== undefined) {
+      credential = registry.register({ deviceSerialNumber: serial!, userId });
+    }
+    if (!credential) return sendError(404, `DS100 with serial number ${serial} not found`);
+    if (action === 'lookup') {
+      return send(
+        200,
+        JSON.stringify([{ ...publicRecord(credential), tokenState: 'Assigned', deviceType: 'SecurID DS100' }]),
+      );
+    }
+    if (credential.userId !== userId) return sendError(404, `DS100 ${serial} is not registered to user ${userId}`);
+    const status = action === 'enable' ? 'Enabled' : 'Disabled';
+    if (credential.tokenStatus !== status) {
+      credential.tokenStatus = status;
+      credential.tokenStatusChangedAt = new Date().toISOString();
+      credential.tokenStatusChangedBy = SIMULATOR_ADMIN;
+    }
+    return send(200, JSON.stringify([publicRecord(credential)]));
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ code: '500 INTERNAL_SERVER_ERROR', description: String(error) }));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    baseUrl: `http://${host}:${port}${SIMULATOR_BASE_PATH}`,
+    token,
+    registry,
+    calls,
+    countsByStatus,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
