@@ -7,7 +7,8 @@ import { DEFAULT_RETRY_POLICY } from './client/retry-policy.js';
 
 /** The `enable` command's flags, declared once: yargs reads this table and `toEnableSettings` maps it. */
 export const ENABLE_FLAGS = {
-  out: { type: 'string', describe: 'Results CSV to write (overwritten); - for stdout', demandOption: true },
+  // nargs 1 lets `--out -` (stdout) through; yargs would otherwise read the bare - as a positional.
+  out: { type: 'string', nargs: 1, describe: 'Results CSV to write (overwritten); - for stdout', demandOption: true },
   'base-url': { type: 'string', describe: "The tenant's adminRestApiUrl [env: DS100_BASE_URL]" },
   concurrency: { type: 'number', default: RUN_DEFAULTS.concurrency, describe: 'Most requests in flight' },
   rate: {

@@ -39,9 +39,32 @@ const inputError = (file: string, error: unknown): Ds100Error =>
         { cause: error },
       );
 
-// csv-parse reports the line a record ends on; a quoted field may span lines, so count back.
-const startLine = (record: readonly string[], info: Info): number =>
-  info.lines - record.reduce((newlines, field) => newlines + (field.split('\n').length - 1), 0);
+const countOf = (text: string, pattern: string): number => text.split(pattern).length - 1;
+
+/**
+ * Tracks where each record starts. csv-parse reports the line a record ends on, and it counts a CRLF
+ * inside a quoted field as two lines, so its count drifts by one for every such CRLF: both are
+ * corrected here, so that `line` is what an editor shows.
+ */
+class LineCounter {
+  #drift = 0;
+
+  startOf(record: readonly string[], info: Info): number {
+    let newlines = 0;
+    for (const field of record) {
+      newlines += countOf(field, '\n');
+      this.#drift += countOf(field, '\r\n');
+    }
+    return info.lines - this.#drift - newlines;
+  }
+}
+
+// csv-parse only knows where it gave up, not where the broken record began, so say what to look for.
+const malformedMessage = (error: CsvError, line: number): string =>
+  error.code === 'CSV_QUOTE_NOT_CLOSED'
+    ? `a quoted field is never closed: everything from its opening quote to line ${line} was read as one field ` +
+      'and could not be used; look for an unbalanced " in the rows before'
+    : `not valid CSV: ${error.message}`;
 
 /**
  * Opens a CSV of device/user pairs: reads and checks the header at once (so a bad file fails before
@@ -84,19 +107,20 @@ export async function openInput(file: string): Promise<OpenedInput> {
     for (const error of skipped.splice(0)) {
       const line = typeof error.lines === 'number' ? error.lines : 0;
       const row: InputRow = { line, deviceSerialNumber: '', userId: '', carried: [] };
-      yield { kind: 'invalid', row, problem: { code: 'MALFORMED_CSV', message: error.message } };
+      yield { kind: 'invalid', row, problem: { code: 'MALFORMED_CSV', message: malformedMessage(error, line) } };
     }
   };
 
   async function* items(): AsyncGenerator<ReadItem> {
     const duplicates = new DuplicateTracker();
+    const lines = new LineCounter();
     try {
       for (;;) {
         const next = await records.next();
         yield* skippedItems();
         if (next.done) return;
         const { record, info } = next.value;
-        const line = startLine(record, info);
+        const line = lines.startOf(record, info);
         const row: InputRow = {
           line,
           deviceSerialNumber: record[columns.serialIndex] ?? '',

@@ -1,0 +1,207 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from '../../src/simulator/registry.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { pairsCsv, readResults, somePairs, tempDir, writeFile } from '../helpers.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'bin', 'ds100-bulk.js');
+
+interface Spawned {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI with only PATH (and what the test adds) in its environment. */
+function cli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  { closeStdoutEarly = false } = {},
+): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (closeStdoutEarly) child.stdout.destroy(); // like `| head -1`
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let simulator: RunningSimulator | undefined;
+afterEach(async () => {
+  await simulator?.close();
+  simulator = undefined;
+});
+
+describe('ds100-bulk enable (built CLI)', () => {
+  it('runs the bundled sample against the simulator, says so, and exits 0', async () => {
+    const out = join(tempDir(), 'results.csv');
+    const { code, stdout, stderr } = await cli([
+      'enable',
+      'samples/shipment.csv',
+      '--out',
+      out,
+      '--simulate',
+      '--rate',
+      '1000',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('SIMULATED TENANT (--simulate): no real tenant or device was touched.');
+    expect(stdout).toMatch(/^ {2}enabled {4}30$/m);
+    const results = readResults(out);
+    expect(results).toHaveLength(30);
+    expect(results.every((row) => row['outcome'] === 'enabled' && /^\d{12}$/.test(row['tokenSerialNumber']!))).toBe(
+      true,
+    );
+    expect(Object.keys(results[0]!).slice(-2)).toEqual(['site', 'ticket']);
+    // Logs are JSON lines on stderr, one of them the warning about the simulated tenant.
+    const logs = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
+    expect(logs.map((log) => log.msg)).toContain('using the built-in SIMULATED tenant; nothing real is touched');
+  });
+
+  it('exits 1 when some rows fail or are invalid, with every row in the results', async () => {
+    const out = join(tempDir(), 'results.csv');
+    const args = ['enable', 'samples/messy-shipment.csv', '--out', out, '--simulate', '--rate', '1000'];
+    const { code, stdout } = await cli([
+      ...args,
+      '--simulate-tenant',
+      'samples/messy-tenant.csv',
+      '--log-level',
+      'silent',
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/enabled +7\n +failed +2\n +invalid +5/);
+    expect(stdout).toMatch(/NOT_FOUND +2/);
+    const results = readResults(out);
+    expect(results.map((row) => row['line'])).toEqual(Array.from({ length: 14 }, (_, index) => String(index + 2)));
+    expect(results.find((row) => row['note']?.includes('HYPERLINK'))?.['note']).toBe(`'=HYPERLINK("http://x")`);
+  });
+
+  it('takes the token from DS100_TOKEN and never prints it, even at trace level', async () => {
+    const pairs = somePairs(3);
+    const registry = new Registry();
+    for (const pair of pairs.slice(0, 2)) registry.register(pair);
+    simulator = await startSimulator({ registry, token: 'tok-3f9a2c7e51-secret' });
+    const dir = tempDir();
+    const out = join(dir, 'results.csv');
+    const logFile = join(dir, 'run.log');
+    const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
+    const { code, stdout, stderr } = await cli(
+      ['enable', input, '--out', out, '--base-url', simulator.baseUrl, '--log-level', 'trace', '--log-file', logFile],
+      { DS100_TOKEN: 'tok-3f9a2c7e51-secret' },
+    );
+    expect(code).toBe(1);
+    expect(readResults(out).map((row) => row['outcome'])).toEqual(['enabled', 'enabled', 'failed']);
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toContain('"msg":"row done"');
+    expect(stderr).toBe('');
+    for (const text of [stdout, stderr, log, readFileSync(out, 'utf8')]) expect(text).not.toContain('tok-3f9a2c7e51');
+  });
+
+  it('writes the results to stdout with -, keeping the summary and logs on stderr', async () => {
+    const { code, stdout, stderr } = await cli([
+      'enable',
+      'samples/shipment.csv',
+      '--out',
+      '-',
+      '--simulate',
+      '--rate',
+      '1000',
+    ]);
+    expect(code).toBe(0);
+    const rows = parse(stdout, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(30);
+    expect(stdout.startsWith('line,deviceSerialNumber,userId,outcome,')).toBe(true);
+    expect(stderr).toContain('ds100-bulk enable: 30 rows from samples/shipment.csv');
+  });
+
+  it('finishes the run and reports when the reader of stdout goes away (| head)', async () => {
+    const args = [
+      'enable',
+      'samples/shipment.csv',
+      '--out',
+      '-',
+      '--simulate',
+      '--rate',
+      '1000',
+      '--log-level',
+      'silent',
+    ];
+    const { code, stderr } = await cli(args, {}, { closeStdoutEarly: true });
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/enabled +30/);
+    expect(stderr).not.toMatch(/EPIPE|internal error/);
+  });
+
+  it('refuses to start without a tenant, exit 2, and writes nothing', async () => {
+    const out = join(tempDir(), 'results.csv');
+    const { code, stdout, stderr } = await cli(['enable', 'samples/shipment.csv', '--out', out], { DS100_TOKEN: 'x' });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^ds100-bulk: No tenant given: set --base-url or DS100_BASE_URL/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a plain-http base URL that is not loopback', async () => {
+    const out = join(tempDir(), 'results.csv');
+    const { code, stderr } = await cli(
+      ['enable', 'samples/shipment.csv', '--out', out, '--base-url', 'http://tenant.example/'],
+      {
+        DS100_TOKEN: 'x',
+      },
+    );
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      'Expected the base URL to use https:// (plain http only on loopback), got "http://tenant.example/"',
+    );
+  });
+
+  it('exits 2 naming the file when the header is unusable', async () => {
+    const dir = tempDir();
+    const input = writeFile(dir, 'export.csv', 'email,name\njane@example.com,Jane\n');
+    const { code, stderr } = await cli([
+      'enable',
+      input,
+      '--out',
+      join(dir, 'r.csv'),
+      '--simulate',
+      '--log-level',
+      'silent',
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      `ds100-bulk: ${input}: line 1: the header has no device serial column (looked for deviceSerialNumber`,
+    );
+    expect(existsSync(join(dir, 'r.csv'))).toBe(false);
+  });
+
+  it('exits 2 on an unknown flag', async () => {
+    const { code, stderr } = await cli(['enable', 'samples/shipment.csv', '--out', 'x.csv', '--simulat']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/Unknown argument: simulat/);
+  });
+
+  it('documents the exit codes and the token variable in --help', async () => {
+    const { code, stdout } = await cli(['enable', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('DS100_TOKEN');
+    expect(stdout).toMatch(/Exit codes:\n {2}0 +every row was enabled\n {2}1 .*\n {2}2 +usage or input-file error/);
+  });
+});

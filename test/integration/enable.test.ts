@@ -1,0 +1,286 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { run, type RunOptions } from '../../src/run.js';
+import { staticTokenProvider } from '../../src/client/token-provider.js';
+import { Registry } from '../../src/simulator/registry.js';
+import {
+  startSimulator,
+  type FaultStep,
+  type RunningSimulator,
+  type SimulatorOptions,
+} from '../../src/simulator/server.js';
+import { Ds100Error } from '../../src/errors.js';
+import { FAST_RETRY, pairsCsv, readResults, somePairs, tempDir, writeFile } from '../helpers.js';
+import type { Ds100Pair } from '../../src/types.js';
+
+let simulator: RunningSimulator | undefined;
+afterEach(async () => {
+  await simulator?.close();
+  simulator = undefined;
+});
+
+/** Starts a simulator with `registered` pairs and runs `input` against it. */
+async function enable(
+  input: string,
+  registered: readonly Ds100Pair[],
+  simulatorOptions: SimulatorOptions = {},
+  runOptions: Partial<RunOptions> = {},
+) {
+  const registry = new Registry();
+  for (const pair of registered) registry.register(pair);
+  simulator = await startSimulator({ registry, ...simulatorOptions });
+  const dir = tempDir();
+  const inputPath = writeFile(dir, 'input.csv', input);
+  const out = join(dir, 'results.csv');
+  const summary = await run({
+    input: inputPath,
+    out,
+    baseUrl: simulator.baseUrl,
+    tokenProvider: staticTokenProvider(simulator.token),
+    rate: 1000,
+    retryPolicy: FAST_RETRY,
+    ...runOptions,
+  });
+  return { summary, results: readResults(out), calls: simulator.calls };
+}
+
+const faults = (entries: Record<string, FaultStep[]>): Map<string, FaultStep[]> => new Map(Object.entries(entries));
+
+describe('run() against the simulator', () => {
+  it('enables every registered pair and reports the token the service returned', async () => {
+    const pairs = somePairs(25);
+    const { summary, results, calls } = await enable(pairsCsv(pairs), pairs);
+    expect(summary.rows).toBe(25);
+    expect(summary.byOutcome).toEqual({ enabled: 25 });
+    expect(summary.requests).toBe(25);
+    expect(calls.every((call) => call.method === 'PATCH' && call.path.endsWith('/v1/ds100/enable/otp'))).toBe(true);
+    expect(results.map((row) => row['line'])).toEqual(pairs.map((_, index) => String(index + 2)));
+    for (const [index, row] of results.entries()) {
+      const credential = simulator!.registry.get(pairs[index]!.deviceSerialNumber)!;
+      expect(row).toMatchObject({
+        deviceSerialNumber: pairs[index]!.deviceSerialNumber,
+        outcome: 'enabled',
+        tokenSerialNumber: credential.tokenSerialNumber,
+        tokenStatus: 'Enabled',
+        httpStatus: '200',
+        errorCode: '',
+        attempts: '1',
+      });
+      expect(credential.tokenStatus).toBe('Enabled');
+    }
+  });
+
+  it('carries other columns through and copes with BOM, CRLF, quotes and blank lines', async () => {
+    const [a, b] = somePairs(2);
+    const input = `\ufeffSite,Serial Number,"User ID",Ticket\r\n"Berlin, HQ",${a!.deviceSerialNumber},${a!.userId},"CHG-1\r\nsecond line"\r\n\r\nOslo,${b!.deviceSerialNumber},${b!.userId},CHG-2\r\n`;
+    const { results } = await enable(input, [a!, b!]);
+    expect(results.map((row) => [row['line'], row['outcome'], row['Site'], row['Ticket']])).toEqual([
+      ['2', 'enabled', 'Berlin, HQ', 'CHG-1\r\nsecond line'],
+      ['5', 'enabled', 'Oslo', 'CHG-2'],
+    ]);
+  });
+
+  it('retries a 429 after the Retry-After the server sent, then succeeds', async () => {
+    const [pair] = somePairs(1);
+    const { results, calls } = await enable(pairsCsv([pair!]), [pair!], {
+      faults: faults({ [pair!.deviceSerialNumber]: [{ status: 429, retryAfter: '1' }] }),
+    });
+    expect(results[0]).toMatchObject({ outcome: 'enabled', attempts: '2', httpStatus: '200' });
+    expect(calls.map((call) => call.status)).toEqual([429, 200]);
+    // The jittered backoff would be about a millisecond here; only Retry-After explains a 1 s gap.
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('does not hold a concurrency slot while a row waits out its backoff', async () => {
+    const [slow, other] = somePairs(2);
+    const { results, calls } = await enable(
+      pairsCsv([slow!, other!]),
+      [slow!, other!],
+      { faults: faults({ [slow!.deviceSerialNumber]: [{ status: 429, retryAfter: '1' }] }) },
+      { concurrency: 1 },
+    );
+    expect(results.map((row) => row['outcome'])).toEqual(['enabled', 'enabled']);
+    // With one slot, the second row could only go while the first was backing off.
+    expect(calls.map((call) => [call.serial, call.status])).toEqual([
+      [slow!.deviceSerialNumber, 429],
+      [other!.deviceSerialNumber, 200],
+      [slow!.deviceSerialNumber, 200],
+    ]);
+  });
+
+  it('retries 500s and gives up as SERVER_ERROR after the last retry', async () => {
+    const [pair] = somePairs(1);
+    const fiveHundreds = Array.from({ length: 3 }, () => ({ status: 500 }));
+    const { summary, results, calls } = await enable(
+      pairsCsv([pair!]),
+      [pair!],
+      { faults: faults({ [pair!.deviceSerialNumber]: fiveHundreds }) },
+      { retryPolicy: { ...FAST_RETRY, retries: 2 } },
+    );
+    expect(calls).toHaveLength(3);
+    expect(results[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'SERVER_ERROR',
+      httpStatus: '500',
+      errorMessage: 'An internal error occurred.',
+      attempts: '3',
+    });
+    expect(summary.byErrorCode).toEqual({ SERVER_ERROR: 1 });
+    expect(summary.requests).toBe(3);
+  });
+
+  it('recovers when a 5xx passes before the retries run out', async () => {
+    const [pair] = somePairs(1);
+    const { results } = await enable(pairsCsv([pair!]), [pair!], {
+      faults: faults({
+        [pair!.deviceSerialNumber]: [{ status: 503 }, { status: 502, body: '<html>Bad Gateway</html>' }],
+      }),
+    });
+    expect(results[0]).toMatchObject({ outcome: 'enabled', attempts: '3' });
+  });
+
+  it('does not retry a 404 or a 400', async () => {
+    const [unknown, malformed] = somePairs(2);
+    const { results, calls } = await enable(pairsCsv([unknown!, malformed!]), [malformed!], {
+      faults: faults({ [malformed!.deviceSerialNumber]: [{ status: 400 }] }),
+    });
+    expect(calls).toHaveLength(2);
+    expect(results.map((row) => [row['outcome'], row['errorCode'], row['httpStatus'], row['attempts']])).toEqual([
+      ['failed', 'NOT_FOUND', '404', '1'],
+      ['failed', 'BAD_REQUEST', '400', '1'],
+    ]);
+    expect(results[0]!['errorMessage']).toBe(`DS100 with serial number ${unknown!.deviceSerialNumber} not found`);
+  });
+
+  it('reports a device registered to another user as NOT_FOUND without touching it', async () => {
+    const [pair, other] = somePairs(2);
+    const { results } = await enable(pairsCsv([{ ...pair!, userId: other!.userId }]), [pair!]);
+    expect(results[0]).toMatchObject({ outcome: 'failed', errorCode: 'NOT_FOUND' });
+    expect(simulator!.registry.get(pair!.deviceSerialNumber)!.tokenStatus).toBe('Disabled');
+  });
+
+  it('times out an attempt that takes too long, retries it, and reports TIMEOUT', async () => {
+    const [pair] = somePairs(1);
+    const { results, calls } = await enable(
+      pairsCsv([pair!]),
+      [pair!],
+      { faults: faults({ [pair!.deviceSerialNumber]: [{ delayMs: 1500 }, { delayMs: 1500 }] }) },
+      { timeoutMs: 150, retryPolicy: { ...FAST_RETRY, retries: 1 } },
+    );
+    expect(results[0]).toMatchObject({ outcome: 'failed', errorCode: 'TIMEOUT', httpStatus: '', attempts: '2' });
+    expect(calls).toHaveLength(0); // the simulator never got to answer either attempt
+  });
+
+  it('calls a 200 with a malformed body BAD_RESPONSE and does not resend it', async () => {
+    const [pair] = somePairs(1);
+    const { results } = await enable(pairsCsv([pair!]), [pair!], {
+      faults: faults({ [pair!.deviceSerialNumber]: [{ status: 200, body: '{"tokenSerialNumber":"x"}' }] }),
+    });
+    expect(results[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'BAD_RESPONSE',
+      httpStatus: '200',
+      attempts: '1',
+      errorMessage: 'the 200 response is not the documented JSON array',
+    });
+  });
+
+  it('never sends an invalid row, and still reports every row', async () => {
+    const [good, dup, other] = somePairs(3);
+    const input = [
+      'deviceSerialNumber,userId,note',
+      `${good!.deviceSerialNumber},${good!.userId},ok`,
+      `1.40100E+08,${other!.userId},sci`,
+      `${dup!.deviceSerialNumber},jane@example.com,email`,
+      `${good!.deviceSerialNumber},${good!.userId},again`,
+      `${good!.deviceSerialNumber},${other!.userId},conflict`,
+      `${other!.deviceSerialNumber},${other!.userId}`,
+      `,${other!.userId},no serial`,
+      `${other!.deviceSerialNumber},,no user`,
+    ].join('\n');
+    const { summary, results, calls } = await enable(input, [good!, dup!, other!]);
+    expect(calls.map((call) => call.serial)).toEqual([good!.deviceSerialNumber]);
+    expect(results.map((row) => [row['line'], row['outcome'], row['errorCode'], row['attempts']])).toEqual([
+      ['2', 'enabled', '', '1'],
+      ['3', 'invalid', 'SERIAL_SCIENTIFIC_NOTATION', '0'],
+      ['4', 'invalid', 'INVALID_USER_ID', '0'],
+      ['5', 'invalid', 'DUPLICATE_ROW', '0'],
+      ['6', 'invalid', 'CONFLICTING_ROW', '0'],
+      ['7', 'invalid', 'WRONG_FIELD_COUNT', '0'],
+      ['8', 'invalid', 'MISSING_SERIAL', '0'],
+      ['9', 'invalid', 'MISSING_USER_ID', '0'],
+    ]);
+    expect(summary.byOutcome).toEqual({ enabled: 1, invalid: 7 });
+  });
+
+  it('sends a 403 to FORBIDDEN without retrying when the token is wrong', async () => {
+    const [pair] = somePairs(1);
+    const { results, calls } = await enable(
+      pairsCsv([pair!]),
+      [pair!],
+      { token: 'the-right-one' },
+      { tokenProvider: staticTokenProvider('a-wrong-one') },
+    );
+    expect(calls).toHaveLength(1);
+    expect(results[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'FORBIDDEN',
+      httpStatus: '403',
+      errorMessage: 'Server failed to process provided access token',
+    });
+  });
+
+  it('reports NETWORK_ERROR when nothing listens, after retrying', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    const dir = tempDir();
+    const [pair] = somePairs(1);
+    const out = join(dir, 'results.csv');
+    await run({
+      input: writeFile(dir, 'in.csv', pairsCsv([pair!])),
+      out,
+      baseUrl: `http://127.0.0.1:${port}/AdminInterface/restapi`,
+      tokenProvider: staticTokenProvider('t'),
+      retryPolicy: { ...FAST_RETRY, retries: 2 },
+    });
+    expect(readResults(out)[0]).toMatchObject({ outcome: 'failed', errorCode: 'NETWORK_ERROR', attempts: '3' });
+    expect(readResults(out)[0]!['errorMessage']).toMatch(/ECONNREFUSED/);
+  });
+
+  it('fails before any request when the header is unusable, and writes no results', async () => {
+    simulator = await startSimulator({ autoRegister: true });
+    const dir = tempDir();
+    const out = join(dir, 'results.csv');
+    const options = { out, baseUrl: simulator.baseUrl, tokenProvider: staticTokenProvider(simulator.token) };
+    await expect(
+      run({ ...options, input: writeFile(dir, 'a.csv', 'serial,email\n1,x@example.com\n') }),
+    ).rejects.toThrow(/a\.csv: line 1: the header has no user ID column/);
+    await expect(run({ ...options, input: writeFile(dir, 'b.csv', '') })).rejects.toThrow(/b\.csv: the file is empty/);
+    await expect(run({ ...options, input: join(dir, 'missing.csv') })).rejects.toThrow(Ds100Error);
+    expect(simulator.calls).toHaveLength(0);
+    expect(() => readResults(out)).toThrow(/ENOENT/);
+  });
+
+  it('accepts the base URL with or without the trailing slash', async () => {
+    const [pair] = somePairs(1);
+    const registry = new Registry();
+    registry.register(pair!);
+    simulator = await startSimulator({ registry });
+    const dir = tempDir();
+    const input = writeFile(dir, 'in.csv', pairsCsv([pair!]));
+    for (const baseUrl of [simulator.baseUrl, simulator.baseUrl.replace(/\/$/, '')]) {
+      const summary = await run({
+        input,
+        out: join(dir, 'r.csv'),
+        baseUrl,
+        tokenProvider: staticTokenProvider(simulator.token),
+      });
+      expect(summary.byOutcome).toEqual({ enabled: 1 });
+    }
+  });
+});
