@@ -38,7 +38,7 @@ export function safeExcerpt(body: string, secrets: readonly string[] = []): stri
   for (const secret of secrets) if (secret) text = text.split(secret).join('[redacted]');
   text = text
     // Control characters would break the one-line cell and could smuggle terminal escapes.
-    // oxlint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();

@@ -156,10 +156,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const at = performance.now();
     const path = (request.url ?? '/').split('?')[0] ?? '/';
-    let serial: string | undefined;
+    // Known once the body is read; calls answered before that are logged without a serial.
+    const call: { serial?: string } = {};
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
       countsByStatus.set(status, (countsByStatus.get(status) ?? 0) + 1);
-      if (recordCalls) calls.push({ method: request.method ?? '', path, serial, status, at });
+      if (recordCalls) calls.push({ method: request.method ?? '', path, serial: call.serial, status, at });
       response.writeHead(status, { 'content-type': 'application/json', ...headers });
       response.end(body);
     };
@@ -196,9 +197,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       action === 'lookup' ? ['deviceSerialNumber'] : ['deviceSerialNumber', 'userId'],
     );
     if (typeof fields === 'string') return sendError(400, fields);
-    serial = fields['deviceSerialNumber'];
+    const serial = fields['deviceSerialNumber']!;
+    call.serial = serial;
 
-    const step = serial === undefined ? undefined : faults.get(serial)?.shift();
+    const step = faults.get(serial)?.shift();
     if (step?.delayMs) await sleep(step.delayMs);
     if (step?.status !== undefined) {
       const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
@@ -206,10 +208,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     if (options.errorRate && random() < options.errorRate) return sendError(500);
 
-    let credential = registry.get(serial!);
+    let credential = registry.get(serial);
     const userId = fields['userId'];
     if (!credential && options.autoRegister && userId !== undefined) {
-      credential = registry.register({ deviceSerialNumber: serial!, userId });
+      credential = registry.register({ deviceSerialNumber: serial, userId });
     }
     if (!credential) return sendError(404, `DS100 with serial number ${serial} not found`);
     if (action === 'lookup') {
