@@ -41,6 +41,9 @@ function cli(
   });
 }
 
+/** The bundled sample on the simulator, results to stdout. */
+const SAMPLE_TO_STDOUT = ['enable', 'samples/shipment.csv', '--out', '-', '--simulate', '--rate', '1000'];
+
 let simulator: RunningSimulator | undefined;
 afterEach(async () => {
   await simulator?.close();
@@ -116,15 +119,7 @@ describe('ds100-bulk enable (built CLI)', () => {
   });
 
   it('writes the results to stdout with -, keeping the summary and logs on stderr', async () => {
-    const { code, stdout, stderr } = await cli([
-      'enable',
-      'samples/shipment.csv',
-      '--out',
-      '-',
-      '--simulate',
-      '--rate',
-      '1000',
-    ]);
+    const { code, stdout, stderr } = await cli(SAMPLE_TO_STDOUT);
     expect(code).toBe(0);
     const rows = parse(stdout, { columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(30);
@@ -133,17 +128,7 @@ describe('ds100-bulk enable (built CLI)', () => {
   });
 
   it('finishes the run and reports when the reader of stdout goes away (| head)', async () => {
-    const args = [
-      'enable',
-      'samples/shipment.csv',
-      '--out',
-      '-',
-      '--simulate',
-      '--rate',
-      '1000',
-      '--log-level',
-      'silent',
-    ];
+    const args = [...SAMPLE_TO_STDOUT, '--log-level', 'silent'];
     const { code, stderr } = await cli(args, {}, { closeStdoutEarly: true });
     expect(code).toBe(0);
     expect(stderr).toMatch(/enabled +30/);
