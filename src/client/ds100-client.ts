@@ -1,6 +1,7 @@
-import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { usageError } from '../errors.js';
 import type { Ds100Pair } from '../types.js';
+import { createHttpDispatcher, type ProxySettings } from './http-dispatcher.js';
 import { classifyEnableResponse, safeExcerpt, type AttemptOutcome } from './response.js';
 import { parseRetryAfter } from './retry-policy.js';
 import type { TokenProvider } from './token-provider.js';
@@ -13,6 +14,8 @@ export interface Ds100ClientOptions {
   readonly timeoutMs: number;
   /** Keep-alive connections in the pool; match the run's concurrency. */
   readonly connections: number;
+  /** Send through a proxy (HTTPS_PROXY / NO_PROXY); direct when undefined. */
+  readonly proxy?: ProxySettings | undefined;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -53,29 +56,36 @@ function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
 
 /** The tenant's DS100 endpoints over one pooled keep-alive client. Never throws per request. */
 export class Ds100Client {
-  readonly #pool: Pool;
+  readonly #http: Dispatcher;
   readonly #base: URL;
   readonly #options: Ds100ClientOptions;
 
   constructor(options: Ds100ClientOptions) {
     this.#options = options;
     this.#base = normaliseBaseUrl(options.baseUrl);
-    this.#pool = new Pool(this.#base.origin, {
+    this.#http = createHttpDispatcher(this.#base.origin, {
       connections: options.connections,
-      // Backstops for the per-attempt deadline below; undici's defaults are five minutes.
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      timeoutMs: options.timeoutMs,
+      proxy: options.proxy,
     });
   }
 
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
     const path = new URL('v1/ds100/enable/otp', this.#base).pathname;
-    const token = await this.#options.tokenProvider.getToken();
+    const { tokenProvider } = this.#options;
+    let token: string;
+    try {
+      token = await tokenProvider.getToken();
+    } catch (error) {
+      // Providers word their errors without secrets (see oauth-token-provider.ts).
+      return { ok: false, code: 'TOKEN_ERROR', message: safeExcerpt(String((error as Error).message ?? error)) };
+    }
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#options.timeoutMs);
     try {
-      const response = await this.#pool.request({
+      const response = await this.#http.request({
+        origin: this.#base.origin,
         method: 'PATCH',
         path,
         headers: {
@@ -90,7 +100,7 @@ export class Ds100Client {
       for await (const chunk of response.body) {
         if (body.length < MAX_BODY_CHARS) body += chunk.toString('utf8');
       }
-      return classifyEnableResponse(
+      const outcome = classifyEnableResponse(
         {
           status: response.statusCode,
           body,
@@ -100,6 +110,12 @@ export class Ds100Client {
         pair,
         [token],
       );
+      if (!outcome.ok && outcome.code === 'FORBIDDEN' && tokenProvider.invalidate) {
+        // The token may have expired or been refused: drop it so the retry carries a fresh one.
+        tokenProvider.invalidate(token);
+        return { ...outcome, isTokenRenewed: true };
+      }
+      return outcome;
     } catch (error) {
       return networkFailure(error, deadline.signal.aborted);
     } finally {
@@ -108,6 +124,6 @@ export class Ds100Client {
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#http.close();
   }
 }
