@@ -26,18 +26,18 @@ const MAX_BODY_CHARS = 64 * 1024; // enough for any documented body; a runaway p
  * it. Plain http is refused except on loopback (the simulator): the bearer token must not cross a
  * network unencrypted.
  */
-export function normaliseBaseUrl(raw: string): URL {
+export function normaliseBaseUrl(raw: string, what = 'the base URL'): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(`Expected the base URL to be an absolute https:// URL, got "${raw}"`);
+    throw usageError(`Expected ${what} to be an absolute https:// URL, got "${raw}"`);
   }
   const isLoopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback)) {
-    throw usageError(`Expected the base URL to use https:// (plain http only on loopback), got "${raw}"`);
+    throw usageError(`Expected ${what} to use https:// (plain http only on loopback), got "${raw}"`);
   }
-  if (url.search || url.hash) throw usageError(`Expected the base URL without ?query or #fragment, got "${raw}"`);
+  if (url.search || url.hash) throw usageError(`Expected ${what} without ?query or #fragment, got "${raw}"`);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
 }

@@ -20,6 +20,8 @@ export interface IssuedToken {
   readonly token: string;
   /** Epoch milliseconds. */
   readonly expiresAtMs: number;
+  /** Epoch milliseconds after which a new token is obtained; default `renewBeforeMs` before expiry. */
+  readonly renewAtMs?: number | undefined;
 }
 
 export interface CachingOptions {
@@ -41,7 +43,7 @@ export function cachingTokenProvider(obtain: () => Promise<IssuedToken>, options
   let current: IssuedToken | undefined;
   let pending: Promise<IssuedToken> | undefined;
   const isFresh = (issued: IssuedToken | undefined): issued is IssuedToken =>
-    issued !== undefined && issued.expiresAtMs - now() > options.renewBeforeMs;
+    issued !== undefined && now() < (issued.renewAtMs ?? issued.expiresAtMs - options.renewBeforeMs);
   return {
     async getToken() {
       if (isFresh(current)) return current.token;
