@@ -62,6 +62,11 @@ const MAX_ASSERTION_LIFETIME_SECONDS = 600;
 const toPublicKey = (key: KeyObject | string): KeyObject =>
   typeof key !== 'string' && key.type === 'public' ? key : createPublicKey(key);
 
+const error = (status: number, code: string, description: string): { status: number; body: object } => ({
+  status,
+  body: { error: code, error_description: description },
+});
+
 const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
 
 export class SimulatorAuth {
@@ -171,7 +176,10 @@ export class SimulatorAuth {
     const nowSeconds = this.#now() / 1000;
     if (iat > nowSeconds + this.#skew) return { ok: false, reason: 'iat in the future' };
     if (nowSeconds > exp + this.#skew) return { ok: false, reason: 'token expired' };
-    if (this.#maxAge !== undefined && nowSeconds - iat > this.#maxAge) return { ok: false, reason: 'token too old' };
+    // Whole seconds, like iat: a token minted a moment ago is never "too old" by rounding alone.
+    if (this.#maxAge !== undefined && Math.floor(nowSeconds) - iat > this.#maxAge) {
+      return { ok: false, reason: 'token too old' };
+    }
     return { ok: true };
   }
 
@@ -180,10 +188,6 @@ export class SimulatorAuth {
    * JSON body to send (RFC 6749 error codes).
    */
   async handleTokenRequest(form: URLSearchParams, tokenEndpoint: string): Promise<{ status: number; body: object }> {
-    const error = (status: number, code: string, description: string): { status: number; body: object } => ({
-      status,
-      body: { error: code, error_description: description },
-    });
     if (form.get('grant_type') !== 'client_credentials') {
       return error(400, 'unsupported_grant_type', 'only client_credentials is supported');
     }
