@@ -14,7 +14,7 @@ import {
   type TestApiKey,
 } from '../helpers/credentials.js';
 
-const URL_ = 'https://example.access.securid.com/AdminInterface/restapi/';
+const TENANT_URL = 'https://example.access.securid.com/AdminInterface/restapi/';
 let dir: string;
 let cleanup: () => Promise<void>;
 // One key per file: RSA generation is slow on a small machine.
@@ -27,7 +27,7 @@ beforeEach(async () => {
 afterEach(() => cleanup());
 
 const fields = (overrides: Record<string, unknown>): string =>
-  JSON.stringify({ ...JSON.parse(keyFileJson(key, URL_)), ...overrides });
+  JSON.stringify({ ...JSON.parse(keyFileJson(key, TENANT_URL)), ...overrides });
 
 /** Reads the file and returns the error, checking it names the file and leaks no part of the key. */
 async function keyFileError(content: string): Promise<Ds100Error> {
@@ -46,10 +46,10 @@ async function keyFileError(content: string): Promise<Ds100Error> {
 
 describe('readKeyFile', () => {
   it('reads a well-formed key file: accessID, the parsed PKCS#1 key and adminRestApiUrl verbatim', async () => {
-    const file = await writeSecretFile(join(dir, 'ok.key'), keyFileJson(key, URL_.slice(0, -1)));
+    const file = await writeSecretFile(join(dir, 'ok.key'), keyFileJson(key, TENANT_URL.slice(0, -1)));
     const { value, warnings } = await readKeyFile(file);
     expect(value.accessID).toBe(key.accessID);
-    expect(value.adminRestApiUrl).toBe(URL_.slice(0, -1));
+    expect(value.adminRestApiUrl).toBe(TENANT_URL.slice(0, -1));
     expect(value.accessKey.asymmetricKeyType).toBe('rsa');
     expect(warnings).toEqual([]);
   });
@@ -118,7 +118,7 @@ describe('readKeyFile', () => {
   });
 
   it.skipIf(process.platform === 'win32')('a key file readable by group/others is read, with a warning', async () => {
-    const file = await writeSecretFile(join(dir, 'open.key'), keyFileJson(key, URL_), 0o644);
+    const file = await writeSecretFile(join(dir, 'open.key'), keyFileJson(key, TENANT_URL), 0o644);
     const { value, warnings } = await readKeyFile(file);
     expect(value.accessID).toBe(key.accessID);
     expect(warnings).toHaveLength(1);
@@ -128,10 +128,10 @@ describe('readKeyFile', () => {
   });
 });
 
-describe('readOAuthClientFile', () => {
-  const clientJson = (privateKey: unknown, extra: Record<string, unknown> = {}): string =>
-    JSON.stringify({ clientId: 'c1', issuer: 'https://example.auth.securid.com/oauth', privateKey, ...extra });
+const clientJson = (privateKey: unknown, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ clientId: 'c1', issuer: 'https://example.auth.securid.com/oauth', privateKey, ...extra });
 
+describe('readOAuthClientFile', () => {
   it('reads an RSA client, keeping keyId and scope', async () => {
     const file = await writeSecretFile(
       join(dir, 'client.json'),
