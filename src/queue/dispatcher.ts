@@ -117,7 +117,10 @@ export class Dispatcher {
     try {
       const outcome = await pRetry(
         async () => {
-          const attempted = await this.#queue.add(attempt);
+          // Retries go ahead of first attempts still waiting for a slot (they still wait for the pace):
+          // a row already under way finishes sooner, and after a 403 the renewal retry tells at once
+          // whether the credentials work, before a queue of rows is sent with them.
+          const attempted = await this.#queue.add(attempt, { priority: attempts > 0 ? 1 : 0 });
           if (!attempted.ok) throw new AttemptFailedError(attempted);
           return attempted;
         },
