@@ -41,7 +41,8 @@ const inputError = (file: string, error: unknown): Ds100Error =>
 
 // csv-parse reports the line a record ends on; a quoted field may span lines, so count back.
 const startLine = (record: readonly string[], info: Info): number =>
-  info.lines - record.reduce((newlines, field) => newlines + (field.split('\n').length - 1), 0);
+  // csv-parse counts a lone CR as a line break too (found with a "\r..." cell in the formula test).
+  info.lines - record.reduce((newlines, field) => newlines + (field.split(/\r\n|\r|\n/).length - 1), 0);
 
 /**
  * Opens a CSV of device/user pairs: reads and checks the header at once (so a bad file fails before

@@ -128,8 +128,8 @@ describe('API key authentication through run()', () => {
       expect(row).toMatchObject({ errorCode: 'RUN_ABORTED', attempts: '0', httpStatus: '' });
       expect(row['errorMessage']).toMatch(/revoked or wrong/);
     }
-    // Each refused row was retried once with a fresh token, then the breaker stopped the hammering:
-    // without it, the ~33 remaining rows would each have cost two 403s.
+    // 3 refused rows x 2 attempts (one renewal retry each), plus at most the 2 rows in flight when
+    // the breaker tripped; without the breaker the ~33 remaining rows would each have cost two 403s.
     expect(sim.countsByStatus.get(403)).toBeLessThanOrEqual(10);
     expect(summary.rows).toBe(40);
   });
