@@ -21,6 +21,8 @@ export interface FaultStep {
   readonly body?: string;
   /** Wait this long before answering (longer than the client's timeout makes a timeout). */
   readonly delayMs?: number;
+  /** Put the request's Authorization header into the error body, as a careless server might (leak tests). */
+  readonly echoAuthorization?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -248,7 +250,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (step?.delayMs) await sleep(step.delayMs);
     if (step?.status !== undefined) {
       const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
-      return send(step.status, step.body ?? errorBody(step.status, path), headers);
+      const echoed = step.echoAuthorization
+        ? JSON.stringify({ description: `rejected ${request.headers.authorization ?? ''}` })
+        : undefined;
+      return send(step.status, echoed ?? step.body ?? errorBody(step.status, path), headers);
     }
     if (options.errorRate && random() < options.errorRate) return sendError(500);
 
