@@ -19,17 +19,17 @@ const EXIT_CODE_HELP = `Exit codes:
   0   every row was enabled
   1   the run finished; some rows are failed or invalid (see the results file)
   2   usage, input-file, key-file or credential error; nothing was sent
-  3   the run was stopped early (403s kept coming, or --max-failure-rate was passed);
-      rows not sent are written as not-attempted / RUN_ABORTED
+  3   the run was stopped early (403s kept coming, or too many rows failed);
+      rows not sent are in the results as not-attempted, RUN_ABORTED
   70  internal error (a bug: please report it with the log)`;
 
 const ENV_HELP = `Environment:
   DS100_KEY_FILE      the console's API key file (or --key-file)
   DS100_OAUTH_CLIENT  an OAuth API client file (or --oauth-client)
   DS100_TOKEN         a ready bearer token instead (it cannot be renewed)
-  DS100_BASE_URL      the tenant's adminRestApiUrl (or --base-url; default: the key file's)
-  HTTPS_PROXY, HTTP_PROXY, NO_PROXY   send through a proxy (CONNECT tunnel), except NO_PROXY hosts
-  NODE_EXTRA_CA_CERTS a PEM file of extra CA certificates (a TLS-inspecting proxy, a private CA)`;
+  DS100_BASE_URL      the adminRestApiUrl (--base-url); default: the key file's
+  HTTPS_PROXY         proxy for https (HTTP_PROXY for http); NO_PROXY: go direct
+  NODE_EXTRA_CA_CERTS PEM file of extra CA certificates (private CA, TLS proxy)`;
 
 async function enableCommand(flags: EnableFlags): Promise<number> {
   const settings = toEnableSettings(flags, process.env);
@@ -161,6 +161,7 @@ async function main(): Promise<void> {
             'DS100_TOKEN=... $0 enable shipment.csv --out results.csv --base-url https://example.access.securid.com/AdminInterface/restapi/',
             '',
           )
+          .example('$0 enable shipment.csv --out results.csv --key-file 139f6495-....key', 'with the console key file')
           .example('$0 enable samples/shipment.csv --out results.csv --simulate', 'try it against the simulator')
           .epilog(`${ENV_HELP}\n\n${EXIT_CODE_HELP}`),
       async (argv) => {

@@ -277,3 +277,22 @@ describe('--help', () => {
     expect(cli.stdout).toMatch(/\n {2}3 {3}the run was stopped early/);
   });
 });
+
+describe('the README example', () => {
+  it(
+    'a throw-away key file runs against the simulator, which checks the minted JWTs',
+    { timeout: 30_000 },
+    async () => {
+      const keyFile = await writeKeyFile();
+      const out = join(dir, 'demo.results.csv');
+      const cli = await runCli(
+        ['enable', 'samples/shipment.csv', '--out', out, '--simulate', '--key-file', keyFile, '--rate', '100'],
+        {},
+        process.cwd(),
+      );
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(/enabled\s+30/);
+      expect(countBy(await readResults(out), 'outcome')).toEqual({ enabled: 30 });
+    },
+  );
+});
