@@ -127,12 +127,17 @@ async function simulateCommand(flags: {
       ? [{ accessID: key.value.accessID, publicKey: key.value.accessKey, adminRestApiUrl: key.value.adminRestApiUrl }]
       : undefined,
   });
-  if (key) console.log(`accepts JWTs signed with the API key ${key.value.accessID} from ${flags.keyFile}`);
   console.log(`DS100 simulator (not a real tenant) listening at ${simulator.baseUrl}`);
   console.log(`bearer token it accepts: ${simulator.token}`);
   console.log(
     `try: DS100_TOKEN=${simulator.token} ds100-bulk enable samples/shipment.csv --out r.csv --base-url ${simulator.baseUrl}`,
   );
+  if (key) {
+    console.log(`it also accepts JWTs minted from the API key ${key.value.accessID} (${flags.keyFile}):`);
+    console.log(
+      `try: ds100-bulk enable samples/shipment.csv --out r.csv --key-file ${flags.keyFile} --base-url ${simulator.baseUrl}`,
+    );
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

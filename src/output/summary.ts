@@ -63,7 +63,7 @@ export function formatSummary(summary: RunSummary): string {
     `ds100-bulk enable: ${summary.rows} rows from ${summary.input}`,
     summary.stopped ? `RUN STOPPED EARLY (${summary.stopped.code}): ${summary.stopped.message}` : '',
     ...OUTCOME_ORDER.filter((outcome) => outcome !== 'not-attempted' || summary.byOutcome[outcome]).map(
-      (outcome) => `  ${outcome.padEnd(13)} ${summary.byOutcome[outcome] ?? 0}`,
+      (outcome) => `  ${outcome.padEnd(10)} ${summary.byOutcome[outcome] ?? 0}`,
     ),
   ];
   const codes = Object.entries(summary.byErrorCode).toSorted(([, a], [, b]) => b - a);

@@ -296,3 +296,31 @@ describe('the README example', () => {
     },
   );
 });
+
+describe('ds100-bulk token --oauth-client', () => {
+  it('prints an access token from the token endpoint that the API accepts', { timeout: 30_000 }, async () => {
+    simulator = await startSimulator({
+      autoRegister: true,
+      oauthClients: [{ clientId: oauth.clientId, publicKey: oauth.publicKey, keyId: oauth.keyId }],
+    });
+    const clientFile = await writeSecretFile(
+      join(dir, 'client.json'),
+      JSON.stringify({
+        clientId: oauth.clientId,
+        issuer: simulator.oauthIssuer,
+        privateKey: oauth.privateKeyPem,
+        keyId: oauth.keyId,
+      }),
+    );
+    const cli = await runCli(['token', '--oauth-client', clientFile]);
+    expect(cli.code).toBe(0);
+    expect(simulator.accessTokensIssued()).toBe(1);
+    const response = await fetch(`${simulator.baseUrl}v1/ds100/lookup`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cli.stdout.trim()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceSerialNumber: '140100000' }),
+    });
+    // 404: authenticated (a bad token would be 403), and the device is simply unknown.
+    expect(response.status).toBe(404);
+  });
+});
