@@ -33,7 +33,9 @@ export type FailureCode =
   | 'BAD_RESPONSE'
   | 'UNEXPECTED_STATUS'
   /** No bearer token could be obtained for the request (e.g. the OAuth token endpoint refused). */
-  | 'TOKEN_ERROR';
+  | 'TOKEN_ERROR'
+  /** The server's TLS certificate is not trusted (expired, wrong host, unknown CA). Not retried. */
+  | 'TLS_ERROR';
 
 /** Codes for rows left `not-attempted` because the run stopped early; the stop's reason is the message. */
 export type StopCode =

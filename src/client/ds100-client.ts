@@ -42,12 +42,22 @@ export function normaliseBaseUrl(raw: string, what = 'the base URL'): URL {
   return url;
 }
 
+// OpenSSL's verification codes as Node reports them: retrying cannot fix a certificate.
+const TLS_CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME_INVALID/;
+
 const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
   if (isTimeout) return { ok: false, code: 'TIMEOUT', message: 'no complete response within the timeout' };
   const { code, message } = error as { code?: string; message?: string };
   const detail = safeExcerpt(code ?? message ?? String(error));
+  if (code !== undefined && TLS_CERTIFICATE_ERROR.test(code)) {
+    return {
+      ok: false,
+      code: 'TLS_ERROR',
+      message: `${detail}: the server's TLS certificate is not trusted; for a private CA or a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS`,
+    };
+  }
   const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
   return timedOut
     ? { ok: false, code: 'TIMEOUT', message: detail }

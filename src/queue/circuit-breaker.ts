@@ -1,7 +1,10 @@
 import type { Outcome, RowErrorCode, StopReason } from '../types.js';
 
 export interface CircuitBreakerOptions {
-  /** Stop after this many rows in a row end refused (403 after a fresh token, or no token at all). 0: never. */
+  /**
+   * Stop after this many rows in a row end in a failure that no later row can escape: 403 after a
+   * fresh token, no token at all, an untrusted TLS certificate. 0: never.
+   */
   readonly maxConsecutiveForbidden: number;
   /** Stop when more than this percentage of the rows sent so far failed. Undefined: never. */
   readonly maxFailureRatePercent?: number | undefined;
@@ -9,8 +12,14 @@ export interface CircuitBreakerOptions {
   readonly failureRateMinRows: number;
 }
 
-// Both say the credentials no longer work; every further row would only fail the same way.
-const AUTH_FAILURES: ReadonlySet<RowErrorCode> = new Set(['FORBIDDEN', 'TOKEN_ERROR']);
+// Each says the run as a whole cannot work (credentials, trust): every further row would fail the same way.
+const WHY: Partial<Record<RowErrorCode, string>> = {
+  FORBIDDEN:
+    'were refused (403 even with a fresh token): the key is revoked or wrong, or its role may not enable DS100 credentials',
+  TOKEN_ERROR: 'could not get a bearer token (see errorMessage): check the credentials and the token endpoint',
+  TLS_ERROR:
+    "failed on the server's TLS certificate: for a private CA or a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS",
+};
 
 /**
  * Watches finished rows and says when the run should stop. Pure bookkeeping: it decides, the run
@@ -18,7 +27,7 @@ const AUTH_FAILURES: ReadonlySet<RowErrorCode> = new Set(['FORBIDDEN', 'TOKEN_ER
  */
 export class CircuitBreaker {
   readonly #options: CircuitBreakerOptions;
-  #consecutiveAuthFailures = 0;
+  #consecutiveFatal = 0;
   #sent = 0;
   #failed = 0;
 
@@ -33,16 +42,14 @@ export class CircuitBreaker {
     if (result.outcome !== 'enabled' && result.outcome !== 'failed') return undefined;
     this.#sent++;
     if (result.outcome === 'failed') this.#failed++;
-    const isAuthFailure = result.errorCode !== undefined && AUTH_FAILURES.has(result.errorCode);
-    this.#consecutiveAuthFailures = isAuthFailure ? this.#consecutiveAuthFailures + 1 : 0;
+    const why = result.errorCode === undefined ? undefined : WHY[result.errorCode];
+    this.#consecutiveFatal = why ? this.#consecutiveFatal + 1 : 0;
 
     const { maxConsecutiveForbidden, maxFailureRatePercent, failureRateMinRows } = this.#options;
-    if (maxConsecutiveForbidden > 0 && this.#consecutiveAuthFailures >= maxConsecutiveForbidden) {
+    if (maxConsecutiveForbidden > 0 && this.#consecutiveFatal >= maxConsecutiveForbidden) {
       return {
         code: 'RUN_ABORTED',
-        message:
-          `stopped after ${this.#consecutiveAuthFailures} rows in a row were refused (403 even with a fresh token, ` +
-          'or no token could be obtained): the key is revoked or wrong, or its role may not enable DS100 credentials',
+        message: `stopped after ${this.#consecutiveFatal} rows in a row ${why}`,
       };
     }
     if (maxFailureRatePercent !== undefined && this.#sent >= failureRateMinRows) {
