@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { Ds100Error } from '../errors.js';
 
@@ -102,7 +102,7 @@ function requiredUrl(fields: Record<string, unknown>, name: string, file: string
 /** Parses a private key without ever echoing it: OpenSSL's reason code is safe, its input is not. */
 function parsePrivateKey(key: unknown, name: string, file: string, what: string): KeyObject {
   try {
-    if (key && typeof key === 'object') return createPrivateKey({ key: key as never, format: 'jwk' });
+    if (key && typeof key === 'object') return createPrivateKey({ key: key as JsonWebKey, format: 'jwk' });
     return createPrivateKey(key as string);
   } catch (error) {
     const reason = (error as { code?: string }).code ?? 'unreadable';

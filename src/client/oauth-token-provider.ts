@@ -77,6 +77,7 @@ export function oauthTokenProvider(client: OAuthClient, options: OAuthTokenOptio
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: assertion,
     });
+    // Token requests are rare (about hourly): a dispatcher per request spares the provider a close().
     const http = createHttpDispatcher(endpoint.origin, { connections: 1, timeoutMs, proxy: options.proxy });
     let status: number;
     let text = '';
