@@ -4,6 +4,7 @@ import { usageError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { RUN_DEFAULTS, type RunOptions } from './run.js';
 import { DEFAULT_RETRY_POLICY } from './client/retry-policy.js';
+import type { CredentialSource } from './client/credentials.js';
 
 /** The `enable` command's flags, declared once: yargs reads this table and `toEnableSettings` maps it. */
 export const ENABLE_FLAGS = {
@@ -33,6 +34,29 @@ export const ENABLE_FLAGS = {
   },
   'log-file': { type: 'string', describe: 'Write JSON logs here instead of stderr' },
   'log-level': { choices: LOG_LEVELS, default: 'info', describe: 'Log detail; debug logs every row' },
+  'key-file': {
+    type: 'string',
+    describe: "The console's API key file (<uuid>.key); tokens are minted and renewed from it [env: DS100_KEY_FILE]",
+  },
+  'oauth-client': {
+    type: 'string',
+    describe: 'OAuth API client file (clientId, issuer, privateKey) [env: DS100_OAUTH_CLIENT]',
+  },
+  'max-consecutive-forbidden': {
+    type: 'number',
+    default: RUN_DEFAULTS.maxConsecutiveForbidden,
+    describe:
+      'Stop the run (exit 3) after this many rows in a row are refused with 403 despite a fresh token; 0: never',
+  },
+  'max-failure-rate': {
+    type: 'number',
+    describe: 'Stop the run (exit 3) when more than this percentage of the rows sent so far failed (default: no limit)',
+  },
+  'failure-rate-min-rows': {
+    type: 'number',
+    default: RUN_DEFAULTS.failureRateMinRows,
+    describe: 'Rows sent before --max-failure-rate is judged',
+  },
 } as const satisfies Record<string, Options>;
 
 /** What the CLI parsed, before it is checked. */
@@ -48,15 +72,23 @@ export interface EnableFlags {
   simulateTenant?: string | undefined;
   logFile?: string | undefined;
   logLevel: string;
+  keyFile?: string | undefined;
+  oauthClient?: string | undefined;
+  maxConsecutiveForbidden: number;
+  maxFailureRate?: number | undefined;
+  failureRateMinRows: number;
 }
 
 /** Checked settings: run options less the parts the CLI builds (token provider, base URL when simulated). */
 export interface EnableSettings extends Omit<
   RunOptions,
-  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated'
+  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated' | 'signal' | 'proxy'
 > {
+  /** Explicit base URL; when undefined the key file's adminRestApiUrl is used (or the simulator's). */
   readonly baseUrl: string | undefined;
   readonly token: string | undefined;
+  /** Where tokens come from; undefined only with --simulate and no key file (the simulator's token). */
+  readonly credentials: CredentialSource | undefined;
   readonly retries: number;
   readonly simulate: boolean;
   readonly simulateTenant: string | undefined;
@@ -86,20 +118,36 @@ export function toEnableSettings(
 ): EnableSettings {
   const baseUrl = flags.baseUrl ?? (env['DS100_BASE_URL'] || undefined);
   const token = env['DS100_TOKEN'] || undefined;
+  const credentials = toCredentialSource(flags, env);
   if (flags.simulate && flags.baseUrl !== undefined) {
     throw usageError('--simulate and --base-url conflict: a run goes either to the simulator or to a tenant');
   }
   if (flags.simulateTenant !== undefined && !flags.simulate) {
     throw usageError('--simulate-tenant only makes sense with --simulate');
   }
-  if (!flags.simulate && baseUrl === undefined) {
+  if (
+    !flags.simulate &&
+    baseUrl === undefined &&
+    credentials?.kind !== 'key-file' &&
+    credentials?.kind !== 'oauth-client'
+  ) {
     throw usageError(
       'No tenant given: set --base-url or DS100_BASE_URL to the adminRestApiUrl, or pass --simulate to try the built-in simulator',
     );
   }
-  if (!flags.simulate && token === undefined) {
-    throw usageError('No bearer token: set the environment variable DS100_TOKEN (never pass a token as an argument)');
+  if (!flags.simulate && credentials === undefined) {
+    throw usageError(
+      "No credentials: pass --key-file with the console's API key file, or --oauth-client, or set DS100_TOKEN " +
+        '(never pass a token as an argument)',
+    );
   }
+  if (flags.simulate && credentials?.kind === 'oauth-client') {
+    throw usageError('--oauth-client cannot be used with --simulate: its issuer is a real tenant');
+  }
+  const maxFailureRate =
+    flags.maxFailureRate === undefined
+      ? undefined
+      : expectNumber('max-failure-rate', flags.maxFailureRate, { min: 0, max: 100, integer: false });
   if (flags.out !== '-' && resolve(flags.out) === resolve(flags.input)) {
     throw usageError(`--out must not be the input file (${flags.input}): it would be overwritten`);
   }
@@ -119,5 +167,46 @@ export function toEnableSettings(
     simulateTenant: flags.simulateTenant,
     logFile: flags.logFile,
     logLevel: flags.logLevel as LogLevel,
+    credentials,
+    maxConsecutiveForbidden: expectNumber('max-consecutive-forbidden', flags.maxConsecutiveForbidden, {
+      min: 0,
+      max: 1_000_000,
+      integer: true,
+    }),
+    maxFailureRate,
+    failureRateMinRows: expectNumber('failure-rate-min-rows', flags.failureRateMinRows, {
+      min: 1,
+      max: Number.MAX_SAFE_INTEGER,
+      integer: true,
+    }),
   };
+}
+
+/**
+ * Picks the one credential source from flags and environment. Two at once is refused rather than
+ * ranked: a forgotten DS100_TOKEN silently winning over --key-file (or the reverse) is the kind of
+ * surprise that costs an afternoon. With --simulate, DS100_TOKEN is ignored (the simulator has its own).
+ */
+export function toCredentialSource(
+  flags: { keyFile?: string | undefined; oauthClient?: string | undefined; simulate?: boolean },
+  env: Readonly<Record<string, string | undefined>>,
+): CredentialSource | undefined {
+  const given: Array<{ name: string; source: CredentialSource }> = [];
+  const keyFile = flags.keyFile ?? (env['DS100_KEY_FILE'] || undefined);
+  const oauthClient = flags.oauthClient ?? (env['DS100_OAUTH_CLIENT'] || undefined);
+  const token = flags.simulate ? undefined : env['DS100_TOKEN'] || undefined;
+  if (keyFile !== undefined) {
+    given.push({ name: flags.keyFile ? '--key-file' : 'DS100_KEY_FILE', source: { kind: 'key-file', file: keyFile } });
+  }
+  if (oauthClient !== undefined) {
+    given.push({
+      name: flags.oauthClient ? '--oauth-client' : 'DS100_OAUTH_CLIENT',
+      source: { kind: 'oauth-client', file: oauthClient },
+    });
+  }
+  if (token !== undefined) given.push({ name: 'DS100_TOKEN', source: { kind: 'token', token } });
+  if (given.length > 1) {
+    throw usageError(`Give one way to authenticate, got ${given.map((g) => g.name).join(' and ')}; drop all but one`);
+  }
+  return given[0]?.source;
 }

@@ -1,8 +1,11 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ENABLE_FLAGS, toEnableSettings, type EnableFlags } from './cli-options.js';
+import { ENABLE_FLAGS, toCredentialSource, toEnableSettings, type EnableFlags } from './cli-options.js';
+import { loadCredentials } from './client/credentials.js';
+import { describeProxy, proxySettingsFromEnv } from './client/http-dispatcher.js';
+import { readKeyFile } from './client/key-file.js';
 import { staticTokenProvider } from './client/token-provider.js';
-import { Ds100Error } from './errors.js';
+import { Ds100Error, usageError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { exitCodeFor, formatSummary } from './output/summary.js';
 import { run } from './run.js';
@@ -10,32 +13,65 @@ import { Registry } from './simulator/registry.js';
 import { startSimulator, type RunningSimulator } from './simulator/server.js';
 
 /** Exit codes: stable, because cron wrappers and monitoring branch on them. */
-const EXIT = { ok: 0, rowsNotEnabled: 1, usage: 2, internal: 70 } as const;
+const EXIT = { ok: 0, rowsNotEnabled: 1, usage: 2, stopped: 3, internal: 70 } as const;
 
 const EXIT_CODE_HELP = `Exit codes:
   0   every row was enabled
   1   the run finished; some rows are failed or invalid (see the results file)
-  2   usage or input-file error; nothing was sent
+  2   usage, input-file, key-file or credential error; nothing was sent
+  3   the run was stopped early (403s kept coming, or too many rows failed);
+      rows not sent are in the results as not-attempted, RUN_ABORTED
   70  internal error (a bug: please report it with the log)`;
 
 const ENV_HELP = `Environment:
-  DS100_TOKEN     bearer token for the tenant (required unless --simulate)
-  DS100_BASE_URL  the tenant's adminRestApiUrl (or --base-url)`;
+  DS100_KEY_FILE      the console's API key file (or --key-file)
+  DS100_OAUTH_CLIENT  an OAuth API client file (or --oauth-client)
+  DS100_TOKEN         a ready bearer token instead (it cannot be renewed)
+  DS100_BASE_URL      the adminRestApiUrl (--base-url); default: the key file's
+  HTTPS_PROXY         proxy for https (HTTP_PROXY for http); NO_PROXY: go direct
+  NODE_EXTRA_CA_CERTS PEM file of extra CA certificates (private CA, TLS proxy)`;
 
 async function enableCommand(flags: EnableFlags): Promise<number> {
   const settings = toEnableSettings(flags, process.env);
   const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
+  const proxy = proxySettingsFromEnv(process.env);
   let simulator: RunningSimulator | undefined;
   try {
+    if (proxy) {
+      const via = describeProxy(proxy.httpsProxy ?? proxy.httpProxy ?? '');
+      logger.info({ proxy: via, noProxy: proxy.noProxy }, 'sending through a proxy (HTTPS_PROXY / NO_PROXY)');
+    }
+    const credentials = settings.credentials
+      ? await loadCredentials(settings.credentials, {
+          proxy,
+          onIssued: (expiresAt) => logger.debug({ expiresAt: expiresAt.toISOString() }, 'new bearer token obtained'),
+        })
+      : undefined;
+    for (const warning of credentials?.warnings ?? []) logger.warn(warning);
     if (settings.simulate) {
       const registry = settings.simulateTenant ? await Registry.fromCsv(settings.simulateTenant) : undefined;
-      simulator = await startSimulator({ registry, autoRegister: !registry });
+      const { apiKey } = credentials ?? {};
+      simulator = await startSimulator({
+        registry,
+        autoRegister: !registry,
+        // With --key-file the simulator checks the minted JWTs as the service would.
+        apiKeys: apiKey
+          ? [{ accessID: apiKey.accessID, publicKey: apiKey.accessKey, adminRestApiUrl: apiKey.adminRestApiUrl }]
+          : undefined,
+      });
       logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
+    }
+    const baseUrl = simulator?.baseUrl ?? settings.baseUrl ?? credentials?.adminRestApiUrl;
+    if (baseUrl === undefined) {
+      throw usageError(
+        'No tenant given: the OAuth client file has no adminRestApiUrl; set --base-url or DS100_BASE_URL',
+      );
     }
     const summary = await run({
       ...settings,
-      baseUrl: simulator?.baseUrl ?? settings.baseUrl!,
-      tokenProvider: staticTokenProvider(simulator?.token ?? settings.token!),
+      baseUrl,
+      tokenProvider: credentials?.tokenProvider ?? staticTokenProvider(simulator!.token),
+      proxy,
       retryPolicy: { retries: settings.retries },
       logger,
       simulated: !!simulator,
@@ -50,6 +86,20 @@ async function enableCommand(flags: EnableFlags): Promise<number> {
   }
 }
 
+/** Prints one fresh bearer token, for curl while debugging: the one place a token is printed, on purpose. */
+async function tokenCommand(flags: {
+  keyFile?: string | undefined;
+  oauthClient?: string | undefined;
+}): Promise<number> {
+  // DS100_TOKEN is no source here: printing a token the user already holds would be pointless.
+  const source = toCredentialSource(flags, { ...process.env, DS100_TOKEN: undefined });
+  if (!source) throw usageError('Name the credentials: --key-file FILE or --oauth-client FILE');
+  const credentials = await loadCredentials(source, { proxy: proxySettingsFromEnv(process.env) });
+  for (const warning of credentials.warnings) console.error(`ds100-bulk: warning: ${warning}`);
+  console.log(await credentials.tokenProvider.getToken());
+  return EXIT.ok;
+}
+
 async function simulateCommand(flags: {
   port: number;
   host: string;
@@ -58,8 +108,11 @@ async function simulateCommand(flags: {
   rateLimit?: number | undefined;
   errorRate: number;
   token?: string | undefined;
+  keyFile?: string | undefined;
 }): Promise<number> {
   const registry = flags.tenant ? await Registry.fromCsv(flags.tenant) : undefined;
+  const key = flags.keyFile ? await readKeyFile(flags.keyFile) : undefined;
+  for (const warning of key?.warnings ?? []) console.error(`ds100-bulk: warning: ${warning}`);
   const simulator = await startSimulator({
     port: flags.port,
     host: flags.host,
@@ -70,12 +123,21 @@ async function simulateCommand(flags: {
     errorRate: flags.errorRate,
     token: flags.token ?? process.env['DS100_TOKEN'],
     recordCalls: false,
+    apiKeys: key
+      ? [{ accessID: key.value.accessID, publicKey: key.value.accessKey, adminRestApiUrl: key.value.adminRestApiUrl }]
+      : undefined,
   });
   console.log(`DS100 simulator (not a real tenant) listening at ${simulator.baseUrl}`);
   console.log(`bearer token it accepts: ${simulator.token}`);
   console.log(
     `try: DS100_TOKEN=${simulator.token} ds100-bulk enable samples/shipment.csv --out r.csv --base-url ${simulator.baseUrl}`,
   );
+  if (key) {
+    console.log(`it also accepts JWTs minted from the API key ${key.value.accessID} (${flags.keyFile}):`);
+    console.log(
+      `try: ds100-bulk enable samples/shipment.csv --out r.csv --key-file ${flags.keyFile} --base-url ${simulator.baseUrl}`,
+    );
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -104,6 +166,7 @@ async function main(): Promise<void> {
             'DS100_TOKEN=... $0 enable shipment.csv --out results.csv --base-url https://example.access.securid.com/AdminInterface/restapi/',
             '',
           )
+          .example('$0 enable shipment.csv --out results.csv --key-file 139f6495-....key', 'with the console key file')
           .example('$0 enable samples/shipment.csv --out results.csv --simulate', 'try it against the simulator')
           .epilog(`${ENV_HELP}\n\n${EXIT_CODE_HELP}`),
       async (argv) => {
@@ -122,12 +185,30 @@ async function main(): Promise<void> {
           'rate-limit': { type: 'number', describe: 'Requests per second before answering 429 with Retry-After' },
           'error-rate': { type: 'number', default: 0, describe: 'Share of requests answered 500, 0 to 1' },
           token: { type: 'string', describe: 'Bearer token to accept [env: DS100_TOKEN] (default: random)' },
+          'key-file': { type: 'string', describe: 'Also accept JWTs minted from this API key file' },
         }),
       async (argv) => {
         exitCode = await simulateCommand(argv);
       },
     )
-    .demandCommand(1, 'Name a command: enable or simulate')
+    .command(
+      'token',
+      'Print a fresh bearer token (for curl while debugging; treat the output as a secret)',
+      (command) =>
+        command
+          .options({
+            'key-file': { type: 'string', describe: "The console's API key file [env: DS100_KEY_FILE]" },
+            'oauth-client': { type: 'string', describe: 'OAuth API client file [env: DS100_OAUTH_CLIENT]' },
+          })
+          .example(
+            'curl -H "Authorization: Bearer $($0 token --key-file tenant.key)" ...',
+            'the token lives 55 minutes',
+          ),
+      async (argv) => {
+        exitCode = await tokenCommand(argv);
+      },
+    )
+    .demandCommand(1, 'Name a command: enable, token or simulate')
     .strict()
     .epilog(EXIT_CODE_HELP)
     .fail((message, error) => {

@@ -8,7 +8,11 @@ export type Ds100ErrorCode =
   /** The input file cannot be read or has no usable header. */
   | 'INPUT_FILE'
   /** The results file cannot be written. */
-  | 'OUTPUT_FILE';
+  | 'OUTPUT_FILE'
+  /** The API key file or OAuth client file is missing or unusable. The message never holds the key. */
+  | 'KEY_FILE'
+  /** No bearer token could be obtained before the run (e.g. the OAuth token endpoint refused the client). */
+  | 'AUTH';
 
 export class Ds100Error extends Error {
   override readonly name = 'Ds100Error';

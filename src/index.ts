@@ -9,3 +9,21 @@ export { RESULT_COLUMNS } from './output/results-writer.js';
 export { startSimulator, type SimulatorOptions, type RunningSimulator, type FaultStep } from './simulator/server.js';
 export { Registry, generatePairs } from './simulator/registry.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';
+export type { StopCode, StopReason } from './types.js';
+export { cachingTokenProvider, type IssuedToken } from './client/token-provider.js';
+export { readKeyFile, readOAuthClientFile, type ApiKey, type OAuthClient } from './client/key-file.js';
+export {
+  apiKeyTokenProvider,
+  mintApiKeyToken,
+  API_KEY_TOKEN_DEFAULTS,
+  type ApiKeyTokenOptions,
+} from './client/api-key-token-provider.js';
+export { oauthTokenProvider, DEFAULT_OAUTH_SCOPE, type OAuthTokenOptions } from './client/oauth-token-provider.js';
+export { loadCredentials, type CredentialSource, type LoadedCredentials } from './client/credentials.js';
+export { proxySettingsFromEnv, type ProxySettings } from './client/http-dispatcher.js';
+export {
+  DS100_SCOPES,
+  type SimulatorAuthOptions,
+  type ApiKeyRegistration,
+  type OAuthClientRegistration,
+} from './simulator/auth.js';

@@ -1,13 +1,16 @@
 import { Ds100Client } from './client/ds100-client.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
+import type { ProxySettings } from './client/http-dispatcher.js';
 import type { TokenProvider } from './client/token-provider.js';
+import { Ds100Error } from './errors.js';
 import { openInput } from './input/read-rows.js';
 import { silentLogger, type Logger } from './log.js';
 import { ResultsWriter } from './output/results-writer.js';
 import { SummaryCounter, type RunSummary } from './output/summary.js';
+import { CircuitBreaker } from './queue/circuit-breaker.js';
 import { Dispatcher, type Dispatched } from './queue/dispatcher.js';
 import { Pacer } from './queue/pacer.js';
-import type { InputRow, RowResult } from './types.js';
+import type { InputRow, RowResult, StopReason } from './types.js';
 
 /** Options of `run()`, the library's entry point; the CLI flags map onto these one to one. */
 export interface RunOptions {
@@ -29,11 +32,45 @@ export interface RunOptions {
   readonly logger?: Logger;
   /** Marks the summary as a simulated run. Default false. */
   readonly simulated?: boolean;
+  /**
+   * Stop the run after this many rows in a row are refused (403 even after a token renewal, or no
+   * token obtainable). Default 3; 0 turns the breaker off.
+   */
+  readonly maxConsecutiveForbidden?: number;
+  /** Stop the run when more than this percentage of the rows sent so far failed. Default: no limit. */
+  readonly maxFailureRate?: number | undefined;
+  /** Rows that must have been sent and finished before `maxFailureRate` is judged. Default 100. */
+  readonly failureRateMinRows?: number;
+  /**
+   * Stops the run from outside (the CLI's Ctrl-C, a deadline): no new row is sent, requests on the
+   * wire finish, every remaining row is written `not-attempted`. Abort it with a StopReason as the
+   * reason to choose the code and message; any other reason reads as RUN_ABORTED.
+   */
+  readonly signal?: AbortSignal | undefined;
+  /** Send through a proxy (see proxySettingsFromEnv). Default: direct. */
+  readonly proxy?: ProxySettings | undefined;
 }
 
-export const RUN_DEFAULTS = { concurrency: 4, rate: 10, timeoutMs: 30_000 } as const;
+export const RUN_DEFAULTS = {
+  concurrency: 4,
+  rate: 10,
+  timeoutMs: 30_000,
+  maxConsecutiveForbidden: 3,
+  failureRateMinRows: 100,
+} as const;
 
-function resultFor(row: InputRow, { outcome, attempts }: Dispatched): RowResult {
+const isStopReason = (value: unknown): value is StopReason =>
+  !!value &&
+  typeof value === 'object' &&
+  typeof (value as StopReason).code === 'string' &&
+  typeof (value as StopReason).message === 'string';
+
+function resultFor(row: InputRow, dispatched: Dispatched, stopReason: StopReason | undefined): RowResult {
+  const { outcome, attempts } = dispatched;
+  if (outcome === undefined) {
+    const reason = stopReason ?? { code: 'RUN_ABORTED', message: 'the run was stopped' };
+    return { ...row, attempts: 0, outcome: 'not-attempted', errorCode: reason.code, errorMessage: reason.message };
+  }
   const base = { ...row, attempts, httpStatus: outcome.httpStatus };
   return outcome.ok
     ? { ...base, outcome: 'enabled', token: outcome.token }
@@ -53,21 +90,57 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     tokenProvider: options.tokenProvider,
     timeoutMs: options.timeoutMs ?? RUN_DEFAULTS.timeoutMs,
     connections: concurrency,
+    proxy: options.proxy,
   });
+  // One way to stop, whatever the cause (a breaker below, or the caller's signal): stop admitting
+  // rows, let requests on the wire finish, write every remaining row as not-attempted.
+  const stopper = new AbortController();
+  let stopReason: StopReason | undefined;
+  const stop = (reason: StopReason): void => {
+    if (stopReason) return;
+    stopReason = reason;
+    logger.error({ code: reason.code, reason: reason.message }, 'run stopping: no further rows are sent');
+    stopper.abort(reason);
+  };
+  const onOuterAbort = (): void =>
+    stop(
+      isStopReason(options.signal?.reason)
+        ? options.signal.reason
+        : { code: 'RUN_ABORTED', message: 'the run was stopped' },
+    );
   try {
     const input = await openInput(options.input);
+    // Obtain the first token before anything is written or sent, so that unusable credentials
+    // (an OAuth client the server refuses, an unreachable token endpoint) stop the run at once.
+    try {
+      await options.tokenProvider.getToken();
+    } catch (error) {
+      throw error instanceof Ds100Error
+        ? error
+        : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
+    }
     const writer = await ResultsWriter.open(options.out, input.columns.carriedNames);
     const counter = new SummaryCounter();
+    const breaker = new CircuitBreaker({
+      maxConsecutiveForbidden: options.maxConsecutiveForbidden ?? RUN_DEFAULTS.maxConsecutiveForbidden,
+      maxFailureRatePercent: options.maxFailureRate,
+      failureRateMinRows: options.failureRateMinRows ?? RUN_DEFAULTS.failureRateMinRows,
+    });
     const dispatcher = new Dispatcher({
       concurrency,
       pacer: new Pacer(rate),
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy },
+      signal: stopper.signal,
     });
     const record = async (result: RowResult): Promise<void> => {
       counter.add(result);
       await writer.write(result);
       logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
+      const tripped = breaker.observe(result);
+      if (tripped) stop(tripped);
     };
+    if (options.signal?.aborted) onOuterAbort();
+    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     logger.info({ input: options.input, out: options.out, concurrency, rate }, 'run started');
     try {
       for await (const item of input.items) {
@@ -77,9 +150,14 @@ export async function run(options: RunOptions): Promise<RunSummary> {
           continue;
         }
         const { row } = item;
+        if (stopReason) {
+          // Still read and written, so that the results hold every input row.
+          await record(resultFor(row, { outcome: undefined, attempts: 0 }, stopReason));
+          continue;
+        }
         await dispatcher.submit(
           () => client.enableOtp(row),
-          (dispatched) => record(resultFor(row, dispatched)),
+          (dispatched) => record(resultFor(row, dispatched, stopReason)),
         );
       }
     } finally {
@@ -92,10 +170,12 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       out: options.out,
       requests: dispatcher.requestsSent,
       simulated: options.simulated ?? false,
+      stopped: stopReason,
     });
     logger.info({ rows: summary.rows, byOutcome: summary.byOutcome, requests: summary.requests }, 'run finished');
     return summary;
   } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
     await client.close();
   }
 }

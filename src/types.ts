@@ -3,8 +3,11 @@
  * stable error codes written to the results file. Stages import from here, never from each other.
  */
 
-/** What happened to one input row. Written to the `outcome` column of the results. */
-export type Outcome = 'enabled' | 'failed' | 'invalid';
+/**
+ * What happened to one input row. Written to the `outcome` column of the results.
+ * `not-attempted`: a valid row never sent because the run was stopped first (see StopCode).
+ */
+export type Outcome = 'enabled' | 'failed' | 'invalid' | 'not-attempted';
 
 /** Codes for rows that were never sent because the input itself is wrong. */
 export type InvalidRowCode =
@@ -28,9 +31,25 @@ export type FailureCode =
   | 'TIMEOUT'
   | 'NETWORK_ERROR'
   | 'BAD_RESPONSE'
-  | 'UNEXPECTED_STATUS';
+  | 'UNEXPECTED_STATUS'
+  /** No bearer token could be obtained for the request (e.g. the OAuth token endpoint refused). */
+  | 'TOKEN_ERROR'
+  /** The server's TLS certificate is not trusted (expired, wrong host, unknown CA). Not retried. */
+  | 'TLS_ERROR';
 
-export type RowErrorCode = InvalidRowCode | FailureCode;
+/** Codes for rows left `not-attempted` because the run stopped early; the stop's reason is the message. */
+export type StopCode =
+  /** A circuit breaker tripped: 403s kept coming, or too many rows failed. */
+  'RUN_ABORTED';
+
+/** Why a run stopped admitting rows. Carried into every `not-attempted` row and the summary. */
+export interface StopReason {
+  readonly code: StopCode;
+  /** One line for the administrator, secret-free; also the `errorMessage` of `not-attempted` rows. */
+  readonly message: string;
+}
+
+export type RowErrorCode = InvalidRowCode | FailureCode | StopCode;
 
 /** A device/user pair as the API takes it. */
 export interface Ds100Pair {

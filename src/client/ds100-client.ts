@@ -1,6 +1,7 @@
-import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { usageError } from '../errors.js';
 import type { Ds100Pair } from '../types.js';
+import { createHttpDispatcher, type ProxySettings } from './http-dispatcher.js';
 import { classifyEnableResponse, safeExcerpt, type AttemptOutcome } from './response.js';
 import { parseRetryAfter } from './retry-policy.js';
 import type { TokenProvider } from './token-provider.js';
@@ -13,6 +14,8 @@ export interface Ds100ClientOptions {
   readonly timeoutMs: number;
   /** Keep-alive connections in the pool; match the run's concurrency. */
   readonly connections: number;
+  /** Send through a proxy (HTTPS_PROXY / NO_PROXY); direct when undefined. */
+  readonly proxy?: ProxySettings | undefined;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -23,21 +26,24 @@ const MAX_BODY_CHARS = 64 * 1024; // enough for any documented body; a runaway p
  * it. Plain http is refused except on loopback (the simulator): the bearer token must not cross a
  * network unencrypted.
  */
-export function normaliseBaseUrl(raw: string): URL {
+export function normaliseBaseUrl(raw: string, what = 'the base URL'): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(`Expected the base URL to be an absolute https:// URL, got "${raw}"`);
+    throw usageError(`Expected ${what} to be an absolute https:// URL, got "${raw}"`);
   }
   const isLoopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback)) {
-    throw usageError(`Expected the base URL to use https:// (plain http only on loopback), got "${raw}"`);
+    throw usageError(`Expected ${what} to use https:// (plain http only on loopback), got "${raw}"`);
   }
-  if (url.search || url.hash) throw usageError(`Expected the base URL without ?query or #fragment, got "${raw}"`);
+  if (url.search || url.hash) throw usageError(`Expected ${what} without ?query or #fragment, got "${raw}"`);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
 }
+
+// OpenSSL's verification codes as Node reports them: retrying cannot fix a certificate.
+const TLS_CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME_INVALID/;
 
 const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
@@ -45,6 +51,13 @@ function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
   if (isTimeout) return { ok: false, code: 'TIMEOUT', message: 'no complete response within the timeout' };
   const { code, message } = error as { code?: string; message?: string };
   const detail = safeExcerpt(code ?? message ?? String(error));
+  if (code !== undefined && TLS_CERTIFICATE_ERROR.test(code)) {
+    return {
+      ok: false,
+      code: 'TLS_ERROR',
+      message: `${detail}: the server's TLS certificate is not trusted; for a private CA or a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS`,
+    };
+  }
   const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
   return timedOut
     ? { ok: false, code: 'TIMEOUT', message: detail }
@@ -53,29 +66,36 @@ function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
 
 /** The tenant's DS100 endpoints over one pooled keep-alive client. Never throws per request. */
 export class Ds100Client {
-  readonly #pool: Pool;
+  readonly #http: Dispatcher;
   readonly #base: URL;
   readonly #options: Ds100ClientOptions;
 
   constructor(options: Ds100ClientOptions) {
     this.#options = options;
     this.#base = normaliseBaseUrl(options.baseUrl);
-    this.#pool = new Pool(this.#base.origin, {
+    this.#http = createHttpDispatcher(this.#base.origin, {
       connections: options.connections,
-      // Backstops for the per-attempt deadline below; undici's defaults are five minutes.
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      timeoutMs: options.timeoutMs,
+      proxy: options.proxy,
     });
   }
 
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
     const path = new URL('v1/ds100/enable/otp', this.#base).pathname;
-    const token = await this.#options.tokenProvider.getToken();
+    const { tokenProvider } = this.#options;
+    let token: string;
+    try {
+      token = await tokenProvider.getToken();
+    } catch (error) {
+      // Providers word their errors without secrets (see oauth-token-provider.ts).
+      return { ok: false, code: 'TOKEN_ERROR', message: safeExcerpt(String((error as Error).message ?? error)) };
+    }
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#options.timeoutMs);
     try {
-      const response = await this.#pool.request({
+      const response = await this.#http.request({
+        origin: this.#base.origin,
         method: 'PATCH',
         path,
         headers: {
@@ -90,7 +110,7 @@ export class Ds100Client {
       for await (const chunk of response.body) {
         if (body.length < MAX_BODY_CHARS) body += chunk.toString('utf8');
       }
-      return classifyEnableResponse(
+      const outcome = classifyEnableResponse(
         {
           status: response.statusCode,
           body,
@@ -100,6 +120,12 @@ export class Ds100Client {
         pair,
         [token],
       );
+      if (!outcome.ok && outcome.code === 'FORBIDDEN' && tokenProvider.invalidate) {
+        // The token may have expired or been refused: drop it so the retry carries a fresh one.
+        tokenProvider.invalidate(token);
+        return { ...outcome, isTokenRenewed: true };
+      }
+      return outcome;
     } catch (error) {
       return networkFailure(error, deadline.signal.aborted);
     } finally {
@@ -108,6 +134,6 @@ export class Ds100Client {
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#http.close();
   }
 }

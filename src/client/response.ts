@@ -15,6 +15,8 @@ export interface AttemptFailure {
   /** Short, single-line, secret-free text for the results file. */
   readonly message: string;
   readonly retryAfterMs?: number | undefined;
+  /** A 403 after which the token provider dropped the refused token: one retry may succeed. */
+  readonly isTokenRenewed?: boolean | undefined;
 }
 
 const EXCERPT_LENGTH = 200;

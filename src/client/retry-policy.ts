@@ -24,6 +24,13 @@ const RETRYABLE: ReadonlySet<FailureCode> = new Set(['RATE_LIMITED', 'SERVER_ERR
 
 export const isRetryable = (code: FailureCode): boolean => RETRYABLE.has(code);
 
+/**
+ * A row refused with 403 is sent once more, at once, when the token provider renewed its token: the
+ * old one may simply have expired. A second 403 is final. This retry does not count against
+ * `retries`, which is about transient failures; it still waits for the pace like any attempt.
+ */
+export const FORBIDDEN_RETRIES = 1;
+
 export type RetryDecision = { readonly retry: false } | { readonly retry: true; readonly delayMs: number };
 
 /**
@@ -31,11 +38,24 @@ export type RetryDecision = { readonly retry: false } | { readonly retry: true; 
  * Pure: `random` is injected so that tests can pin the jitter.
  */
 export function decideRetry(
-  failure: { readonly code: FailureCode; readonly retryAfterMs?: number | undefined },
+  failure: {
+    readonly code: FailureCode;
+    readonly retryAfterMs?: number | undefined;
+    readonly isTokenRenewed?: boolean | undefined;
+  },
   attemptsMade: number,
   policy: RetryPolicy,
   random: () => number = Math.random,
+  /** 403s this row got so far, this one included. */
+  forbiddenSoFar = 0,
 ): RetryDecision {
+  if (failure.code === 'FORBIDDEN') {
+    return failure.isTokenRenewed && forbiddenSoFar <= FORBIDDEN_RETRIES
+      ? { retry: true, delayMs: 0 }
+      : { retry: false };
+  }
+  // The renewal retry after a 403 does not use up a transient retry.
+  attemptsMade -= Math.min(forbiddenSoFar, FORBIDDEN_RETRIES);
   if (!isRetryable(failure.code) || attemptsMade > policy.retries) return { retry: false };
   if (failure.retryAfterMs !== undefined) {
     return { retry: true, delayMs: Math.min(Math.max(failure.retryAfterMs, 0), policy.maxRetryAfterMs) };

@@ -39,12 +39,13 @@ const inputError = (file: string, error: unknown): Ds100Error =>
         { cause: error },
       );
 
-const countOf = (text: string, pattern: string): number => text.split(pattern).length - 1;
+const countOf = (text: string, pattern: string | RegExp): number => text.split(pattern).length - 1;
 
 /**
- * Tracks where each record starts. csv-parse reports the line a record ends on, and it counts a CRLF
- * inside a quoted field as two lines, so its count drifts by one for every such CRLF: both are
- * corrected here, so that `line` is what an editor shows.
+ * Tracks where each record starts. csv-parse reports the line a record ends on, and inside a quoted
+ * field it counts every CR and every LF as a line break, so a CRLF there counts twice and its count
+ * drifts by one for each: both are corrected here, so that `line` is what an editor shows (which
+ * also treats a lone CR as a line break).
  */
 class LineCounter {
   #drift = 0;
@@ -52,7 +53,7 @@ class LineCounter {
   startOf(record: readonly string[], info: Info): number {
     let newlines = 0;
     for (const field of record) {
-      newlines += countOf(field, '\n');
+      newlines += countOf(field, /\r\n|\r|\n/);
       this.#drift += countOf(field, '\r\n');
     }
     return info.lines - this.#drift - newlines;

@@ -1,4 +1,4 @@
-import type { Outcome, RowErrorCode, RowResult } from '../types.js';
+import type { Outcome, RowErrorCode, RowResult, StopReason } from '../types.js';
 
 export interface RunSummary {
   readonly input: string;
@@ -13,6 +13,8 @@ export interface RunSummary {
   readonly elapsedMs: number;
   /** True when the run went to the built-in simulator, not a real tenant. */
   readonly simulated: boolean;
+  /** Set when the run stopped early (a circuit breaker, or the caller's signal). */
+  readonly stopped?: StopReason | undefined;
 }
 
 /** Tallies results as they are written. */
@@ -28,7 +30,13 @@ export class SummaryCounter {
     if (result.errorCode) this.#byErrorCode[result.errorCode] = (this.#byErrorCode[result.errorCode] ?? 0) + 1;
   }
 
-  finish(fields: { input: string; out: string; requests: number; simulated: boolean }): RunSummary {
+  finish(fields: {
+    input: string;
+    out: string;
+    requests: number;
+    simulated: boolean;
+    stopped?: StopReason | undefined;
+  }): RunSummary {
     return {
       ...fields,
       rows: this.#rows,
@@ -40,10 +48,11 @@ export class SummaryCounter {
   }
 }
 
-/** Exit status of a finished run: 0 when every row was enabled, 1 otherwise. */
-export const exitCodeFor = (summary: RunSummary): 0 | 1 => ((summary.byOutcome.enabled ?? 0) === summary.rows ? 0 : 1);
+/** Exit status of a run: 3 when it was stopped early, 0 when every row was enabled, 1 otherwise. */
+export const exitCodeFor = (summary: RunSummary): 0 | 1 | 3 =>
+  summary.stopped ? 3 : (summary.byOutcome.enabled ?? 0) === summary.rows ? 0 : 1;
 
-const OUTCOME_ORDER: readonly Outcome[] = ['enabled', 'failed', 'invalid'];
+const OUTCOME_ORDER: readonly Outcome[] = ['enabled', 'failed', 'invalid', 'not-attempted'];
 
 /** The one-screen report printed at the end of a run. */
 export function formatSummary(summary: RunSummary): string {
@@ -52,7 +61,10 @@ export function formatSummary(summary: RunSummary): string {
   const lines = [
     summary.simulated ? 'SIMULATED TENANT (--simulate): no real tenant or device was touched.' : '',
     `ds100-bulk enable: ${summary.rows} rows from ${summary.input}`,
-    ...OUTCOME_ORDER.map((outcome) => `  ${outcome.padEnd(10)} ${summary.byOutcome[outcome] ?? 0}`),
+    summary.stopped ? `RUN STOPPED EARLY (${summary.stopped.code}): ${summary.stopped.message}` : '',
+    ...OUTCOME_ORDER.filter((outcome) => outcome !== 'not-attempted' || summary.byOutcome[outcome]).map(
+      (outcome) => `  ${outcome.padEnd(10)} ${summary.byOutcome[outcome] ?? 0}`,
+    ),
   ];
   const codes = Object.entries(summary.byErrorCode).toSorted(([, a], [, b]) => b - a);
   if (codes.length > 0) {

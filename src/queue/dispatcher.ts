@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
-import { decideRetry, type RetryPolicy } from '../client/retry-policy.js';
+import { decideRetry, FORBIDDEN_RETRIES, type RetryPolicy } from '../client/retry-policy.js';
 import type { Pacer } from './pacer.js';
 
 export interface DispatcherOptions {
@@ -15,13 +15,22 @@ export interface DispatcherOptions {
    * Bounds memory whatever the input size. Default: 4 x concurrency, at least 16.
    */
   readonly maxOpenRows?: number;
+  /**
+   * Stops sending: once aborted, no admitted row starts another attempt (requests already on the
+   * wire finish). A row stopped before its first attempt comes back with no outcome; one stopped
+   * while backing off keeps its last failure.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
-export interface Dispatched {
-  readonly outcome: AttemptOutcome;
-  /** Requests sent for the row. */
-  readonly attempts: number;
-}
+export type Dispatched =
+  | {
+      readonly outcome: AttemptOutcome;
+      /** Requests sent for the row. */
+      readonly attempts: number;
+    }
+  /** Never sent: the dispatcher's signal was aborted first. */
+  | { readonly outcome: undefined; readonly attempts: 0 };
 
 /** Carries a failed attempt through p-retry, which only retries on a rejection. */
 class AttemptFailedError extends Error {
@@ -29,6 +38,11 @@ class AttemptFailedError extends Error {
   constructor(readonly failure: AttemptFailure) {
     super(failure.message);
   }
+}
+
+/** An attempt that was not started because the run is stopping. */
+class StoppedError extends Error {
+  override readonly name = 'StoppedError';
 }
 
 /**
@@ -42,6 +56,7 @@ export class Dispatcher {
   readonly #pacer: Pacer;
   readonly #policy: RetryPolicy;
   readonly #maxOpenRows: number;
+  readonly #signal: AbortSignal | undefined;
   #openRows = 0;
   #wakeUps: Array<() => void> = [];
   #firstError: unknown;
@@ -53,6 +68,7 @@ export class Dispatcher {
     this.#pacer = options.pacer;
     this.#policy = options.retryPolicy;
     this.#maxOpenRows = options.maxOpenRows ?? Math.max(16, options.concurrency * 4);
+    this.#signal = options.signal;
   }
 
   /**
@@ -87,8 +103,13 @@ export class Dispatcher {
 
   async #sendWithRetry(send: () => Promise<AttemptOutcome>): Promise<Dispatched> {
     let attempts = 0;
+    let forbidden = 0;
+    let lastFailure: AttemptFailure | undefined;
+    const signal = this.#signal;
     const attempt = async (): Promise<AttemptOutcome> => {
+      if (signal?.aborted) throw new StoppedError();
       await this.#pacer.acquire();
+      if (signal?.aborted) throw new StoppedError();
       attempts++;
       this.requestsSent++;
       return send();
@@ -96,27 +117,38 @@ export class Dispatcher {
     try {
       const outcome = await pRetry(
         async () => {
-          const attempted = await this.#queue.add(attempt);
+          // Retries go ahead of first attempts still waiting for a slot (they still wait for the pace):
+          // a row already under way finishes sooner, and after a 403 the renewal retry tells at once
+          // whether the credentials work, before a queue of rows is sent with them.
+          const attempted = await this.#queue.add(attempt, { priority: attempts > 0 ? 1 : 0 });
           if (!attempted.ok) throw new AttemptFailedError(attempted);
           return attempted;
         },
         {
           // The delay is ours (Retry-After, jitter): p-retry's own backoff is switched off.
-          retries: this.#policy.retries,
+          retries: this.#policy.retries + FORBIDDEN_RETRIES,
           minTimeout: 0,
           maxTimeout: 0,
           randomize: false,
           onFailedAttempt: async ({ error }) => {
             if (!(error instanceof AttemptFailedError)) throw error;
-            const decision = decideRetry(error.failure, attempts, this.#policy);
-            if (!decision.retry) throw error;
-            await sleep(decision.delayMs);
+            lastFailure = error.failure;
+            if (error.failure.code === 'FORBIDDEN') forbidden++;
+            const decision = decideRetry(error.failure, attempts, this.#policy, Math.random, forbidden);
+            if (!decision.retry || signal?.aborted) throw error;
+            // A stop cuts the backoff short; the row then keeps its last failure.
+            await sleep(decision.delayMs, undefined, { signal }).catch(() => {
+              throw error;
+            });
           },
         },
       );
       return { outcome, attempts };
     } catch (error) {
       if (error instanceof AttemptFailedError) return { outcome: error.failure, attempts };
+      if (error instanceof StoppedError) {
+        return lastFailure ? { outcome: lastFailure, attempts } : { outcome: undefined, attempts: 0 };
+      }
       throw error;
     }
   }

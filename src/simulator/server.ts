@@ -3,6 +3,13 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DS100_SCOPES,
+  SimulatorAuth,
+  type ApiKeyRegistration,
+  type OAuthClientRegistration,
+  type SimulatorAuthOptions,
+} from './auth.js';
 import { Registry, seededRandom, type Credential } from './registry.js';
 
 /** A scripted answer for one request to one serial; steps are used up in order. */
@@ -14,6 +21,8 @@ export interface FaultStep {
   readonly body?: string;
   /** Wait this long before answering (longer than the client's timeout makes a timeout). */
   readonly delayMs?: number;
+  /** Put the request's Authorization header into the error body, as a careless server might (leak tests). */
+  readonly echoAuthorization?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -35,6 +44,12 @@ export interface SimulatorOptions {
   readonly faults?: ReadonlyMap<string, readonly FaultStep[]>;
   /** Keep a log of every call (tests); off for long benchmarks. Default true. */
   readonly recordCalls?: boolean;
+  /** API keys whose signed JWTs are accepted (the static `token` stays accepted too). */
+  readonly apiKeys?: readonly ApiKeyRegistration[];
+  /** OAuth clients the token endpoint (`{oauthIssuer}/token`) serves. */
+  readonly oauthClients?: readonly OAuthClientRegistration[];
+  /** JWT and access-token rules: clock skew, lifetimes, a maximum token age to force renewals. */
+  readonly auth?: SimulatorAuthOptions;
 }
 
 export interface SimulatorCall {
@@ -44,6 +59,8 @@ export interface SimulatorCall {
   readonly status: number;
   /** performance.now() when the request arrived. */
   readonly at: number;
+  /** Why the request was refused with 403, when it was. */
+  readonly authError?: string | undefined;
 }
 
 export interface RunningSimulator {
@@ -53,10 +70,22 @@ export interface RunningSimulator {
   readonly registry: Registry;
   readonly calls: SimulatorCall[];
   readonly countsByStatus: Map<number, number>;
+  /** The OAuth issuer URL; its token endpoint is `{oauthIssuer}/token`. */
+  readonly oauthIssuer: string;
+  /** Every distinct bearer token presented to the API endpoints (when recording calls). */
+  readonly bearerTokensSeen: Set<string>;
+  /** Access tokens the token endpoint issued. */
+  readonly accessTokensIssued: () => number;
+  registerApiKey(key: ApiKeyRegistration): void;
+  /** Every later request with this key's tokens is answered 403. */
+  revokeApiKey(accessID: string): void;
+  registerOAuthClient(client: OAuthClientRegistration): void;
+  revokeOAuthClient(clientId: string): void;
   close(): Promise<void>;
 }
 
 export const SIMULATOR_BASE_PATH = '/AdminInterface/restapi/';
+export const SIMULATOR_OAUTH_PATH = '/oauth';
 const SIMULATOR_ADMIN = 'simulator-admin@example.com';
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -152,15 +181,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const calls: SimulatorCall[] = [];
   const countsByStatus = new Map<number, number>();
   const recordCalls = options.recordCalls ?? true;
+  const auth = new SimulatorAuth(token, options.auth);
+  const bearerTokensSeen = new Set<string>();
+  let origin = '';
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const at = performance.now();
     const path = (request.url ?? '/').split('?')[0] ?? '/';
-    // Known once the body is read; calls answered before that are logged without a serial.
-    const call: { serial?: string } = {};
+    // Filled in as the request is understood; calls answered before that are logged without them.
+    const call: { serial?: string; authError?: string } = {};
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
       countsByStatus.set(status, (countsByStatus.get(status) ?? 0) + 1);
-      if (recordCalls) calls.push({ method: request.method ?? '', path, serial: call.serial, status, at });
+      if (recordCalls) {
+        calls.push({ method: request.method ?? '', path, serial: call.serial, status, at, authError: call.authError });
+      }
       response.writeHead(status, { 'content-type': 'application/json', ...headers });
       response.end(body);
     };
@@ -174,6 +208,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const body = await readBody(request);
     if (options.latencyMs) await sleep(options.latencyMs);
 
+    if (path === `${SIMULATOR_OAUTH_PATH}/token` && request.method === 'POST') {
+      const form = new URLSearchParams(body ?? '');
+      const answer = await auth.handleTokenRequest(form, `${origin}${SIMULATOR_OAUTH_PATH}/token`);
+      return send(answer.status, JSON.stringify(answer.body), { 'cache-control': 'no-store' });
+    }
     const route = path.startsWith(SIMULATOR_BASE_PATH) ? path.slice(SIMULATOR_BASE_PATH.length) : undefined;
     const action =
       route === 'v1/ds100/enable/otp' && request.method === 'PATCH'
@@ -184,7 +223,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
             ? 'lookup'
             : undefined;
     if (!action) return sendError(404, `No endpoint ${request.method} ${path}`);
-    if (request.headers.authorization !== `Bearer ${token}`) return sendError(403);
+    if (recordCalls && request.headers.authorization?.startsWith('Bearer ')) {
+      bearerTokensSeen.add(request.headers.authorization.slice('Bearer '.length));
+    }
+    const verdict = await auth.verifyBearer(
+      request.headers.authorization,
+      action === 'lookup' ? DS100_SCOPES.read : DS100_SCOPES.manage,
+    );
+    if (!verdict.ok) {
+      call.authError = verdict.reason;
+      return sendError(403);
+    }
     if (bucket) {
       const waitSeconds = bucket.take();
       if (waitSeconds > 0) return sendError(429, undefined, { 'retry-after': String(waitSeconds) });
@@ -204,7 +253,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (step?.delayMs) await sleep(step.delayMs);
     if (step?.status !== undefined) {
       const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
-      return send(step.status, step.body ?? errorBody(step.status, path), headers);
+      const echoed = step.echoAuthorization
+        ? JSON.stringify({ description: `rejected ${request.headers.authorization ?? ''}` })
+        : undefined;
+      return send(step.status, echoed ?? step.body ?? errorBody(step.status, path), headers);
     }
     if (options.errorRate && random() < options.errorRate) return sendError(500);
 
@@ -241,12 +293,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   await once(server, 'listening');
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  origin = `http://${host}:${port}`;
+  auth.defaultAudience = `${origin}${SIMULATOR_BASE_PATH}`;
+  for (const key of options.apiKeys ?? []) auth.registerApiKey(key);
+  for (const client of options.oauthClients ?? []) auth.registerOAuthClient(client);
   return {
-    baseUrl: `http://${host}:${port}${SIMULATOR_BASE_PATH}`,
+    baseUrl: `${origin}${SIMULATOR_BASE_PATH}`,
     token,
     registry,
     calls,
     countsByStatus,
+    oauthIssuer: `${origin}${SIMULATOR_OAUTH_PATH}`,
+    bearerTokensSeen,
+    accessTokensIssued: () => auth.accessTokensIssued,
+    registerApiKey: (key) => auth.registerApiKey(key),
+    revokeApiKey: (accessID) => auth.revokeApiKey(accessID),
+    registerOAuthClient: (client) => auth.registerOAuthClient(client),
+    revokeOAuthClient: (clientId) => auth.revokeOAuthClient(clientId),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

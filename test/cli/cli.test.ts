@@ -187,6 +187,6 @@ describe('ds100-bulk enable (built CLI)', () => {
     const { code, stdout } = await cli(['enable', '--help']);
     expect(code).toBe(0);
     expect(stdout).toContain('DS100_TOKEN');
-    expect(stdout).toMatch(/Exit codes:\n {2}0 +every row was enabled\n {2}1 .*\n {2}2 +usage or input-file error/);
+    expect(stdout).toMatch(/Exit codes:\n {2}0 +every row was enabled\n {2}1 .*\n {2}2 +usage, input-file/);
   });
 });

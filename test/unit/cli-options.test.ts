@@ -10,6 +10,8 @@ const flags: EnableFlags = {
   timeout: 30,
   simulate: false,
   logLevel: 'info',
+  maxConsecutiveForbidden: 3,
+  failureRateMinRows: 100,
 };
 const env = { DS100_TOKEN: 'secret-token', DS100_BASE_URL: 'https://t.example/AdminInterface/restapi/' };
 

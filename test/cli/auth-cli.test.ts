@@ -1,0 +1,326 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jwtVerify } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { runCli } from '../helpers/cli.js';
+import {
+  keyFileJson,
+  makeApiKey,
+  makeOAuthClient,
+  makeTempDir,
+  pemBody,
+  pemFragments,
+  shipmentCsv,
+  writeSecretFile,
+} from '../helpers/credentials.js';
+import { countBy, readResults } from '../helpers/results.js';
+
+const TENANT_URL = 'https://example.access.securid.com/AdminInterface/restapi/';
+const key = makeApiKey();
+const oauth = makeOAuthClient('rsa');
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let simulator: RunningSimulator | undefined;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+});
+afterEach(async () => {
+  await simulator?.close();
+  simulator = undefined;
+  await cleanup();
+});
+
+const writeKeyFile = (mode = 0o600): Promise<string> =>
+  writeSecretFile(join(dir, 'tenant.key'), keyFileJson(key, TENANT_URL), mode);
+
+/** Everything the tool wrote: stdout, stderr, the log file and the results file. */
+async function everyOutput(cli: { stdout: string; stderr: string }, files: string[]): Promise<Record<string, string>> {
+  const outputs: Record<string, string> = { stdout: cli.stdout, stderr: cli.stderr };
+  for (const file of files) outputs[file] = await readFile(file, 'utf8');
+  return outputs;
+}
+
+function expectNoSecret(outputs: Record<string, string>, secrets: readonly string[]): void {
+  expect(secrets.length).toBeGreaterThan(3);
+  for (const [where, text] of Object.entries(outputs)) {
+    for (const secret of secrets) {
+      if (text.includes(secret)) throw new Error(`a secret (${secret.slice(0, 6)}…) leaked into ${where}`);
+    }
+  }
+}
+
+describe('secrets never leak, even at --log-level trace with failures, retries and 403s', () => {
+  it('API key file: no part of the accessKey and no bearer token in any output', { timeout: 60_000 }, async () => {
+    simulator = await startSimulator({
+      autoRegister: true,
+      apiKeys: [{ accessID: key.accessID, publicKey: key.publicKey, adminRestApiUrl: TENANT_URL }],
+      faults: new Map([
+        ['140100001', [{ status: 500 }]], // retried
+        ['140100002', [{ status: 403 }]], // token dropped, re-minted, row retried
+        ['140100003', [{ status: 404 }]], // failed
+        ['140100004', [{ status: 429, retryAfter: '0' }]], // retried
+        // A careless server echoing the token back in an error body: it must be blotted out.
+        ['140100005', [{ status: 400, echoAuthorization: true }]],
+      ]),
+    });
+    const input = join(dir, 'in.csv');
+    await writeFile(input, `${shipmentCsv(8)}not-a-serial,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee,bad\n`);
+    const out = join(dir, 'out.csv');
+    const log = join(dir, 'log.json');
+    const keyFile = await writeKeyFile();
+    const cli = await runCli([
+      'enable',
+      input,
+      '--out',
+      out,
+      '--base-url',
+      simulator.baseUrl,
+      '--key-file',
+      keyFile,
+      '--log-level',
+      'trace',
+      '--log-file',
+      log,
+      '--retries',
+      '2',
+      '--rate',
+      '50',
+    ]);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(1);
+    const results = await readResults(out);
+    expect(countBy(results, 'outcome')).toEqual({ enabled: 6, failed: 2, invalid: 1 });
+    expect(results.find((row) => row['deviceSerialNumber'] === '140100002')).toMatchObject({
+      outcome: 'enabled',
+      attempts: '2',
+    });
+    expect(simulator.countsByStatus.get(403)).toBe(1);
+    expect(results.find((row) => row['deviceSerialNumber'] === '140100005')?.['errorMessage']).toBe(
+      'rejected Bearer [redacted]',
+    );
+    const logText = await readFile(log, 'utf8');
+    expect(logText).toMatch(/"msg":"row done"/);
+    expect(logText).toMatch(/"msg":"new bearer token obtained"/);
+
+    const tokens = [...simulator.bearerTokensSeen];
+    expect(tokens.length).toBeGreaterThanOrEqual(1);
+    expectNoSecret(await everyOutput(cli, [log, out]), [
+      pemBody(key.accessKeyPem),
+      ...pemFragments(key.accessKeyPem),
+      ...tokens,
+      ...tokens.map((token) => token.split('.')[2]!),
+    ]);
+  });
+
+  it('OAuth client: no part of the private key and no access token in any output', { timeout: 60_000 }, async () => {
+    simulator = await startSimulator({
+      autoRegister: true,
+      oauthClients: [{ clientId: oauth.clientId, publicKey: oauth.publicKey, keyId: oauth.keyId }],
+      faults: new Map([
+        ['140100001', [{ status: 503 }]],
+        ['140100002', [{ status: 403 }]],
+        ['140100003', [{ status: 404 }]],
+      ]),
+    });
+    const clientFile = await writeSecretFile(
+      join(dir, 'client.json'),
+      JSON.stringify({
+        clientId: oauth.clientId,
+        issuer: simulator.oauthIssuer,
+        privateKey: oauth.privateKeyPem,
+        keyId: oauth.keyId,
+        adminRestApiUrl: simulator.baseUrl,
+      }),
+    );
+    const input = join(dir, 'in.csv');
+    await writeFile(input, shipmentCsv(6));
+    const out = join(dir, 'out.csv');
+    const log = join(dir, 'log.json');
+    const cli = await runCli([
+      'enable',
+      input,
+      '--out',
+      out,
+      '--oauth-client',
+      clientFile,
+      '--log-level',
+      'trace',
+      '--log-file',
+      log,
+      '--retries',
+      '2',
+      '--rate',
+      '50',
+    ]);
+    expect(cli.code).toBe(1);
+    expect(countBy(await readResults(out), 'outcome')).toEqual({ enabled: 5, failed: 1 });
+    // The 403 dropped the access token: a second one was fetched for the retry.
+    expect(simulator.accessTokensIssued()).toBe(2);
+    const tokens = [...simulator.bearerTokensSeen];
+    expect(tokens).toHaveLength(2);
+    expectNoSecret(await everyOutput(cli, [log, out]), [
+      pemBody(oauth.privateKeyPem),
+      ...pemFragments(oauth.privateKeyPem),
+      ...tokens,
+    ]);
+  });
+});
+
+describe('ds100-bulk enable with a key file', () => {
+  it('a malformed key file stops before anything is sent: exit 2, the file and field named', async () => {
+    const keyFile = await writeSecretFile(
+      join(dir, 'broken.key'),
+      JSON.stringify({ accessID: key.accessID, accessKey: key.accessKeyPem }),
+    );
+    const input = join(dir, 'in.csv');
+    await writeFile(input, shipmentCsv(2));
+    const cli = await runCli(['enable', input, '--out', join(dir, 'out.csv'), '--key-file', keyFile]);
+    expect(cli.code).toBe(2);
+    expect(cli.stdout).toBe('');
+    expect(cli.stderr).toBe(`ds100-bulk: ${keyFile}: the API key file has no "adminRestApiUrl" field\n`);
+    expect(existsSync(join(dir, 'out.csv'))).toBe(false);
+  });
+
+  it('a revoked key ends the run with exit 3 and every row in the results', { timeout: 30_000 }, async () => {
+    simulator = await startSimulator({
+      autoRegister: true,
+      apiKeys: [{ accessID: key.accessID, publicKey: key.publicKey, adminRestApiUrl: TENANT_URL }],
+    });
+    simulator.revokeApiKey(key.accessID);
+    const input = join(dir, 'in.csv');
+    await writeFile(input, shipmentCsv(25));
+    const out = join(dir, 'out.csv');
+    const cli = await runCli([
+      'enable',
+      input,
+      '--out',
+      out,
+      '--base-url',
+      simulator.baseUrl,
+      '--key-file',
+      await writeKeyFile(),
+      '--rate',
+      '50',
+      '--log-level',
+      'silent',
+    ]);
+    expect(cli.code).toBe(3);
+    expect(cli.stdout).toMatch(/RUN STOPPED EARLY \(RUN_ABORTED\): stopped after 3 rows in a row were refused/);
+    const results = await readResults(out);
+    expect(results).toHaveLength(25);
+    const outcomes = countBy(results, 'outcome');
+    expect(outcomes['failed']).toBeGreaterThanOrEqual(3);
+    expect(outcomes['not-attempted']).toBe(25 - outcomes['failed']!);
+    expect(countBy(results, 'errorCode')['RUN_ABORTED']).toBe(outcomes['not-attempted']);
+  });
+
+  it('refuses a plain http:// base URL that is not loopback', async () => {
+    const input = join(dir, 'in.csv');
+    await writeFile(input, shipmentCsv(1));
+    const cli = await runCli(
+      [
+        'enable',
+        input,
+        '--out',
+        join(dir, 'out.csv'),
+        '--base-url',
+        'http://example.access.securid.com/AdminInterface/restapi/',
+      ],
+      { DS100_TOKEN: 'x' },
+    );
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/Expected the base URL to use https:\/\/ \(plain http only on loopback\)/);
+  });
+});
+
+describe('ds100-bulk token', () => {
+  it('prints a fresh bearer token minted from the key file, and warns about an open key file', async () => {
+    const cli = await runCli(['token', '--key-file', await writeKeyFile(0o640)]);
+    expect(cli.code).toBe(0);
+    const token = cli.stdout.trim();
+    const { payload, protectedHeader } = await jwtVerify(token, key.publicKey, { algorithms: ['RS256'] });
+    expect(protectedHeader).toEqual({ typ: 'JWT', alg: 'RS256' });
+    expect(payload).toMatchObject({ sub: key.accessID, aud: TENANT_URL });
+    expect(payload.exp! - payload.iat!).toBe(3300);
+    expect(cli.stderr).toMatch(
+      /warning: .*tenant\.key: the API key file is readable or writable by group\/others \(mode 0640\)/,
+    );
+    for (const fragment of pemFragments(key.accessKeyPem)) expect(cli.stderr).not.toContain(fragment);
+  });
+
+  it('needs credentials', async () => {
+    const cli = await runCli(['token']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/Name the credentials: --key-file FILE or --oauth-client FILE/);
+  });
+});
+
+describe('--help', () => {
+  it('documents the credentials, the circuit breakers and exit code 3', async () => {
+    const cli = await runCli(['enable', '--help']);
+    expect(cli.code).toBe(0);
+    for (const text of [
+      '--key-file',
+      '--oauth-client',
+      '--max-consecutive-forbidden',
+      '--max-failure-rate',
+      '--failure-rate-min-rows',
+      'HTTPS_PROXY',
+      'NODE_EXTRA_CA_CERTS',
+    ]) {
+      expect(cli.stdout).toContain(text);
+    }
+    expect(cli.stdout).toMatch(/\n {2}3 {3}the run was stopped early/);
+  });
+});
+
+describe('the README example', () => {
+  it(
+    'a throw-away key file runs against the simulator, which checks the minted JWTs',
+    { timeout: 30_000 },
+    async () => {
+      const keyFile = await writeKeyFile();
+      const out = join(dir, 'demo.results.csv');
+      const cli = await runCli(
+        ['enable', 'samples/shipment.csv', '--out', out, '--simulate', '--key-file', keyFile, '--rate', '100'],
+        {},
+        process.cwd(),
+      );
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(/enabled\s+30/);
+      expect(countBy(await readResults(out), 'outcome')).toEqual({ enabled: 30 });
+    },
+  );
+});
+
+describe('ds100-bulk token --oauth-client', () => {
+  it('prints an access token from the token endpoint that the API accepts', { timeout: 30_000 }, async () => {
+    simulator = await startSimulator({
+      autoRegister: true,
+      oauthClients: [{ clientId: oauth.clientId, publicKey: oauth.publicKey, keyId: oauth.keyId }],
+    });
+    const clientFile = await writeSecretFile(
+      join(dir, 'client.json'),
+      JSON.stringify({
+        clientId: oauth.clientId,
+        issuer: simulator.oauthIssuer,
+        privateKey: oauth.privateKeyPem,
+        keyId: oauth.keyId,
+      }),
+    );
+    const cli = await runCli(['token', '--oauth-client', clientFile]);
+    expect(cli.code).toBe(0);
+    expect(simulator.accessTokensIssued()).toBe(1);
+    const response = await fetch(`${simulator.baseUrl}v1/ds100/lookup`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cli.stdout.trim()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceSerialNumber: '140100000' }),
+    });
+    // 404: authenticated (a bad token would be 403), and the device is simply unknown.
+    expect(response.status).toBe(404);
+  });
+});

@@ -1,0 +1,193 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { apiKeyTokenProvider } from '../../src/client/api-key-token-provider.js';
+import type { ApiKey } from '../../src/client/key-file.js';
+import { staticTokenProvider, type TokenProvider } from '../../src/client/token-provider.js';
+import { exitCodeFor } from '../../src/output/summary.js';
+import { run, type RunOptions } from '../../src/run.js';
+import { Registry } from '../../src/simulator/registry.js';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
+import { makeApiKey, makeTempDir, shipmentCsv } from '../helpers/credentials.js';
+import { countBy, readResults } from '../helpers/results.js';
+
+// The key file's adminRestApiUrl, deliberately without the trailing slash: the JWT's aud must carry
+// it verbatim even though the run is pointed at the simulator's own URL.
+const AUD = 'https://example.access.securid.com/AdminInterface/restapi';
+const testKey = makeApiKey();
+const apiKey: ApiKey = { accessID: testKey.accessID, accessKey: testKey.privateKey, adminRestApiUrl: AUD };
+const FAST_RETRIES = { baseDelayMs: 1, maxDelayMs: 5 };
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let simulator: RunningSimulator | undefined;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+});
+afterEach(async () => {
+  await simulator?.close();
+  simulator = undefined;
+  await cleanup();
+});
+
+async function startWithKey(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  simulator = await startSimulator({
+    autoRegister: true,
+    apiKeys: [{ accessID: apiKey.accessID, publicKey: testKey.publicKey, adminRestApiUrl: AUD }],
+    ...options,
+  });
+  return simulator;
+}
+
+async function runRows(
+  count: number,
+  sim: RunningSimulator,
+  tokenProvider: TokenProvider,
+  options: Partial<RunOptions> = {},
+  extraLines = '',
+) {
+  const input = join(dir, 'in.csv');
+  const out = join(dir, 'out.csv');
+  await writeFile(input, shipmentCsv(count) + extraLines);
+  const summary = await run({
+    input,
+    out,
+    baseUrl: sim.baseUrl,
+    tokenProvider,
+    rate: 50,
+    concurrency: 2,
+    retryPolicy: FAST_RETRIES,
+    ...options,
+  });
+  return { summary, results: await readResults(out) };
+}
+
+describe('API key authentication through run()', () => {
+  it('renews the token before it expires: several tokens, no 403 at all', { timeout: 30_000 }, async () => {
+    // No clock skew allowed and 3-second tokens renewed with 2 s left: a run of ~3 s needs several.
+    const sim = await startWithKey({ auth: { clockSkewSeconds: 0 } });
+    const provider = apiKeyTokenProvider(apiKey, { lifetimeSeconds: 3, renewBeforeSeconds: 2 });
+    const { summary, results } = await runRows(30, sim, provider, { rate: 10 });
+    expect(summary.byOutcome.enabled).toBe(30);
+    expect(sim.countsByStatus.get(403)).toBeUndefined();
+    expect(sim.bearerTokensSeen.size).toBeGreaterThanOrEqual(2);
+    // One token serves many calls: far fewer tokens than requests.
+    expect(sim.bearerTokensSeen.size).toBeLessThan(30);
+    expect(results.every((row) => row['attempts'] === '1')).toBe(true);
+  });
+
+  it('a token the server calls expired mid-run is renewed once and the row retried', { timeout: 30_000 }, async () => {
+    // The server refuses tokens older than 1 s while the client believes they live 55 minutes.
+    const sim = await startWithKey({ auth: { maxTokenAgeSeconds: 1 } });
+    const { summary, results } = await runRows(30, sim, apiKeyTokenProvider(apiKey), { rate: 10 });
+    expect(summary.byOutcome.enabled).toBe(30);
+    expect(sim.countsByStatus.get(403)).toBeGreaterThan(0);
+    expect(sim.calls.filter((call) => call.status === 403).every((call) => call.authError === 'token too old')).toBe(
+      true,
+    );
+    expect(results.some((row) => row['attempts'] === '2')).toBe(true);
+    expect(countBy(results, 'errorCode')).toEqual({ '': 30 });
+    expect(exitCodeFor(summary)).toBe(0);
+  });
+
+  it('a fixed token refused with 403 is not retried: it cannot be renewed', async () => {
+    const sim = await startWithKey();
+    const { summary, results } = await runRows(5, sim, staticTokenProvider('not-the-token'), {
+      maxConsecutiveForbidden: 0,
+    });
+    expect(summary.byErrorCode.FORBIDDEN).toBe(5);
+    expect(results.every((row) => row['attempts'] === '1')).toBe(true);
+    expect(summary.stopped).toBeUndefined();
+    expect(exitCodeFor(summary)).toBe(1);
+  });
+
+  it('a key revoked mid-run stops the run: every row accounted for, exit 3', { timeout: 30_000 }, async () => {
+    const sim = await startWithKey();
+    const inner = apiKeyTokenProvider(apiKey);
+    let asked = 0;
+    // Revoke the key in the "console" once the run is under way.
+    const provider: TokenProvider = {
+      getToken: async () => {
+        if (++asked === 8) sim.revokeApiKey(apiKey.accessID);
+        return inner.getToken();
+      },
+      invalidate: (token) => inner.invalidate!(token),
+    };
+    const { summary, results } = await runRows(40, sim, provider);
+    expect(exitCodeFor(summary)).toBe(3);
+    expect(summary.stopped).toMatchObject({ code: 'RUN_ABORTED', message: expect.stringMatching(/refused/) });
+    expect(results.map((row) => Number(row['line'])).toSorted((a, b) => a - b)).toEqual(
+      Array.from({ length: 40 }, (_, index) => index + 2),
+    );
+    const outcomes = countBy(results, 'outcome');
+    expect(outcomes['enabled']).toBeGreaterThanOrEqual(5);
+    expect(summary.byErrorCode.FORBIDDEN).toBeGreaterThanOrEqual(3);
+    expect(outcomes['not-attempted']).toBeGreaterThanOrEqual(1);
+    for (const row of results.filter((result) => result['outcome'] === 'not-attempted')) {
+      expect(row).toMatchObject({ errorCode: 'RUN_ABORTED', attempts: '0', httpStatus: '' });
+      expect(row['errorMessage']).toMatch(/revoked or wrong/);
+    }
+    // 3 refused rows x 2 attempts (one renewal retry each), plus at most the 2 rows in flight when
+    // the breaker tripped; without the breaker the ~33 remaining rows would each have cost two 403s.
+    expect(sim.countsByStatus.get(403)).toBeLessThanOrEqual(10);
+    expect(summary.rows).toBe(40);
+  });
+
+  it('--max-failure-rate stops the run once enough rows were sent; later invalid rows stay invalid', async () => {
+    // The tenant knows only the first 3 devices: every other row is a 404.
+    const tenantOnly = join(dir, 'tenant.csv');
+    await writeFile(tenantOnly, shipmentCsv(3));
+    const registry = await Registry.fromCsv(tenantOnly);
+    simulator = await startSimulator({ registry, autoRegister: false });
+    const { summary, results } = await runRows(
+      40,
+      simulator,
+      staticTokenProvider(simulator.token),
+      { maxFailureRate: 50, failureRateMinRows: 10 },
+      'not-a-serial,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee,late bad row\n',
+    );
+    expect(exitCodeFor(summary)).toBe(3);
+    expect(summary.stopped?.message).toMatch(/rows sent so far failed .* more than the maximum failure rate of 50%/);
+    expect(summary.rows).toBe(41);
+    expect(summary.byOutcome['not-attempted']).toBeGreaterThan(0);
+    expect(summary.byOutcome.enabled).toBe(3);
+    expect(results.find((row) => row['line'] === '42')).toMatchObject({
+      outcome: 'invalid',
+      errorCode: 'INVALID_SERIAL',
+    });
+    // Stopped soon after the minimum: not every row was sent.
+    expect(summary.requests).toBeLessThan(40);
+  });
+
+  it("the caller's signal stops a run the same way, with the caller's reason", async () => {
+    simulator = await startSimulator({ autoRegister: true });
+    const controller = new AbortController();
+    controller.abort({ code: 'RUN_ABORTED', message: 'stopped by the test' });
+    const { summary, results } = await runRows(10, simulator, staticTokenProvider(simulator.token), {
+      signal: controller.signal,
+    });
+    expect(summary.requests).toBe(0);
+    expect(summary.stopped).toEqual({ code: 'RUN_ABORTED', message: 'stopped by the test' });
+    expect(countBy(results, 'outcome')).toEqual({ 'not-attempted': 10 });
+    expect(countBy(results, 'errorMessage')).toEqual({ 'stopped by the test': 10 });
+    expect(exitCodeFor(summary)).toBe(3);
+  });
+
+  it('rows that cannot get a token fail with TOKEN_ERROR and trip the breaker', async () => {
+    simulator = await startSimulator({ autoRegister: true });
+    const token = simulator.token;
+    let calls = 0;
+    const flaky: TokenProvider = {
+      getToken: async () => {
+        if (++calls > 1) throw new Error('the OAuth token endpoint https://auth.example/token answered HTTP 503');
+        return token;
+      },
+    };
+    const { summary, results } = await runRows(20, simulator, flaky);
+    expect(summary.byErrorCode.TOKEN_ERROR).toBeGreaterThanOrEqual(3);
+    expect(results.find((row) => row['errorCode'] === 'TOKEN_ERROR')?.['errorMessage']).toMatch(/answered HTTP 503/);
+    expect(exitCodeFor(summary)).toBe(3);
+    expect(summary.rows).toBe(20);
+  });
+});

@@ -1,0 +1,155 @@
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { staticTokenProvider } from '../../src/client/token-provider.js';
+import { run } from '../../src/run.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { makeTempDir, shipmentCsv } from '../helpers/credentials.js';
+import { readResults } from '../helpers/results.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const closers: Array<() => Promise<void>> = [];
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+});
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+  await cleanup();
+});
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => sockets.add(socket));
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function simulator(): Promise<RunningSimulator> {
+  const sim = await startSimulator({ autoRegister: true });
+  closers.push(() => sim.close());
+  return sim;
+}
+
+/** A forward proxy that only tunnels (CONNECT), recording each target, as corporate proxies do. */
+async function startTunnelProxy(): Promise<{ url: string; targets: string[] }> {
+  const targets: string[] = [];
+  const proxy = createServer((_request, response) => response.writeHead(405).end());
+  proxy.on('connect', (request, client: Socket, head: Buffer) => {
+    targets.push(request.url ?? '');
+    const [host, port] = (request.url ?? '').split(':');
+    const upstream = connect(Number(port), host!, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client).pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  return { url: await listen(proxy), targets };
+}
+
+async function runAgainst(baseUrl: string, token: string, input: string, extra: object = {}) {
+  const out = join(dir, 'out.csv');
+  const summary = await run({ input, out, baseUrl, tokenProvider: staticTokenProvider(token), rate: 100, ...extra });
+  return { summary, results: await readResults(out) };
+}
+
+describe('proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY)', () => {
+  it('sends every request through the proxy when one is set', async () => {
+    const sim = await simulator();
+    const proxy = await startTunnelProxy();
+    const input = join(dir, 'in.csv');
+    await writeFile(input, shipmentCsv(6));
+    const { summary } = await runAgainst(sim.baseUrl, sim.token, input, { proxy: { httpProxy: proxy.url } });
+    expect(summary.byOutcome.enabled).toBe(6);
+    expect(proxy.targets.length).toBeGreaterThan(0);
+    expect(new Set(proxy.targets)).toEqual(new Set([new URL(sim.baseUrl).host]));
+  });
+
+  it('goes direct to hosts listed in NO_PROXY', async () => {
+    const sim = await simulator();
+    const proxy = await startTunnelProxy();
+    const input = join(dir, 'in.csv');
+    await writeFile(input, shipmentCsv(6));
+    const { summary } = await runAgainst(sim.baseUrl, sim.token, input, {
+      proxy: { httpProxy: proxy.url, noProxy: 'localhost,127.0.0.1' },
+    });
+    expect(summary.byOutcome.enabled).toBe(6);
+    expect(proxy.targets).toEqual([]);
+  });
+});
+
+describe('redirects', () => {
+  it('are never followed, so the Authorization header never reaches another host', async () => {
+    const trapped: Array<string | undefined> = [];
+    const trap = await listen(
+      createServer((request, response) => {
+        trapped.push(request.headers.authorization);
+        response.end('[]');
+      }),
+    );
+    let redirected = 0;
+    const tenant = await listen(
+      createServer((request, response) => {
+        redirected++;
+        request.resume();
+        response.writeHead(307, { location: `${trap}/steal` }).end();
+      }),
+    );
+    const input = join(dir, 'in.csv');
+    await writeFile(input, shipmentCsv(3));
+    const { results } = await runAgainst(`${tenant}/AdminInterface/restapi/`, 'secret-token', input);
+    expect(trapped).toEqual([]);
+    expect(redirected).toBe(3);
+    for (const row of results) {
+      expect(row).toMatchObject({
+        outcome: 'failed',
+        errorCode: 'UNEXPECTED_STATUS',
+        httpStatus: '307',
+        attempts: '1',
+      });
+      expect(row['errorMessage']).toMatch(/redirect to .* not followed/);
+    }
+  });
+});
+
+describe('spreadsheet formula neutralisation', () => {
+  it('prefixes cells starting with = + - @ tab or CR with a quote, in carried columns and echoed input', async () => {
+    const sim = await simulator();
+    const dangerous = ['=1+1', '+SUM(A1)', '-2+3', '@cmd', '\tindent', '\rcarriage'];
+    const rows = dangerous.map((value, index) => [
+      String(140_100_000 + index),
+      `aaaaaaaa-bbbb-cccc-dddd-00000000000${index}`,
+      value,
+      `=HYPERLINK("http://x/${index}")`,
+    ]);
+    // An invalid serial is echoed back in the results too.
+    rows.push(['=cmd|/c calc', 'aaaaaaaa-bbbb-cccc-dddd-00000000000f', 'bad serial', '@x']);
+    const input = join(dir, 'in.csv');
+    await writeFile(input, stringify([['deviceSerialNumber', 'userId', 'note', 'link'], ...rows]));
+    const { results } = await runAgainst(sim.baseUrl, sim.token, input);
+    expect(results).toHaveLength(7);
+    const byLine = new Map(results.map((row) => [Number(row['line']), row]));
+    dangerous.forEach((value, index) => {
+      const row = byLine.get(index + 2)!;
+      expect(row['outcome']).toBe('enabled');
+      expect(row['note']).toBe(`'${value}`);
+      expect(row['link']).toBe(`'=HYPERLINK("http://x/${index}")`);
+    });
+    // Line 9: the CR inside the quoted cell on line 7 counts as a line break, as csv-parse and most editors count it.
+    expect(byLine.get(9)).toMatchObject({ outcome: 'invalid', deviceSerialNumber: "'=cmd|/c calc", link: "'@x" });
+  });
+});
