@@ -4,6 +4,54 @@ import { usageError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { RUN_DEFAULTS, type RunOptions } from './run.js';
 import { DEFAULT_RETRY_POLICY } from './client/retry-policy.js';
+import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
+
+/** Flags of the input checks, shared by enable, validate and plan (one set of rules). */
+export const VALIDATION_FLAGS = {
+  'serial-length': {
+    type: 'number',
+    default: DEFAULT_RULES.serialLength,
+    describe: 'Digits a DS100 serial should have; other lengths are warned about (0: no length check)',
+  },
+  strict: {
+    type: 'boolean',
+    default: DEFAULT_RULES.strict,
+    describe: 'Treat warnings (e.g. SERIAL_LENGTH) as errors: such rows are invalid and never sent',
+  },
+} as const satisfies Record<string, Options>;
+
+/** The `validate` command's flags. */
+export const VALIDATE_FLAGS = {
+  out: { type: 'string', describe: 'Report CSV to write (overwritten), one line per row; - for stdout' },
+  ...VALIDATION_FLAGS,
+} as const satisfies Record<string, Options>;
+
+/** What the CLI parsed for `validate` (and `enable --dry-run`). */
+export interface ValidateFlags {
+  input: string;
+  out?: string | undefined;
+  serialLength: number;
+  strict: boolean;
+}
+
+/** Checks the validate flags. Pure. */
+export function toValidateSettings(flags: ValidateFlags): {
+  input: string;
+  out: string | undefined;
+  rules: ValidationRules;
+} {
+  if (flags.out !== undefined && flags.out !== '-' && resolve(flags.out) === resolve(flags.input)) {
+    throw usageError(`--out must not be the input file (${flags.input}): it would be overwritten`);
+  }
+  return {
+    input: flags.input,
+    out: flags.out,
+    rules: {
+      serialLength: expectNumber('serial-length', flags.serialLength, { min: 0, max: 36, integer: true }),
+      strict: flags.strict,
+    },
+  };
+}
 
 /** The `enable` command's flags, declared once: yargs reads this table and `toEnableSettings` maps it. */
 export const ENABLE_FLAGS = {
@@ -32,7 +80,21 @@ export const ENABLE_FLAGS = {
   },
   'log-file': { type: 'string', describe: 'Write JSON logs here instead of stderr' },
   'log-level': { choices: LOG_LEVELS, default: 'info', describe: 'Log detail; debug logs every row' },
+  ...VALIDATION_FLAGS,
+  'dry-run': {
+    type: 'boolean',
+    default: false,
+    describe: 'Only check the file, as `validate` does (--out gets the report); no network, no token needed',
+  },
 } as const satisfies Record<string, Options>;
+
+/** The `plan` command's flags: enable's, with --out optional and no --dry-run (plan is read-only anyway). */
+export const PLAN_FLAGS = {
+  ...Object.fromEntries(Object.entries(ENABLE_FLAGS).filter(([name]) => name !== 'dry-run')),
+  out: { type: 'string', describe: 'Plan CSV to write (overwritten), one line per row; - for stdout' },
+} as Omit<typeof ENABLE_FLAGS, 'dry-run' | 'out'> & {
+  readonly out: { readonly type: 'string'; readonly describe: string };
+};
 
 /** What the CLI parsed, before it is checked. */
 export interface EnableFlags {
@@ -47,12 +109,18 @@ export interface EnableFlags {
   simulateTenant?: string | undefined;
   logFile?: string | undefined;
   logLevel: string;
+  serialLength: number;
+  strict: boolean;
+  dryRun?: boolean | undefined;
 }
+
+/** What the CLI parsed for `plan`. */
+export type PlanFlags = Omit<EnableFlags, 'out' | 'dryRun'> & { out?: string | undefined };
 
 /** Checked settings: run options less the parts the CLI builds (token provider, base URL when simulated). */
 export interface EnableSettings extends Omit<
   RunOptions,
-  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated'
+  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated' | 'rules'
 > {
   readonly baseUrl: string | undefined;
   readonly token: string | undefined;
@@ -61,6 +129,7 @@ export interface EnableSettings extends Omit<
   readonly simulateTenant: string | undefined;
   readonly logFile: string | undefined;
   readonly logLevel: LogLevel;
+  readonly rules: ValidationRules;
 }
 
 const expectNumber = (
@@ -118,5 +187,15 @@ export function toEnableSettings(
     simulateTenant: flags.simulateTenant,
     logFile: flags.logFile,
     logLevel: flags.logLevel as LogLevel,
+    rules: toValidateSettings(flags).rules,
   };
+}
+
+/** Checks the plan flags: the same tenant, auth and pacing checks as enable; `out` may be left out. */
+export function toPlanSettings(
+  flags: PlanFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): Omit<EnableSettings, 'out'> & { readonly out: string | undefined } {
+  // '-' stands in for a missing --out only to pass enable's checks; the real value is put back.
+  return { ...toEnableSettings({ ...flags, out: flags.out ?? '-' }, env), out: flags.out };
 }

@@ -1,11 +1,24 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ENABLE_FLAGS, toEnableSettings, type EnableFlags } from './cli-options.js';
-import { staticTokenProvider } from './client/token-provider.js';
+import {
+  ENABLE_FLAGS,
+  PLAN_FLAGS,
+  toEnableSettings,
+  toPlanSettings,
+  toValidateSettings,
+  VALIDATE_FLAGS,
+  type EnableFlags,
+  type EnableSettings,
+  type PlanFlags,
+  type ValidateFlags,
+} from './cli-options.js';
+import { staticTokenProvider, type TokenProvider } from './client/token-provider.js';
 import { Ds100Error } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { exitCodeFor, formatSummary } from './output/summary.js';
+import { exitCodeFor, formatSummary, formatValidationSummary, validationExitCode } from './output/summary.js';
+import { plan } from './plan.js';
 import { run } from './run.js';
+import { validate } from './validate.js';
 import { Registry } from './simulator/registry.js';
 import { startSimulator, type RunningSimulator } from './simulator/server.js';
 
@@ -18,34 +31,110 @@ const EXIT_CODE_HELP = `Exit codes:
   2   usage or input-file error; nothing was sent
   70  internal error (a bug: please report it with the log)`;
 
+const VALIDATE_EXIT_HELP = `Exit codes:
+  0   every row is valid (rows with only a warning count as valid)
+  1   some rows are invalid (see the summary, or the --out report)
+  2   usage error, or the file itself is unusable (empty, header only, not UTF-8, not CSV …)`;
+
+const PLAN_EXIT_HELP = `Exit codes:
+  0   every row would be enabled or is already enabled
+  1   some rows are invalid, not registered, registered to another user, or their lookup failed
+  2   usage or input-file error; nothing was sent
+  70  internal error (a bug: please report it with the log)`;
+
 const ENV_HELP = `Environment:
   DS100_TOKEN     bearer token for the tenant (required unless --simulate)
   DS100_BASE_URL  the tenant's adminRestApiUrl (or --base-url)`;
 
+/** Where requests go and with which token. */
+interface Tenant {
+  readonly baseUrl: string;
+  readonly tokenProvider: TokenProvider;
+  readonly simulated: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The one place that turns checked settings into a tenant to talk to: the built-in simulator with
+ * --simulate, otherwise the base URL and the bearer token. Shared by every command that sends requests.
+ */
+async function connectTenant(
+  settings: Pick<EnableSettings, 'simulate' | 'simulateTenant' | 'baseUrl' | 'token'>,
+  logger: Logger,
+): Promise<Tenant> {
+  if (settings.simulate) {
+    const registry = settings.simulateTenant ? await Registry.fromCsv(settings.simulateTenant) : undefined;
+    const simulator: RunningSimulator = await startSimulator({ registry, autoRegister: !registry });
+    logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
+    return {
+      baseUrl: simulator.baseUrl,
+      tokenProvider: staticTokenProvider(simulator.token),
+      simulated: true,
+      close: () => simulator.close(),
+    };
+  }
+  return {
+    baseUrl: settings.baseUrl!,
+    tokenProvider: staticTokenProvider(settings.token!),
+    simulated: false,
+    close: async () => {},
+  };
+}
+
+async function validateCommand(flags: ValidateFlags): Promise<number> {
+  const settings = toValidateSettings(flags);
+  const summary = await validate(settings);
+  // The summary is for people; when the report goes to stdout it must not be mixed in.
+  const print = settings.out === '-' ? console.error : console.log;
+  print(formatValidationSummary(summary));
+  return validationExitCode(summary);
+}
+
 async function enableCommand(flags: EnableFlags): Promise<number> {
+  // A dry run is validate: it needs no tenant and no token, so their checks are skipped.
+  if (flags.dryRun) return validateCommand(flags);
   const settings = toEnableSettings(flags, process.env);
   const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
-  let simulator: RunningSimulator | undefined;
+  let tenant: Tenant | undefined;
   try {
-    if (settings.simulate) {
-      const registry = settings.simulateTenant ? await Registry.fromCsv(settings.simulateTenant) : undefined;
-      simulator = await startSimulator({ registry, autoRegister: !registry });
-      logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
-    }
+    tenant = await connectTenant(settings, logger);
     const summary = await run({
       ...settings,
-      baseUrl: simulator?.baseUrl ?? settings.baseUrl!,
-      tokenProvider: staticTokenProvider(simulator?.token ?? settings.token!),
+      baseUrl: tenant.baseUrl,
+      tokenProvider: tenant.tokenProvider,
       retryPolicy: { retries: settings.retries },
       logger,
-      simulated: !!simulator,
+      simulated: tenant.simulated,
     });
     // The summary is for people; when the results CSV goes to stdout it must not be mixed in.
     const print = settings.out === '-' ? console.error : console.log;
     print(formatSummary(summary));
     return exitCodeFor(summary);
   } finally {
-    await simulator?.close();
+    await tenant?.close();
+    logger.flush();
+  }
+}
+
+async function planCommand(flags: PlanFlags): Promise<number> {
+  const settings = toPlanSettings(flags, process.env);
+  const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await connectTenant(settings, logger);
+    const summary = await plan({
+      ...settings,
+      baseUrl: tenant.baseUrl,
+      tokenProvider: tenant.tokenProvider,
+      retryPolicy: { retries: settings.retries },
+      logger,
+      simulated: tenant.simulated,
+    });
+    const print = settings.out === '-' ? console.error : console.log;
+    print(formatSummary(summary));
+    return exitCodeFor(summary);
+  } finally {
+    await tenant?.close();
     logger.flush();
   }
 }
@@ -105,9 +194,48 @@ async function main(): Promise<void> {
             '',
           )
           .example('$0 enable samples/shipment.csv --out results.csv --simulate', 'try it against the simulator')
+          .example('$0 enable shipment.csv --out report.csv --dry-run', 'only check the file, like validate')
           .epilog(`${ENV_HELP}\n\n${EXIT_CODE_HELP}`),
       async (argv) => {
         exitCode = await enableCommand(argv as unknown as EnableFlags);
+      },
+    )
+    .command(
+      'validate <input>',
+      'Check a CSV offline with the same rules a run uses, and report every problem (no network, no token)',
+      (command) =>
+        command
+          .positional('input', { type: 'string', demandOption: true, describe: 'CSV to check' })
+          .options(VALIDATE_FLAGS)
+          .example('$0 validate samples/messy-shipment.csv', 'summary with counts and examples per error code')
+          .example('$0 validate shipment.csv --out report.csv', 'also one line per row, outcome valid or invalid')
+          .epilog(VALIDATE_EXIT_HELP),
+      async (argv) => {
+        exitCode = await validateCommand(argv as unknown as ValidateFlags);
+      },
+    )
+    .command(
+      'plan <input>',
+      'Say per row what a run would do, using only the read-only lookup call (nothing is changed)',
+      (command) =>
+        command
+          .positional('input', {
+            type: 'string',
+            demandOption: true,
+            describe: 'CSV with deviceSerialNumber and userId columns',
+          })
+          .options(PLAN_FLAGS)
+          .example(
+            'DS100_TOKEN=... $0 plan shipment.csv --out plan.csv --base-url https://example.access.securid.com/AdminInterface/restapi/',
+            '',
+          )
+          .example(
+            '$0 plan samples/messy-shipment.csv --simulate --simulate-tenant samples/messy-tenant.csv',
+            'try it against the simulator',
+          )
+          .epilog(`${ENV_HELP}\n\n${PLAN_EXIT_HELP}`),
+      async (argv) => {
+        exitCode = await planCommand(argv as unknown as PlanFlags);
       },
     )
     .command(
@@ -127,7 +255,7 @@ async function main(): Promise<void> {
         exitCode = await simulateCommand(argv);
       },
     )
-    .demandCommand(1, 'Name a command: enable or simulate')
+    .demandCommand(1, 'Name a command: enable, validate, plan or simulate')
     .strict()
     .epilog(EXIT_CODE_HELP)
     .fail((message, error) => {

@@ -1,7 +1,9 @@
 import { Ds100Client } from './client/ds100-client.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
 import type { TokenProvider } from './client/token-provider.js';
+import type { AttemptOutcome } from './client/response.js';
 import { openInput } from './input/read-rows.js';
+import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
 import { silentLogger, type Logger } from './log.js';
 import { ResultsWriter } from './output/results-writer.js';
 import { SummaryCounter, type RunSummary } from './output/summary.js';
@@ -29,6 +31,8 @@ export interface RunOptions {
   readonly logger?: Logger;
   /** Marks the summary as a simulated run. Default false. */
   readonly simulated?: boolean;
+  /** How strict the input checks are (`--serial-length`, `--strict`). Default: 9 digits, not strict. */
+  readonly rules?: Partial<ValidationRules>;
 }
 
 export const RUN_DEFAULTS = { concurrency: 4, rate: 10, timeoutMs: 30_000 } as const;
@@ -40,11 +44,34 @@ function resultFor(row: InputRow, { outcome, attempts }: Dispatched): RowResult 
     : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
 }
 
+/** What a command does with each valid row: one request, and the result made of its outcome. */
+export interface RowAction {
+  readonly command: 'enable' | 'plan';
+  send(client: Ds100Client, row: InputRow): Promise<AttemptOutcome>;
+  toResult(row: InputRow, dispatched: Dispatched): RowResult;
+}
+
 /**
  * Enables every valid pair of the input file and writes one result per data row. Prints nothing;
  * returns the summary. Throws a Ds100Error before any request when the input or output is unusable.
  */
 export async function run(options: RunOptions): Promise<RunSummary> {
+  return processRows(options, {
+    command: 'enable',
+    send: (client, row) => client.enableOtp(row),
+    toResult: resultFor,
+  });
+}
+
+/**
+ * The pipeline every command that talks to the tenant shares: the whole input is checked first
+ * (nothing is sent for a file that cannot be used), then each valid row goes through one client,
+ * one pace and one retry policy, and every row gets a result. `out` may be omitted (plan).
+ */
+export async function processRows(
+  options: Omit<RunOptions, 'out'> & { readonly out?: string | undefined },
+  action: RowAction,
+): Promise<RunSummary> {
   const logger = options.logger ?? silentLogger;
   const concurrency = options.concurrency ?? RUN_DEFAULTS.concurrency;
   const rate = options.rate ?? RUN_DEFAULTS.rate;
@@ -55,8 +82,9 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     connections: concurrency,
   });
   try {
-    const input = await openInput(options.input);
-    const writer = await ResultsWriter.open(options.out, input.columns.carriedNames);
+    const input = await openInput(options.input, { rules: { ...DEFAULT_RULES, ...options.rules } });
+    const writer =
+      options.out === undefined ? undefined : await ResultsWriter.open(options.out, input.columns.carriedNames);
     const counter = new SummaryCounter();
     const dispatcher = new Dispatcher({
       concurrency,
@@ -65,10 +93,13 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     });
     const record = async (result: RowResult): Promise<void> => {
       counter.add(result);
-      await writer.write(result);
+      await writer?.write(result);
       logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
     };
-    logger.info({ input: options.input, out: options.out, concurrency, rate }, 'run started');
+    logger.info(
+      { command: action.command, input: options.input, out: options.out, concurrency, rate, rows: input.scan.rows },
+      'run started',
+    );
     try {
       for await (const item of input.items) {
         if (item.kind === 'invalid') {
@@ -76,25 +107,26 @@ export async function run(options: RunOptions): Promise<RunSummary> {
           await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
           continue;
         }
-        const { row } = item;
+        const { row, warning } = item;
+        if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
         await dispatcher.submit(
-          () => client.enableOtp(row),
-          (dispatched) => record(resultFor(row, dispatched)),
+          () => action.send(client, row),
+          (dispatched) => record(action.toResult(row, dispatched)),
         );
       }
     } finally {
       // Rows already admitted still finish and are written, even when reading failed half-way.
       await dispatcher.drain();
-      await writer.close();
+      await writer?.close();
     }
     const summary = counter.finish({
       input: options.input,
-      out: options.out,
+      out: options.out ?? '',
       requests: dispatcher.requestsSent,
       simulated: options.simulated ?? false,
     });
     logger.info({ rows: summary.rows, byOutcome: summary.byOutcome, requests: summary.requests }, 'run finished');
-    return summary;
+    return { ...summary, command: action.command };
   } finally {
     await client.close();
   }

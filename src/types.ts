@@ -4,7 +4,20 @@
  */
 
 /** What happened to one input row. Written to the `outcome` column of the results. */
-export type Outcome = 'enabled' | 'failed' | 'invalid';
+export type Outcome =
+  | 'enabled'
+  | 'failed'
+  | 'invalid'
+  /** validate / enable --dry-run: the row passes every check (it may carry a warning code). */
+  | 'valid'
+  /** plan: the device is registered to this user and not enabled yet; a run would enable it. */
+  | 'would-enable'
+  /** plan: the device's credential is already enabled for this user; a run changes nothing. */
+  | 'already-enabled'
+  /** plan: the tenant does not know the device (404): the user has not registered it yet. */
+  | 'not-registered'
+  /** plan: the tenant has the device registered to another user; a human must resolve it. */
+  | 'registered-to-other-user';
 
 /** Codes for rows that were never sent because the input itself is wrong. */
 export type InvalidRowCode =
@@ -16,7 +29,23 @@ export type InvalidRowCode =
   | 'MISSING_USER_ID'
   | 'INVALID_USER_ID'
   | 'DUPLICATE_ROW'
-  | 'CONFLICTING_ROW';
+  | 'CONFLICTING_ROW'
+  /** A spreadsheet dropped the serial's leading zeros (shorter than expected, and no serial in the file starts with 0). */
+  | 'SERIAL_LEADING_ZEROS_LOST'
+  /** Spaces, quotes, braces or invisible characters around or inside the serial. */
+  | 'SERIAL_STRAY_CHARACTERS'
+  /** Spaces, quotes, braces or invisible characters around or inside the user ID. */
+  | 'USER_ID_STRAY_CHARACTERS'
+  /** The file gives one user more DS100s than the vendor's per-user limit (5); every row of that user. */
+  | 'TOO_MANY_DEVICES';
+
+/**
+ * Codes for rows that are sent, but look suspicious. A warning never stops a row unless the run is
+ * strict (`--strict`), in which case the row is invalid with the same code.
+ */
+export type WarningCode =
+  /** The serial has another number of digits than expected (9 by default, `--serial-length`). */
+  'SERIAL_LENGTH';
 
 /** Codes for rows that were sent and did not end enabled. */
 export type FailureCode =
@@ -30,7 +59,7 @@ export type FailureCode =
   | 'BAD_RESPONSE'
   | 'UNEXPECTED_STATUS';
 
-export type RowErrorCode = InvalidRowCode | FailureCode;
+export type RowErrorCode = InvalidRowCode | FailureCode | WarningCode;
 
 /** A device/user pair as the API takes it. */
 export interface Ds100Pair {
