@@ -9,3 +9,8 @@ export { RESULT_COLUMNS } from './output/results-writer.js';
 export { startSimulator, type SimulatorOptions, type RunningSimulator, type FaultStep } from './simulator/server.js';
 export { Registry, generatePairs } from './simulator/registry.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';
+export { validate, type ValidateOptions } from './validate.js';
+export { plan, type PlanOptions } from './plan.js';
+export { formatValidationSummary, validationExitCode, type ValidationSummary } from './output/summary.js';
+export { DEFAULT_RULES, MAX_DS100_PER_USER, type ValidationRules } from './input/validate-row.js';
+export type { WarningCode } from './types.js';

@@ -70,14 +70,13 @@ export class CrossRowFacts {
   add(serial: string, userId: string, line: number): RowKeys {
     if (serial.charCodeAt(0) === 48) this.hasLeadingZeros = true;
     packUserId(userId, this.#users.key);
-    const user = this.#users.intern();
-    if (user.wasNew && user.index >= this.#devices.length) {
+    const userIndex = this.#users.intern();
+    if (this.#users.wasNew && userIndex >= this.#devices.length) {
       this.#devices = grow(this.#devices, this.#devices.length * 2);
     }
     packSerial(serial, this.#serials.key);
-    const { index: serialIndex, wasNew } = this.#serials.intern();
-    const userIndex = user.index;
-    if (wasNew) {
+    const serialIndex = this.#serials.intern();
+    if (this.#serials.wasNew) {
       if (serialIndex >= this.#firstUser.length) {
         const length = this.#firstUser.length * 2;
         this.#firstUser = grow(this.#firstUser, length);

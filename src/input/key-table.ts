@@ -61,17 +61,21 @@ export class KeyTable {
     return (this.#slots[this.#slotOf()] ?? 0) - 1;
   }
 
-  /** Index of the scratch key, adding it when new; `wasNew` tells which. */
-  intern(): { index: number; wasNew: boolean } {
+  /** Whether the last `intern()` added its key. */
+  wasNew = false;
+
+  /** Index of the scratch key, adding it when new (then `wasNew` is true). */
+  intern(): number {
     const slot = this.#slotOf();
     const stored = this.#slots[slot] ?? 0;
-    if (stored !== 0) return { index: stored - 1, wasNew: false };
+    this.wasNew = stored === 0;
+    if (stored !== 0) return stored - 1;
     const index = this.#size++;
     if (index * this.words >= this.#keys.length) this.#keys = grow(this.#keys, this.#keys.length * 2);
     this.#keys.set(this.key, index * this.words);
     this.#slots[slot] = index + 1;
     if (this.#size > this.#slots.length * MAX_LOAD) this.#rehash();
-    return { index, wasNew: true };
+    return index;
   }
 
   /** Copies the words of key `index` into `into`. */
@@ -104,13 +108,20 @@ const SERIAL_NIBBLES = SERIAL_WORDS * 8;
 
 /** Packs a digits-only serial of at most 36 digits into `into`. */
 export function packSerial(serial: string, into: Uint32Array): void {
-  into.fill(0xffffffff);
+  // Nibbles, most significant first: 0xF padding, then one nibble per digit. Whole words of
+  // padding are written at once; the rest is built in a local number (this runs once per row).
   const pad = SERIAL_NIBBLES - serial.length;
-  for (let index = 0; index < serial.length; index++) {
-    const nibble = pad + index;
-    const word = nibble >>> 3;
-    const shift = (7 - (nibble & 7)) * 4;
-    into[word] = ((into[word] ?? 0) & ~(0xf << shift)) | ((serial.charCodeAt(index) - 48) << shift);
+  let word = 0;
+  for (; word < pad >>> 3; word++) into[word] = 0xffffffff;
+  let value = 0;
+  let nibble = word * 8;
+  let digit = 0;
+  for (; nibble < SERIAL_NIBBLES; nibble++) {
+    value = value * 16 + (nibble < pad ? 0xf : serial.charCodeAt(digit++) - 48);
+    if ((nibble & 7) === 7) {
+      into[word++] = value;
+      value = 0;
+    }
   }
 }
 

@@ -67,6 +67,7 @@ function describeStray(value: string): string {
 }
 
 export function checkSerial(serial: string, field = DEFAULT_FIELD_NAMES.serial): RowProblem | undefined {
+  if (serial.length <= MAX_SERIAL_LENGTH && DIGITS.test(serial)) return undefined; // the usual case, first
   if (serial.trim() === '') return problem('MISSING_SERIAL', `${field} is empty`);
   if (SCIENTIFIC_NOTATION.test(serial.trim())) {
     return problem(
@@ -75,7 +76,6 @@ export function checkSerial(serial: string, field = DEFAULT_FIELD_NAMES.serial):
         'format the column as text and export again',
     );
   }
-  if (DIGITS.test(serial) && serial.length <= MAX_SERIAL_LENGTH) return undefined;
   const stripped = serial.replace(STRAY, '');
   if (stripped !== serial && DIGITS.test(stripped) && stripped.length <= MAX_SERIAL_LENGTH) {
     return problem(
@@ -90,8 +90,8 @@ export function checkSerial(serial: string, field = DEFAULT_FIELD_NAMES.serial):
 }
 
 export function checkUserId(userId: string, field = DEFAULT_FIELD_NAMES.userId): RowProblem | undefined {
-  if (userId.trim() === '') return problem('MISSING_USER_ID', `${field} is empty`);
   if (USER_ID_SHAPE.test(userId)) return undefined;
+  if (userId.trim() === '') return problem('MISSING_USER_ID', `${field} is empty`);
   const stripped = userId.replace(STRAY, '');
   if (USER_ID_SHAPE.test(stripped)) {
     return problem(

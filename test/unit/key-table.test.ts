@@ -17,7 +17,7 @@ describe('KeyTable', () => {
     serials.push('0', '00', '000000001', '1'.repeat(36));
     const indexes = serials.map((serial) => {
       packSerial(serial, table.key);
-      return table.intern();
+      return { index: table.intern(), wasNew: table.wasNew };
     });
     expect(indexes.map(({ wasNew }) => wasNew).filter(Boolean)).toHaveLength(serials.length - 1); // '0' twice
     const words = new Uint32Array(SERIAL_WORDS);
@@ -34,9 +34,9 @@ describe('KeyTable', () => {
   it('packs user IDs case-insensitively and unpacks the canonical form', () => {
     const table = new KeyTable(USER_ID_WORDS);
     packUserId('ECE30FE9-414C-7536-5403-0656220B3046', table.key);
-    const { index } = table.intern();
+    const index = table.intern();
     packUserId('ece30fe9-414c-7536-5403-0656220b3046', table.key);
-    expect(table.intern()).toEqual({ index, wasNew: false });
+    expect([table.intern(), table.wasNew]).toEqual([index, false]);
     const words = new Uint32Array(USER_ID_WORDS);
     table.read(index, words);
     expect(unpackUserId(words)).toBe('ece30fe9-414c-7536-5403-0656220b3046');
