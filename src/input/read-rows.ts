@@ -108,6 +108,7 @@ class LineNumberingParser extends Parser {
   // One stream object per chunk instead of per record: object-mode streams cost about a
   // microsecond per object, which is as much as parsing the record.
   override _transform(chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void {
+    // oxlint-disable-next-line no-underscore-dangle -- Node's Transform hook, named by Node
     super._transform(chunk, encoding, (error?: Error | null) => {
       this.#pushBatch();
       callback(error);
@@ -148,11 +149,15 @@ class Utf8Failure extends Error {
 
 /** The file piped into a LineNumberingParser, optionally checked for UTF-8 on the way. */
 function openParser(file: string, checkUtf8: boolean): { parser: LineNumberingParser; source: ReadStream } {
-  const parser: LineNumberingParser = new LineNumberingParser({
+  const options: ParseOptions & { readableHighWaterMark: number } = {
     ...PARSE_OPTIONS,
+    // Each object in the stream is a whole chunk's batch of records: buffer only a couple.
+    readableHighWaterMark: 2,
     on_skip: (error) => void parser.push({ error }),
-  });
-  const source = createReadStream(file, { highWaterMark: 256 * 1024 });
+  };
+  const parser: LineNumberingParser = new LineNumberingParser(options);
+  // Big reads for the pre-scan's speed; smaller ones for pass 2, whose batches live longer.
+  const source = createReadStream(file, { highWaterMark: (checkUtf8 ? 256 : 64) * 1024 });
   if (checkUtf8) {
     const checker = new Utf8Checker();
     const fail = (offset: number): void => {
