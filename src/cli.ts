@@ -59,11 +59,16 @@ interface Tenant {
  * --simulate, otherwise the base URL and the bearer token. Shared by every command that sends requests.
  */
 async function connectTenant(
-  settings: Pick<EnableSettings, 'simulate' | 'simulateTenant' | 'baseUrl' | 'token'>,
+  settings: Pick<EnableSettings, 'simulate' | 'simulateTenant' | 'baseUrl' | 'token' | 'input'>,
   logger: Logger,
+  { registerInput = false }: { registerInput?: boolean } = {},
 ): Promise<Tenant> {
   if (settings.simulate) {
-    const registry = settings.simulateTenant ? await Registry.fromCsv(settings.simulateTenant) : undefined;
+    // Without a tenant file the simulator counts every well-formed pair as registered. It learns a
+    // pair from an enable call; a lookup names no user, so for plan the input's pairs are registered
+    // up front (registerInput) to give the same picture.
+    const tenantFile = settings.simulateTenant ?? (registerInput ? settings.input : undefined);
+    const registry = tenantFile ? await Registry.fromCsv(tenantFile) : undefined;
     const simulator: RunningSimulator = await startSimulator({ registry, autoRegister: !registry });
     logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
     return {
@@ -121,7 +126,7 @@ async function planCommand(flags: PlanFlags): Promise<number> {
   const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
   let tenant: Tenant | undefined;
   try {
-    tenant = await connectTenant(settings, logger);
+    tenant = await connectTenant(settings, logger, { registerInput: true });
     const summary = await plan({
       ...settings,
       baseUrl: tenant.baseUrl,

@@ -127,10 +127,12 @@ export async function describeUtf8Error(file: string, offset: number): Promise<D
   const stream = createReadStream(file, { end: offset + 3 });
   let position = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    for (let index = 0; index < chunk.length; index++, position++) {
-      if (position < offset && chunk[index] === 0x0a) line++;
-      if (position >= offset) bytes += ` 0x${chunk[index]!.toString(16).toUpperCase().padStart(2, '0')}`;
+    const before = Math.max(0, Math.min(chunk.length, offset - position));
+    for (let at = chunk.indexOf(0x0a); at !== -1 && at < before; at = chunk.indexOf(0x0a, at + 1)) line++;
+    for (let index = before; index < chunk.length; index++) {
+      bytes += ` 0x${chunk[index]!.toString(16).toUpperCase().padStart(2, '0')}`;
     }
+    position += chunk.length;
   }
   const shown = bytes.trim().split(' ')[0] ?? '';
   return inputFileError(

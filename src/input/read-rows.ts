@@ -205,13 +205,37 @@ async function* readFile(file: string): AsyncGenerator<readonly Parsed[]> {
   }
 }
 
-// csv-parse reports the line a record ends on; a quoted field may span lines, so count back.
-function startLine(record: readonly string[], endLine: number): number {
-  let line = endLine;
-  for (const field of record) {
-    for (let at = field.indexOf('\n'); at !== -1; at = field.indexOf('\n', at + 1)) line--;
+/**
+ * Turns csv-parse's line count into the line numbers an editor shows. csv-parse reports the line a
+ * record ends on, so a quoted value spanning lines is counted back; and it counts a CR LF inside a
+ * quoted value as two lines, so those are subtracted here and from every later record. One tracker
+ * per pass, fed every record in order.
+ */
+export class LineTracker {
+  #overcount = 0;
+
+  /** The line a record starts on, from csv-parse's count when the record ended. */
+  startOf(record: readonly string[], endLine: number): number {
+    let breaks = 0;
+    let crlf = 0;
+    for (const field of record) {
+      for (let at = field.indexOf('\n'); at !== -1; at = field.indexOf('\n', at + 1)) {
+        breaks++;
+        if (at > 0 && field.charCodeAt(at - 1) === 13) crlf++;
+      }
+      for (let at = field.indexOf('\r'); at !== -1; at = field.indexOf('\r', at + 1)) {
+        if (field.charCodeAt(at + 1) !== 10) breaks++;
+      }
+    }
+    const end = endLine - this.#overcount - crlf;
+    this.#overcount += crlf;
+    return end - breaks;
   }
-  return line;
+
+  /** The line of a malformed record, from the error csv-parse reported. */
+  ofError(error: CsvError): number {
+    return typeof error.lines === 'number' ? error.lines - this.#overcount : 0;
+  }
 }
 
 const fileChanged = (file: string, where: string): Ds100Error =>
@@ -228,8 +252,6 @@ const malformedProblem = (error: CsvError): RowProblem => ({
   code: 'MALFORMED_CSV',
   message: `the line is not valid CSV: ${error.message}`,
 });
-
-const errorLine = (error: CsvError): number => (typeof error.lines === 'number' ? error.lines : 0);
 
 /** The checks of one parsed record on its own, shared by both passes. */
 function checkRecord(record: readonly string[], columns: ColumnMap, names: FieldNames, rules: ValidationRules) {
@@ -317,27 +339,29 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
     rows++;
   };
 
+  const lines1 = new LineTracker();
   // Pass 1: per-row checks now (their messages need the field text), cross-row facts collected.
   await scanFile(file, (parsed) => {
     if ('error' in parsed) {
       if (!columns) {
         throw new Ds100Error(
           'INPUT_FILE',
-          `${file}: line ${errorLine(parsed.error)}: the header line is not valid CSV: ${parsed.error.message}`,
+          `${file}: line ${lines1.ofError(parsed.error)}: the header line is not valid CSV: ${parsed.error.message}`,
         );
       }
-      note(byErrorCode, errorLine(parsed.error), malformedProblem(parsed.error));
-      addRow(errorLine(parsed.error), codeId('MALFORMED_CSV'));
+      note(byErrorCode, lines1.ofError(parsed.error), malformedProblem(parsed.error));
+      addRow(lines1.ofError(parsed.error), codeId('MALFORMED_CSV'));
       return;
     }
     const { record, endLine } = parsed;
     if (isBlank(record)) return;
     if (!columns) {
+      lines1.startOf(record, endLine); // a header could hold a quoted line break too
       columns = mapColumns(record, file);
       names = { serial: record[columns.serialIndex] ?? '', userId: record[columns.userIdIndex] ?? '' };
       return;
     }
-    const line = startLine(record, endLine);
+    const line = lines1.startOf(record, endLine);
     const { serial, userId, problem, length } = checkRecord(record, columns, names, rules);
     if (problem) {
       note(byErrorCode, line, problem);
@@ -377,13 +401,14 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
 
   const columnMap = columns;
   async function* items(): AsyncGenerator<ReadItem> {
+    const lines2 = new LineTracker();
     let seenHeader = false;
     let index = 0;
     for await (const batch of readFile(file)) {
       for (const parsed of batch) {
         let item: ReadItem;
         if ('error' in parsed) {
-          const line = errorLine(parsed.error);
+          const line = lines2.ofError(parsed.error);
           const row: InputRow = { line, deviceSerialNumber: '', userId: '', carried: [] };
           item = { kind: 'invalid', row, problem: malformedProblem(parsed.error) };
         } else {
@@ -393,7 +418,7 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
             seenHeader = true;
             continue;
           }
-          const line = startLine(record, endLine);
+          const line = lines2.startOf(record, endLine);
           const row: InputRow = {
             line,
             deviceSerialNumber: record[columnMap.serialIndex] ?? '',

@@ -112,6 +112,20 @@ describe('ds100-bulk plan', () => {
     expect(rows.filter((row) => row['outcome'] === 'not-registered').map((row) => row['line'])).toEqual(['8', '9']);
   });
 
+  it('with --simulate and no tenant file, every valid pair counts as registered, as for enable', () => {
+    const { code, stdout } = cli(
+      'plan',
+      'samples/shipment.csv',
+      '--simulate',
+      '--rate',
+      '1000',
+      '--log-level',
+      'silent',
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/would-enable\s+30/);
+  });
+
   it('refuses to start without a tenant or token, like enable', () => {
     const { code, stderr } = cli('plan', 'samples/shipment.csv');
     expect(code).toBe(2);

@@ -107,6 +107,26 @@ describe('row checks, one fixture per kind of bad input', () => {
     expect(rows[0]![0]).toBe(2);
   });
 
+  it('counts lines right after a quoted value spanning lines, CRLF endings and blank lines', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'multiline.csv');
+    const rows = [
+      'serial,userId,note',
+      `140100000,${USER_1},"two`,
+      'lines"',
+      '',
+      `140100001,nobody,x`,
+      ',,',
+      `140100002,${USER_1},"a, b"`,
+    ];
+    await writeFile(file, rows.join('\r\n') + '\r\n');
+    expect((await verdicts(file)).rows).toEqual([
+      [2, 'valid', ''],
+      [5, 'invalid', 'INVALID_USER_ID'],
+      [7, 'valid', ''],
+    ]);
+  });
+
   it('messages name the field as the file names it', async () => {
     const input = await openInput(fixture('../../../samples/messy-shipment.csv'));
     expect(input.scan.examples.get('SERIAL_SCIENTIFIC_NOTATION')?.[0]).toEqual({
@@ -125,6 +145,13 @@ describe('file checks: the file itself is unusable (exit 2)', () => {
     const { message } = await fileError(fixture('missing-column.csv'));
     expect(message).toMatch(/no user ID column \(looked for userId, user_id, userid, userUuid/);
     expect(message).toContain('"email"');
+  });
+
+  it('a semicolon-separated export: says so', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'semicolons.csv');
+    await writeFile(file, `deviceSerialNumber;userId\n140100000;${USER_1}\n`);
+    expect((await fileError(file)).message).toMatch(/seems to separate values with ";", not commas/);
   });
 
   it.each([
