@@ -29,15 +29,17 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
   if (options.out !== undefined) {
     const writer = await ResultsWriter.open(options.out, input.columns.carriedNames);
     try {
-      for await (const item of input.items) {
-        const finding = item.kind === 'invalid' ? item.problem : item.warning;
-        await writer.write({
-          ...item.row,
-          outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
-          errorCode: finding?.code,
-          errorMessage: finding?.message,
-          attempts: 0,
-        });
+      for await (const batch of input.batches) {
+        for (const item of batch) {
+          const finding = item.kind === 'invalid' ? item.problem : item.warning;
+          await writer.write({
+            ...item.row,
+            outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
+            errorCode: finding?.code,
+            errorMessage: finding?.message,
+            attempts: 0,
+          });
+        }
       }
     } finally {
       await writer.close();
