@@ -148,6 +148,8 @@ export class CrossRowFacts {
       return { problem: tooManyDevicesProblem(this.userIdAt(userIndex), devices, names.userId) };
     }
     if (lengthProblem === undefined) return {};
-    return rules.strict ? { problem: lengthProblem } : { warning: lengthProblem };
+    if (!rules.strict) return { warning: lengthProblem };
+    const message = `${lengthProblem.message.replace(/^warning: /, '')} (an error because of --strict)`;
+    return { problem: { code: lengthProblem.code, message } };
   }
 }

@@ -62,7 +62,11 @@ describe('ds100-bulk validate', () => {
     expect(lenient.code).toBe(0);
     expect(lenient.stdout).toMatch(/valid\s+2 \(1 with a warning\)/);
     expect(lenient.stdout).toContain('line 3: warning: deviceSerialNumber 1401000011 has 10 digits');
-    expect(cli('validate', fixture('serial-length.csv'), '--strict').code).toBe(1);
+    const strict = cli('validate', fixture('serial-length.csv'), '--strict');
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain(
+      'line 3: deviceSerialNumber 1401000011 has 10 digits; DS100 serials have 9 (an error because of --strict)',
+    );
   });
 
   it('exit 2 with a plain message when the file is unusable', async () => {
