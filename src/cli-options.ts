@@ -5,6 +5,54 @@ import { LOG_LEVELS, type LogLevel } from './log.js';
 import { RUN_DEFAULTS, type RunOptions } from './run.js';
 import { DEFAULT_RETRY_POLICY } from './client/retry-policy.js';
 import type { CredentialSource } from './client/credentials.js';
+import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
+
+/** Flags of the input checks, shared by enable, validate and plan (one set of rules). */
+export const VALIDATION_FLAGS = {
+  'serial-length': {
+    type: 'number',
+    default: DEFAULT_RULES.serialLength,
+    describe: 'Digits a DS100 serial should have; other lengths are warned about (0: no length check)',
+  },
+  strict: {
+    type: 'boolean',
+    default: DEFAULT_RULES.strict,
+    describe: 'Treat warnings (e.g. SERIAL_LENGTH) as errors: such rows are invalid and never sent',
+  },
+} as const satisfies Record<string, Options>;
+
+/** The `validate` command's flags. */
+export const VALIDATE_FLAGS = {
+  out: { type: 'string', describe: 'Report CSV to write (overwritten), one line per row; - for stdout' },
+  ...VALIDATION_FLAGS,
+} as const satisfies Record<string, Options>;
+
+/** What the CLI parsed for `validate` (and `enable --dry-run`). */
+export interface ValidateFlags {
+  input: string;
+  out?: string | undefined;
+  serialLength: number;
+  strict: boolean;
+}
+
+/** Checks the validate flags. Pure. */
+export function toValidateSettings(flags: ValidateFlags): {
+  input: string;
+  out: string | undefined;
+  rules: ValidationRules;
+} {
+  if (flags.out !== undefined && flags.out !== '-' && resolve(flags.out) === resolve(flags.input)) {
+    throw usageError(`--out must not be the input file (${flags.input}): it would be overwritten`);
+  }
+  return {
+    input: flags.input,
+    out: flags.out,
+    rules: {
+      serialLength: expectNumber('serial-length', flags.serialLength, { min: 0, max: 36, integer: true }),
+      strict: flags.strict,
+    },
+  };
+}
 
 /** The `enable` command's flags, declared once: yargs reads this table and `toEnableSettings` maps it. */
 export const ENABLE_FLAGS = {
@@ -57,7 +105,21 @@ export const ENABLE_FLAGS = {
     default: RUN_DEFAULTS.failureRateMinRows,
     describe: 'Rows sent before --max-failure-rate is judged',
   },
+  ...VALIDATION_FLAGS,
+  'dry-run': {
+    type: 'boolean',
+    default: false,
+    describe: 'Only check the file, as `validate` does (--out gets the report); no network, no token needed',
+  },
 } as const satisfies Record<string, Options>;
+
+/** The `plan` command's flags: enable's, with --out optional and no --dry-run (plan is read-only anyway). */
+export const PLAN_FLAGS = {
+  ...Object.fromEntries(Object.entries(ENABLE_FLAGS).filter(([name]) => name !== 'dry-run')),
+  out: { type: 'string', describe: 'Plan CSV to write (overwritten), one line per row; - for stdout' },
+} as Omit<typeof ENABLE_FLAGS, 'dry-run' | 'out'> & {
+  readonly out: { readonly type: 'string'; readonly describe: string };
+};
 
 /** What the CLI parsed, before it is checked. */
 export interface EnableFlags {
@@ -77,12 +139,18 @@ export interface EnableFlags {
   maxConsecutiveForbidden: number;
   maxFailureRate?: number | undefined;
   failureRateMinRows: number;
+  serialLength: number;
+  strict: boolean;
+  dryRun?: boolean | undefined;
 }
+
+/** What the CLI parsed for `plan`. */
+export type PlanFlags = Omit<EnableFlags, 'out' | 'dryRun'> & { out?: string | undefined };
 
 /** Checked settings: run options less the parts the CLI builds (token provider, base URL when simulated). */
 export interface EnableSettings extends Omit<
   RunOptions,
-  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated' | 'signal' | 'proxy'
+  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated' | 'signal' | 'proxy' | 'rules'
 > {
   /** Explicit base URL; when undefined the key file's adminRestApiUrl is used (or the simulator's). */
   readonly baseUrl: string | undefined;
@@ -94,6 +162,7 @@ export interface EnableSettings extends Omit<
   readonly simulateTenant: string | undefined;
   readonly logFile: string | undefined;
   readonly logLevel: LogLevel;
+  readonly rules: ValidationRules;
 }
 
 const expectNumber = (
@@ -179,7 +248,17 @@ export function toEnableSettings(
       max: Number.MAX_SAFE_INTEGER,
       integer: true,
     }),
+    rules: toValidateSettings(flags).rules,
   };
+}
+
+/** Checks the plan flags: the same tenant, auth and pacing checks as enable; `out` may be left out. */
+export function toPlanSettings(
+  flags: PlanFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): Omit<EnableSettings, 'out'> & { readonly out: string | undefined } {
+  // '-' stands in for a missing --out only to pass enable's checks; the real value is put back.
+  return { ...toEnableSettings({ ...flags, out: flags.out ?? '-' }, env), out: flags.out };
 }
 
 /**

@@ -1,14 +1,28 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ENABLE_FLAGS, toCredentialSource, toEnableSettings, type EnableFlags } from './cli-options.js';
+import {
+  ENABLE_FLAGS,
+  PLAN_FLAGS,
+  toCredentialSource,
+  toEnableSettings,
+  toPlanSettings,
+  toValidateSettings,
+  VALIDATE_FLAGS,
+  type EnableFlags,
+  type EnableSettings,
+  type PlanFlags,
+  type ValidateFlags,
+} from './cli-options.js';
 import { loadCredentials } from './client/credentials.js';
-import { describeProxy, proxySettingsFromEnv } from './client/http-dispatcher.js';
+import { describeProxy, proxySettingsFromEnv, type ProxySettings } from './client/http-dispatcher.js';
 import { readKeyFile } from './client/key-file.js';
-import { staticTokenProvider } from './client/token-provider.js';
+import { staticTokenProvider, type TokenProvider } from './client/token-provider.js';
 import { Ds100Error, usageError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { exitCodeFor, formatSummary } from './output/summary.js';
+import { exitCodeFor, formatSummary, formatValidationSummary, validationExitCode } from './output/summary.js';
+import { plan } from './plan.js';
 import { run } from './run.js';
+import { validate } from './validate.js';
 import { Registry } from './simulator/registry.js';
 import { startSimulator, type RunningSimulator } from './simulator/server.js';
 
@@ -23,6 +37,17 @@ const EXIT_CODE_HELP = `Exit codes:
       rows not sent are in the results as not-attempted, RUN_ABORTED
   70  internal error (a bug: please report it with the log)`;
 
+const VALIDATE_EXIT_HELP = `Exit codes:
+  0   every row is valid (rows with only a warning count as valid)
+  1   some rows are invalid (see the summary, or the --out report)
+  2   usage error, or the file itself is unusable (empty, header only, not UTF-8, not CSV …)`;
+
+const PLAN_EXIT_HELP = `Exit codes:
+  0   every row would be enabled or is already enabled
+  1   some rows are invalid, not registered, registered to another user, or their lookup failed
+  2   usage or input-file error; nothing was sent
+  70  internal error (a bug: please report it with the log)`;
+
 const ENV_HELP = `Environment:
   DS100_KEY_FILE      the console's API key file (or --key-file)
   DS100_OAUTH_CLIENT  an OAuth API client file (or --oauth-client)
@@ -31,57 +56,124 @@ const ENV_HELP = `Environment:
   HTTPS_PROXY         proxy for https (HTTP_PROXY for http); NO_PROXY: go direct
   NODE_EXTRA_CA_CERTS PEM file of extra CA certificates (private CA, TLS proxy)`;
 
+/** Where requests go, with which token, and how. */
+interface Tenant {
+  readonly baseUrl: string;
+  readonly tokenProvider: TokenProvider;
+  readonly proxy: ProxySettings | undefined;
+  readonly simulated: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The one place that turns checked settings into a tenant to talk to, shared by every command that
+ * sends requests: credentials (key file, OAuth client or DS100_TOKEN), proxy, and with --simulate the
+ * built-in simulator (which then checks key-file tokens the way the service does).
+ */
+async function connectTenant(
+  settings: Pick<EnableSettings, 'simulate' | 'simulateTenant' | 'baseUrl' | 'credentials' | 'input'>,
+  logger: Logger,
+  { registerInput = false }: { registerInput?: boolean } = {},
+): Promise<Tenant> {
+  const proxy = proxySettingsFromEnv(process.env);
+  if (proxy) {
+    const via = describeProxy(proxy.httpsProxy ?? proxy.httpProxy ?? '');
+    logger.info({ proxy: via, noProxy: proxy.noProxy }, 'sending through a proxy (HTTPS_PROXY / NO_PROXY)');
+  }
+  const credentials = settings.credentials
+    ? await loadCredentials(settings.credentials, {
+        proxy,
+        onIssued: (expiresAt) => logger.debug({ expiresAt: expiresAt.toISOString() }, 'new bearer token obtained'),
+      })
+    : undefined;
+  for (const warning of credentials?.warnings ?? []) logger.warn(warning);
+  if (settings.simulate) {
+    // Without a tenant file the simulator counts every well-formed pair as registered. It learns a
+    // pair from an enable call; a lookup names no user, so for plan the input's pairs are registered
+    // up front (registerInput) to give the same picture.
+    const tenantFile = settings.simulateTenant ?? (registerInput ? settings.input : undefined);
+    const registry = tenantFile ? await Registry.fromCsv(tenantFile) : undefined;
+    const { apiKey } = credentials ?? {};
+    const simulator: RunningSimulator = await startSimulator({
+      registry,
+      autoRegister: !registry,
+      // With --key-file the simulator checks the minted JWTs as the service would.
+      apiKeys: apiKey
+        ? [{ accessID: apiKey.accessID, publicKey: apiKey.accessKey, adminRestApiUrl: apiKey.adminRestApiUrl }]
+        : undefined,
+    });
+    logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
+    return {
+      baseUrl: simulator.baseUrl,
+      tokenProvider: credentials?.tokenProvider ?? staticTokenProvider(simulator.token),
+      proxy,
+      simulated: true,
+      close: () => simulator.close(),
+    };
+  }
+  const baseUrl = settings.baseUrl ?? credentials?.adminRestApiUrl;
+  if (baseUrl === undefined || credentials === undefined) {
+    throw usageError('No tenant given: the OAuth client file has no adminRestApiUrl; set --base-url or DS100_BASE_URL');
+  }
+  return { baseUrl, tokenProvider: credentials.tokenProvider, proxy, simulated: false, close: async () => {} };
+}
+
+async function validateCommand(flags: ValidateFlags): Promise<number> {
+  const settings = toValidateSettings(flags);
+  const summary = await validate(settings);
+  // The summary is for people; when the report goes to stdout it must not be mixed in.
+  const print = settings.out === '-' ? console.error : console.log;
+  print(formatValidationSummary(summary));
+  return validationExitCode(summary);
+}
+
 async function enableCommand(flags: EnableFlags): Promise<number> {
+  // A dry run is validate: it needs no tenant and no token, so their checks are skipped.
+  if (flags.dryRun) return validateCommand(flags);
   const settings = toEnableSettings(flags, process.env);
   const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
-  const proxy = proxySettingsFromEnv(process.env);
-  let simulator: RunningSimulator | undefined;
+  let tenant: Tenant | undefined;
   try {
-    if (proxy) {
-      const via = describeProxy(proxy.httpsProxy ?? proxy.httpProxy ?? '');
-      logger.info({ proxy: via, noProxy: proxy.noProxy }, 'sending through a proxy (HTTPS_PROXY / NO_PROXY)');
-    }
-    const credentials = settings.credentials
-      ? await loadCredentials(settings.credentials, {
-          proxy,
-          onIssued: (expiresAt) => logger.debug({ expiresAt: expiresAt.toISOString() }, 'new bearer token obtained'),
-        })
-      : undefined;
-    for (const warning of credentials?.warnings ?? []) logger.warn(warning);
-    if (settings.simulate) {
-      const registry = settings.simulateTenant ? await Registry.fromCsv(settings.simulateTenant) : undefined;
-      const { apiKey } = credentials ?? {};
-      simulator = await startSimulator({
-        registry,
-        autoRegister: !registry,
-        // With --key-file the simulator checks the minted JWTs as the service would.
-        apiKeys: apiKey
-          ? [{ accessID: apiKey.accessID, publicKey: apiKey.accessKey, adminRestApiUrl: apiKey.adminRestApiUrl }]
-          : undefined,
-      });
-      logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
-    }
-    const baseUrl = simulator?.baseUrl ?? settings.baseUrl ?? credentials?.adminRestApiUrl;
-    if (baseUrl === undefined) {
-      throw usageError(
-        'No tenant given: the OAuth client file has no adminRestApiUrl; set --base-url or DS100_BASE_URL',
-      );
-    }
+    tenant = await connectTenant(settings, logger);
     const summary = await run({
       ...settings,
-      baseUrl,
-      tokenProvider: credentials?.tokenProvider ?? staticTokenProvider(simulator!.token),
-      proxy,
+      baseUrl: tenant.baseUrl,
+      tokenProvider: tenant.tokenProvider,
+      proxy: tenant.proxy,
       retryPolicy: { retries: settings.retries },
       logger,
-      simulated: !!simulator,
+      simulated: tenant.simulated,
     });
     // The summary is for people; when the results CSV goes to stdout it must not be mixed in.
     const print = settings.out === '-' ? console.error : console.log;
     print(formatSummary(summary));
     return exitCodeFor(summary);
   } finally {
-    await simulator?.close();
+    await tenant?.close();
+    logger.flush();
+  }
+}
+
+async function planCommand(flags: PlanFlags): Promise<number> {
+  const settings = toPlanSettings(flags, process.env);
+  const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await connectTenant(settings, logger, { registerInput: true });
+    const summary = await plan({
+      ...settings,
+      baseUrl: tenant.baseUrl,
+      tokenProvider: tenant.tokenProvider,
+      proxy: tenant.proxy,
+      retryPolicy: { retries: settings.retries },
+      logger,
+      simulated: tenant.simulated,
+    });
+    const print = settings.out === '-' ? console.error : console.log;
+    print(formatSummary(summary));
+    return exitCodeFor(summary);
+  } finally {
+    await tenant?.close();
     logger.flush();
   }
 }
@@ -168,9 +260,48 @@ async function main(): Promise<void> {
           )
           .example('$0 enable shipment.csv --out results.csv --key-file 139f6495-....key', 'with the console key file')
           .example('$0 enable samples/shipment.csv --out results.csv --simulate', 'try it against the simulator')
+          .example('$0 enable shipment.csv --out report.csv --dry-run', 'only check the file, like validate')
           .epilog(`${ENV_HELP}\n\n${EXIT_CODE_HELP}`),
       async (argv) => {
         exitCode = await enableCommand(argv as unknown as EnableFlags);
+      },
+    )
+    .command(
+      'validate <input>',
+      'Check a CSV offline with the same rules a run uses, and report every problem (no network, no token)',
+      (command) =>
+        command
+          .positional('input', { type: 'string', demandOption: true, describe: 'CSV to check' })
+          .options(VALIDATE_FLAGS)
+          .example('$0 validate samples/messy-shipment.csv', 'summary with counts and examples per error code')
+          .example('$0 validate shipment.csv --out report.csv', 'also one line per row, outcome valid or invalid')
+          .epilog(VALIDATE_EXIT_HELP),
+      async (argv) => {
+        exitCode = await validateCommand(argv as unknown as ValidateFlags);
+      },
+    )
+    .command(
+      'plan <input>',
+      'Say per row what a run would do, using only the read-only lookup call (nothing is changed)',
+      (command) =>
+        command
+          .positional('input', {
+            type: 'string',
+            demandOption: true,
+            describe: 'CSV with deviceSerialNumber and userId columns',
+          })
+          .options(PLAN_FLAGS)
+          .example(
+            'DS100_TOKEN=... $0 plan shipment.csv --out plan.csv --base-url https://example.access.securid.com/AdminInterface/restapi/',
+            '',
+          )
+          .example(
+            '$0 plan samples/messy-shipment.csv --simulate --simulate-tenant samples/messy-tenant.csv',
+            'try it against the simulator',
+          )
+          .epilog(`${ENV_HELP}\n\n${PLAN_EXIT_HELP}`),
+      async (argv) => {
+        exitCode = await planCommand(argv as unknown as PlanFlags);
       },
     )
     .command(
@@ -208,7 +339,7 @@ async function main(): Promise<void> {
         exitCode = await tokenCommand(argv);
       },
     )
-    .demandCommand(1, 'Name a command: enable, token or simulate')
+    .demandCommand(1, 'Name a command: enable, validate, plan, token or simulate')
     .strict()
     .epilog(EXIT_CODE_HELP)
     .fail((message, error) => {

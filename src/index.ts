@@ -27,3 +27,8 @@ export {
   type ApiKeyRegistration,
   type OAuthClientRegistration,
 } from './simulator/auth.js';
+export { validate, type ValidateOptions } from './validate.js';
+export { plan, type PlanOptions } from './plan.js';
+export { formatValidationSummary, validationExitCode, type ValidationSummary } from './output/summary.js';
+export { DEFAULT_RULES, MAX_DS100_PER_USER, type ValidationRules } from './input/validate-row.js';
+export type { WarningCode } from './types.js';

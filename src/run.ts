@@ -1,9 +1,11 @@
 import { Ds100Client } from './client/ds100-client.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
 import type { ProxySettings } from './client/http-dispatcher.js';
+import type { AttemptOutcome } from './client/response.js';
 import type { TokenProvider } from './client/token-provider.js';
 import { Ds100Error } from './errors.js';
 import { openInput } from './input/read-rows.js';
+import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
 import { silentLogger, type Logger } from './log.js';
 import { ResultsWriter } from './output/results-writer.js';
 import { SummaryCounter, type RunSummary } from './output/summary.js';
@@ -32,6 +34,8 @@ export interface RunOptions {
   readonly logger?: Logger;
   /** Marks the summary as a simulated run. Default false. */
   readonly simulated?: boolean;
+  /** How strict the input checks are (`--serial-length`, `--strict`). Default: 9 digits, not strict. */
+  readonly rules?: Partial<ValidationRules>;
   /**
    * Stop the run after this many rows in a row are refused (403 even after a token renewal, or no
    * token obtainable). Default 3; 0 turns the breaker off.
@@ -59,22 +63,32 @@ export const RUN_DEFAULTS = {
   failureRateMinRows: 100,
 } as const;
 
+/** A row whose request was sent and answered (or failed for good). */
+export type SentRow = Extract<Dispatched, { outcome: AttemptOutcome }>;
+
 const isStopReason = (value: unknown): value is StopReason =>
   !!value &&
   typeof value === 'object' &&
   typeof (value as StopReason).code === 'string' &&
   typeof (value as StopReason).message === 'string';
 
-function resultFor(row: InputRow, dispatched: Dispatched, stopReason: StopReason | undefined): RowResult {
-  const { outcome, attempts } = dispatched;
-  if (outcome === undefined) {
-    const reason = stopReason ?? { code: 'RUN_ABORTED', message: 'the run was stopped' };
-    return { ...row, attempts: 0, outcome: 'not-attempted', errorCode: reason.code, errorMessage: reason.message };
-  }
+function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
   const base = { ...row, attempts, httpStatus: outcome.httpStatus };
   return outcome.ok
     ? { ...base, outcome: 'enabled', token: outcome.token }
     : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
+}
+
+const notAttempted = (row: InputRow, reason: StopReason | undefined): RowResult => {
+  const { code, message } = reason ?? { code: 'RUN_ABORTED', message: 'the run was stopped' };
+  return { ...row, attempts: 0, outcome: 'not-attempted', errorCode: code, errorMessage: message };
+};
+
+/** What a command does with each valid row: one request, and the result made of its outcome. */
+export interface RowAction {
+  readonly command: 'enable' | 'plan';
+  send(client: Ds100Client, row: InputRow): Promise<AttemptOutcome>;
+  toResult(row: InputRow, sent: SentRow): RowResult;
 }
 
 /**
@@ -82,6 +96,22 @@ function resultFor(row: InputRow, dispatched: Dispatched, stopReason: StopReason
  * returns the summary. Throws a Ds100Error before any request when the input or output is unusable.
  */
 export async function run(options: RunOptions): Promise<RunSummary> {
+  return processRows(options, {
+    command: 'enable',
+    send: (client, row) => client.enableOtp(row),
+    toResult: enableResult,
+  });
+}
+
+/**
+ * The pipeline every command that talks to the tenant shares: the whole input is checked first
+ * (nothing is sent for a file that cannot be used), then each valid row goes through one client,
+ * one pace and one retry policy, and every row gets a result. `out` may be omitted (plan).
+ */
+export async function processRows(
+  options: Omit<RunOptions, 'out'> & { readonly out?: string | undefined },
+  action: RowAction,
+): Promise<RunSummary> {
   const logger = options.logger ?? silentLogger;
   const concurrency = options.concurrency ?? RUN_DEFAULTS.concurrency;
   const rate = options.rate ?? RUN_DEFAULTS.rate;
@@ -108,8 +138,10 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ? options.signal.reason
         : { code: 'RUN_ABORTED', message: 'the run was stopped' },
     );
+  const toResult = (row: InputRow, dispatched: Dispatched): RowResult =>
+    dispatched.outcome === undefined ? notAttempted(row, stopReason) : action.toResult(row, dispatched);
   try {
-    const input = await openInput(options.input);
+    const input = await openInput(options.input, { rules: { ...DEFAULT_RULES, ...options.rules } });
     // Obtain the first token before anything is written or sent, so that unusable credentials
     // (an OAuth client the server refuses, an unreachable token endpoint) stop the run at once.
     try {
@@ -119,7 +151,8 @@ export async function run(options: RunOptions): Promise<RunSummary> {
         ? error
         : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
     }
-    const writer = await ResultsWriter.open(options.out, input.columns.carriedNames);
+    const writer =
+      options.out === undefined ? undefined : await ResultsWriter.open(options.out, input.columns.carriedNames);
     const counter = new SummaryCounter();
     const breaker = new CircuitBreaker({
       maxConsecutiveForbidden: options.maxConsecutiveForbidden ?? RUN_DEFAULTS.maxConsecutiveForbidden,
@@ -134,14 +167,17 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     });
     const record = async (result: RowResult): Promise<void> => {
       counter.add(result);
-      await writer.write(result);
+      await writer?.write(result);
       logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
       const tripped = breaker.observe(result);
       if (tripped) stop(tripped);
     };
     if (options.signal?.aborted) onOuterAbort();
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    logger.info({ input: options.input, out: options.out, concurrency, rate }, 'run started');
+    logger.info(
+      { command: action.command, input: options.input, out: options.out, concurrency, rate, rows: input.scan.rows },
+      'run started',
+    );
     try {
       for await (const item of input.items) {
         if (item.kind === 'invalid') {
@@ -149,31 +185,32 @@ export async function run(options: RunOptions): Promise<RunSummary> {
           await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
           continue;
         }
-        const { row } = item;
+        const { row, warning } = item;
+        if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
         if (stopReason) {
           // Still read and written, so that the results hold every input row.
-          await record(resultFor(row, { outcome: undefined, attempts: 0 }, stopReason));
+          await record(notAttempted(row, stopReason));
           continue;
         }
         await dispatcher.submit(
-          () => client.enableOtp(row),
-          (dispatched) => record(resultFor(row, dispatched, stopReason)),
+          () => action.send(client, row),
+          (dispatched) => record(toResult(row, dispatched)),
         );
       }
     } finally {
       // Rows already admitted still finish and are written, even when reading failed half-way.
       await dispatcher.drain();
-      await writer.close();
+      await writer?.close();
     }
     const summary = counter.finish({
       input: options.input,
-      out: options.out,
+      out: options.out ?? '',
       requests: dispatcher.requestsSent,
       simulated: options.simulated ?? false,
       stopped: stopReason,
     });
     logger.info({ rows: summary.rows, byOutcome: summary.byOutcome, requests: summary.requests }, 'run finished');
-    return summary;
+    return { ...summary, command: action.command };
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
     await client.close();

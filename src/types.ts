@@ -5,9 +5,23 @@
 
 /**
  * What happened to one input row. Written to the `outcome` column of the results.
- * `not-attempted`: a valid row never sent because the run was stopped first (see StopCode).
  */
-export type Outcome = 'enabled' | 'failed' | 'invalid' | 'not-attempted';
+export type Outcome =
+  | 'enabled'
+  | 'failed'
+  | 'invalid'
+  /** A valid row never sent because the run was stopped first (see StopCode). */
+  | 'not-attempted'
+  /** validate / enable --dry-run: the row passes every check (it may carry a warning code). */
+  | 'valid'
+  /** plan: the device is registered to this user and not enabled yet; a run would enable it. */
+  | 'would-enable'
+  /** plan: the device's credential is already enabled for this user; a run changes nothing. */
+  | 'already-enabled'
+  /** plan: the tenant does not know the device (404): the user has not registered it yet. */
+  | 'not-registered'
+  /** plan: the tenant has the device registered to another user; a human must resolve it. */
+  | 'registered-to-other-user';
 
 /** Codes for rows that were never sent because the input itself is wrong. */
 export type InvalidRowCode =
@@ -19,7 +33,23 @@ export type InvalidRowCode =
   | 'MISSING_USER_ID'
   | 'INVALID_USER_ID'
   | 'DUPLICATE_ROW'
-  | 'CONFLICTING_ROW';
+  | 'CONFLICTING_ROW'
+  /** A spreadsheet dropped the serial's leading zeros (shorter than expected, and no serial in the file starts with 0). */
+  | 'SERIAL_LEADING_ZEROS_LOST'
+  /** Spaces, quotes, braces or invisible characters around or inside the serial. */
+  | 'SERIAL_STRAY_CHARACTERS'
+  /** Spaces, quotes, braces or invisible characters around or inside the user ID. */
+  | 'USER_ID_STRAY_CHARACTERS'
+  /** The file gives one user more DS100s than the vendor's per-user limit (5); every row of that user. */
+  | 'TOO_MANY_DEVICES';
+
+/**
+ * Codes for rows that are sent, but look suspicious. A warning never stops a row unless the run is
+ * strict (`--strict`), in which case the row is invalid with the same code.
+ */
+export type WarningCode =
+  /** The serial has another number of digits than expected (9 by default, `--serial-length`). */
+  'SERIAL_LENGTH';
 
 /** Codes for rows that were sent and did not end enabled. */
 export type FailureCode =
@@ -49,7 +79,7 @@ export interface StopReason {
   readonly message: string;
 }
 
-export type RowErrorCode = InvalidRowCode | FailureCode | StopCode;
+export type RowErrorCode = InvalidRowCode | FailureCode | StopCode | WarningCode;
 
 /** A device/user pair as the API takes it. */
 export interface Ds100Pair {

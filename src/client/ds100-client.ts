@@ -2,7 +2,13 @@ import type { Dispatcher } from 'undici';
 import { usageError } from '../errors.js';
 import type { Ds100Pair } from '../types.js';
 import { createHttpDispatcher, type ProxySettings } from './http-dispatcher.js';
-import { classifyEnableResponse, safeExcerpt, type AttemptOutcome } from './response.js';
+import {
+  classifyEnableResponse,
+  classifyLookupResponse,
+  safeExcerpt,
+  type AttemptOutcome,
+  type HttpAnswer,
+} from './response.js';
 import { parseRetryAfter } from './retry-policy.js';
 import type { TokenProvider } from './token-provider.js';
 
@@ -82,7 +88,30 @@ export class Ds100Client {
 
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
-    const path = new URL('v1/ds100/enable/otp', this.#base).pathname;
+    const body = { deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId };
+    return this.#call('PATCH', 'v1/ds100/enable/otp', body, (response, token) =>
+      classifyEnableResponse(response, pair, [token]),
+    );
+  }
+
+  /**
+   * `POST v1/ds100/lookup` for one device: read-only, changes nothing on the tenant. On success the
+   * outcome carries the credential and the user the device is registered to; 404 is NOT_FOUND.
+   */
+  async lookup(deviceSerialNumber: string): Promise<AttemptOutcome> {
+    return this.#call('POST', 'v1/ds100/lookup', { deviceSerialNumber }, (response, token) =>
+      classifyLookupResponse(response, deviceSerialNumber, [token]),
+    );
+  }
+
+  /** One attempt of one call: auth, deadline, bounded body; a network failure becomes an outcome. */
+  async #call(
+    method: 'PATCH' | 'POST',
+    relativePath: string,
+    body: object,
+    classify: (response: HttpAnswer, token: string) => AttemptOutcome,
+  ): Promise<AttemptOutcome> {
+    const path = new URL(relativePath, this.#base).pathname;
     const { tokenProvider } = this.#options;
     let token: string;
     try {
@@ -96,29 +125,28 @@ export class Ds100Client {
     try {
       const response = await this.#http.request({
         origin: this.#base.origin,
-        method: 'PATCH',
+        method,
         path,
         headers: {
           authorization: `Bearer ${token}`,
           accept: 'application/json',
           'content-type': 'application/json',
         },
-        body: JSON.stringify({ deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId }),
+        body: JSON.stringify(body),
         signal: deadline.signal,
       });
-      let body = '';
+      let text = '';
       for await (const chunk of response.body) {
-        if (body.length < MAX_BODY_CHARS) body += chunk.toString('utf8');
+        if (text.length < MAX_BODY_CHARS) text += chunk.toString('utf8');
       }
-      const outcome = classifyEnableResponse(
+      const outcome = classify(
         {
           status: response.statusCode,
-          body,
+          body: text,
           retryAfterMs: parseRetryAfter(header(response.headers['retry-after']), Date.now()),
           location: header(response.headers['location']),
         },
-        pair,
-        [token],
+        token,
       );
       if (!outcome.ok && outcome.code === 'FORBIDDEN' && tokenProvider.invalidate) {
         // The token may have expired or been refused: drop it so the retry carries a fresh one.

@@ -6,6 +6,16 @@ export interface AttemptSuccess {
   readonly ok: true;
   readonly httpStatus: number;
   readonly token: TokenRecord;
+  /** The user the credential is registered to, as the tenant says (lookup). */
+  readonly userId?: string | undefined;
+}
+
+/** The parts of an HTTP answer the classifiers look at. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly retryAfterMs?: number | undefined;
+  readonly location?: string | undefined;
 }
 
 export interface AttemptFailure {
@@ -95,9 +105,51 @@ function readTokenRecord(body: string, pair: Ds100Pair): TokenRecord | string {
   };
 }
 
+/** The outcome of a non-2xx answer; the same for every call. */
+function classifyFailure(response: HttpAnswer, secrets: readonly string[]): AttemptFailure {
+  const { status, body } = response;
+  if (status >= 300 && status < 400) {
+    // Following a redirect could carry the Authorization header to another host.
+    const target = response.location ? ` to ${safeExcerpt(response.location, secrets)}` : '';
+    return failure('UNEXPECTED_STATUS', status, `redirect${target} not followed; check the base URL`);
+  }
+  const message = safeExcerpt(body, secrets) || `HTTP ${status}`;
+  return { ...failure(codeForStatus(status), status, message), retryAfterMs: response.retryAfterMs };
+}
+
+/**
+ * Turns a lookup call's HTTP response into an outcome. Pure. A 200 with an empty array is taken as
+ * "not registered" (NOT_FOUND), like the documented 404: there is no credential for the device.
+ */
+export function classifyLookupResponse(
+  response: HttpAnswer,
+  deviceSerialNumber: string,
+  secrets: readonly string[] = [],
+): AttemptOutcome {
+  const { status, body } = response;
+  if (status < 200 || status >= 300) return classifyFailure(response, secrets);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return failure('BAD_RESPONSE', status, safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets));
+  }
+  if (!Array.isArray(parsed))
+    return failure('BAD_RESPONSE', status, 'the 200 response is not the documented JSON array');
+  if (parsed.length === 0) return failure('NOT_FOUND', status, 'the lookup found no credential for this device');
+  const pair = { deviceSerialNumber, userId: '' };
+  const token = readTokenRecord(body, pair);
+  if (typeof token === 'string') return failure('BAD_RESPONSE', status, safeExcerpt(token, secrets));
+  const records = parsed.filter((item): item is Record<string, unknown> => !!item && typeof item === 'object');
+  const record = records.find((item) => item['deviceSerialNumber'] === deviceSerialNumber) ?? records[0];
+  const userId = record?.['userId'];
+  if (!isString(userId)) return failure('BAD_RESPONSE', status, 'the lookup response has no userId');
+  return { ok: true, httpStatus: status, token, userId };
+}
+
 /** Turns an enable call's HTTP response into an outcome. Pure. */
 export function classifyEnableResponse(
-  response: { status: number; body: string; retryAfterMs?: number | undefined; location?: string | undefined },
+  response: HttpAnswer,
   pair: Ds100Pair,
   secrets: readonly string[] = [],
 ): AttemptOutcome {
@@ -114,11 +166,5 @@ export function classifyEnableResponse(
     }
     return { ok: true, httpStatus: status, token };
   }
-  if (status >= 300 && status < 400) {
-    // Following a redirect could carry the Authorization header to another host.
-    const target = response.location ? ` to ${safeExcerpt(response.location, secrets)}` : '';
-    return failure('UNEXPECTED_STATUS', status, `redirect${target} not followed; check the base URL`);
-  }
-  const message = safeExcerpt(body, secrets) || `HTTP ${status}`;
-  return { ...failure(codeForStatus(status), status, message), retryAfterMs: response.retryAfterMs };
+  return classifyFailure(response, secrets);
 }

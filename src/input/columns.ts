@@ -67,6 +67,15 @@ export function mapColumns(header: readonly string[], file: string): ColumnMap {
       `${file}: line 1 looks like data, not a header; add a first line such as "deviceSerialNumber,userId"`,
     );
   }
+  const separator = header.length === 1 ? /[;\t|]/.exec(header[0] ?? '')?.[0] : undefined;
+  if (separator !== undefined) {
+    const name = separator === '\t' ? 'tabs' : `"${separator}"`;
+    throw new Ds100Error(
+      'INPUT_FILE',
+      `${file}: line 1: the header is a single column ${JSON.stringify(header[0])}: the file seems to separate ` +
+        `values with ${name}, not commas; save it as "CSV UTF-8 (Comma delimited)" and try again`,
+    );
+  }
   const serialIndex = findColumn(header, serialKeys, SERIAL_ALIASES, 'device serial', file);
   const userIdIndex = findColumn(header, userIdKeys, USER_ID_ALIASES, 'user ID', file);
   const carriedIndexes = header.flatMap((_, index) => (index === serialIndex || index === userIdIndex ? [] : [index]));

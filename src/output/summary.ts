@@ -15,6 +15,8 @@ export interface RunSummary {
   readonly simulated: boolean;
   /** Set when the run stopped early (a circuit breaker, or the caller's signal). */
   readonly stopped?: StopReason | undefined;
+  /** The command that produced the summary. Default 'enable'. */
+  readonly command?: 'enable' | 'plan' | 'validate' | undefined;
 }
 
 /** Tallies results as they are written. */
@@ -48,23 +50,49 @@ export class SummaryCounter {
   }
 }
 
-/** Exit status of a run: 3 when it was stopped early, 0 when every row was enabled, 1 otherwise. */
-export const exitCodeFor = (summary: RunSummary): 0 | 1 | 3 =>
-  summary.stopped ? 3 : (summary.byOutcome.enabled ?? 0) === summary.rows ? 0 : 1;
+// Outcomes that need nothing more from anyone: enabled, valid (validate), nothing in the way (plan).
+const GOOD_OUTCOMES: readonly Outcome[] = ['enabled', 'valid', 'would-enable', 'already-enabled'];
 
-const OUTCOME_ORDER: readonly Outcome[] = ['enabled', 'failed', 'invalid', 'not-attempted'];
+/**
+ * Exit status of a finished run: 3 when it was stopped early; 0 when every row ended well (enabled;
+ * valid; would-enable or already-enabled); 1 otherwise.
+ */
+export const exitCodeFor = (summary: RunSummary): 0 | 1 | 3 =>
+  summary.stopped
+    ? 3
+    : GOOD_OUTCOMES.reduce((sum, outcome) => sum + (summary.byOutcome[outcome] ?? 0), 0) === summary.rows
+      ? 0
+      : 1;
+
+// `not-attempted` is listed only when a run stopped early and there are some.
+const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
+  enable: ['enabled', 'failed', 'invalid', 'not-attempted'],
+  plan: [
+    'would-enable',
+    'already-enabled',
+    'not-registered',
+    'registered-to-other-user',
+    'failed',
+    'invalid',
+    'not-attempted',
+  ],
+  validate: ['valid', 'invalid'],
+};
 
 /** The one-screen report printed at the end of a run. */
 export function formatSummary(summary: RunSummary): string {
   const seconds = summary.elapsedMs / 1000;
   const perSecond = seconds > 0 ? (summary.requests / seconds).toFixed(1) : '0';
+  const command = summary.command ?? 'enable';
+  const order = OUTCOME_ORDERS[command];
+  const width = Math.max(10, ...order.map((outcome) => outcome.length));
   const lines = [
     summary.simulated ? 'SIMULATED TENANT (--simulate): no real tenant or device was touched.' : '',
-    `ds100-bulk enable: ${summary.rows} rows from ${summary.input}`,
+    `ds100-bulk ${command}: ${summary.rows} rows from ${summary.input}`,
     summary.stopped ? `RUN STOPPED EARLY (${summary.stopped.code}): ${summary.stopped.message}` : '',
-    ...OUTCOME_ORDER.filter((outcome) => outcome !== 'not-attempted' || summary.byOutcome[outcome]).map(
-      (outcome) => `  ${outcome.padEnd(10)} ${summary.byOutcome[outcome] ?? 0}`,
-    ),
+    ...order
+      .filter((outcome) => outcome !== 'not-attempted' || summary.byOutcome[outcome])
+      .map((outcome) => `  ${outcome.padEnd(width)} ${summary.byOutcome[outcome] ?? 0}`),
   ];
   const codes = Object.entries(summary.byErrorCode).toSorted(([, a], [, b]) => b - a);
   if (codes.length > 0) {
@@ -72,7 +100,55 @@ export function formatSummary(summary: RunSummary): string {
   }
   lines.push(
     `requests: ${summary.requests} in ${seconds.toFixed(1)} s (${perSecond}/s)`,
-    `results: ${summary.out === '-' ? 'stdout' : summary.out}`,
+    `results: ${summary.out === '-' ? 'stdout' : summary.out || 'not written (add --out FILE for one line per row)'}`,
   );
   return lines.filter((line) => line !== '').join('\n');
+}
+
+/** What `ds100-bulk validate` (and `enable --dry-run`) found; no request was sent. */
+export interface ValidationSummary {
+  readonly input: string;
+  /** Report path, `-` for stdout, or '' when no report was asked for. */
+  readonly out: string;
+  readonly rows: number;
+  /** Rows a run would send, warnings included. */
+  readonly valid: number;
+  readonly invalid: number;
+  readonly byErrorCode: Readonly<Partial<Record<RowErrorCode, number>>>;
+  readonly byWarningCode: Readonly<Partial<Record<RowErrorCode, number>>>;
+  /** The first rows of each code, in file order. */
+  readonly examples: ReadonlyMap<RowErrorCode, ReadonlyArray<{ readonly line: number; readonly message: string }>>;
+  readonly elapsedMs: number;
+}
+
+/** 0 when every row is valid (warnings allowed), 1 otherwise. */
+export const validationExitCode = (summary: ValidationSummary): 0 | 1 => (summary.invalid === 0 ? 0 : 1);
+
+/** The validation report printed at the end: counts by code, each with its first examples. */
+export function formatValidationSummary(summary: ValidationSummary): string {
+  const withWarning = Object.values(summary.byWarningCode).reduce((sum, count) => sum + (count ?? 0), 0);
+  const lines = [
+    `ds100-bulk validate: ${summary.rows} rows in ${summary.input} (checked offline: nothing was sent)`,
+    `  ${'valid'.padEnd(10)} ${summary.valid}${withWarning > 0 ? ` (${withWarning} with a warning)` : ''}`,
+    `  ${'invalid'.padEnd(10)} ${summary.invalid}`,
+  ];
+  const section = (title: string, counts: Readonly<Partial<Record<RowErrorCode, number>>>): void => {
+    const codes = Object.entries(counts).toSorted(([, a], [, b]) => (b ?? 0) - (a ?? 0));
+    if (codes.length === 0) return;
+    lines.push(title);
+    for (const [code, count] of codes) {
+      lines.push(`  ${code.padEnd(26)} ${count}`);
+      for (const { line, message } of summary.examples.get(code as RowErrorCode) ?? []) {
+        lines.push(`    ${summary.input}: line ${line}: ${message}`);
+      }
+    }
+  };
+  section('errors by code (these rows would not be sent):', summary.byErrorCode);
+  section('warnings by code (these rows would still be sent):', summary.byWarningCode);
+  const seconds = summary.elapsedMs / 1000;
+  lines.push(
+    `checked in ${seconds.toFixed(1)} s`,
+    `report: ${summary.out === '-' ? 'stdout' : summary.out || 'not written (add --out FILE for one line per row)'}`,
+  );
+  return lines.join('\n');
 }

@@ -45,7 +45,7 @@ export class Registry {
   /** Registers every valid pair of a CSV in the same format the tool reads. */
   static async fromCsv(file: string): Promise<Registry> {
     const registry = new Registry();
-    const { items } = await openInput(file);
+    const { items } = await openInput(file, { requireRows: false });
     for await (const item of items) if (item.kind === 'row') registry.register(item.row);
     return registry;
   }

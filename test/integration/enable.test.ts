@@ -187,19 +187,20 @@ describe('run() against the simulator', () => {
   });
 
   it('never sends an invalid row, and still reports every row', async () => {
-    const [good, dup, other] = somePairs(3);
+    const [good, dup, other, contested] = somePairs(4);
     const input = [
       'deviceSerialNumber,userId,note',
       `${good!.deviceSerialNumber},${good!.userId},ok`,
       `1.40100E+08,${other!.userId},sci`,
       `${dup!.deviceSerialNumber},jane@example.com,email`,
       `${good!.deviceSerialNumber},${good!.userId},again`,
-      `${good!.deviceSerialNumber},${other!.userId},conflict`,
+      `${contested!.deviceSerialNumber},${other!.userId},conflict`,
       `${other!.deviceSerialNumber},${other!.userId}`,
       `,${other!.userId},no serial`,
       `${other!.deviceSerialNumber},,no user`,
+      `${contested!.deviceSerialNumber},${contested!.userId},conflict`,
     ].join('\n');
-    const { summary, results, calls } = await enable(input, [good!, dup!, other!]);
+    const { summary, results, calls } = await enable(input, [good!, dup!, other!, contested!]);
     expect(calls.map((call) => call.serial)).toEqual([good!.deviceSerialNumber]);
     expect(results.map((row) => [row['line'], row['outcome'], row['errorCode'], row['attempts']])).toEqual([
       ['2', 'enabled', '', '1'],
@@ -210,8 +211,9 @@ describe('run() against the simulator', () => {
       ['7', 'invalid', 'WRONG_FIELD_COUNT', '0'],
       ['8', 'invalid', 'MISSING_SERIAL', '0'],
       ['9', 'invalid', 'MISSING_USER_ID', '0'],
+      ['10', 'invalid', 'CONFLICTING_ROW', '0'],
     ]);
-    expect(summary.byOutcome).toEqual({ enabled: 1, invalid: 7 });
+    expect(summary.byOutcome).toEqual({ enabled: 1, invalid: 8 });
   });
 
   it('sends a 403 to FORBIDDEN without retrying when the token is wrong', async () => {

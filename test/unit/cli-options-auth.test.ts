@@ -10,6 +10,8 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   timeout: 30,
   simulate: false,
   logLevel: 'info',
+  serialLength: 9,
+  strict: false,
   maxConsecutiveForbidden: 3,
   failureRateMinRows: 100,
   ...overrides,

@@ -12,6 +12,8 @@ const flags: EnableFlags = {
   logLevel: 'info',
   maxConsecutiveForbidden: 3,
   failureRateMinRows: 100,
+  serialLength: 9,
+  strict: false,
 };
 const env = { DS100_TOKEN: 'secret-token', DS100_BASE_URL: 'https://t.example/AdminInterface/restapi/' };
 

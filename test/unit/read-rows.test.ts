@@ -41,8 +41,8 @@ describe('openInput', () => {
       [4, 'MALFORMED_CSV'],
     ]);
     expect(items[1]!.kind === 'invalid' && items[1]!.problem.message).toBe(
-      'a quoted field is never closed: everything from its opening quote to line 4 was read as one field ' +
-        'and could not be used; look for an unbalanced " in the rows before',
+      'a quoted field is never closed: everything from its opening quote to the end of the file was read as ' +
+        'one field and could not be used; look for an unbalanced " in the rows before this line',
     );
   });
 

@@ -1,0 +1,45 @@
+import type { RunSummary } from './output/summary.js';
+import { processRows, type RunOptions, type SentRow } from './run.js';
+import type { InputRow, RowResult } from './types.js';
+
+/** Options of `plan()`: those of `run()`, with `out` optional (without it only the summary is made). */
+export type PlanOptions = Omit<RunOptions, 'out'> & { readonly out?: string | undefined };
+
+const sameUser = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/** What a run would do with a row, from the lookup's outcome. Pure. */
+export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
+  const base = { ...row, attempts, httpStatus: outcome.httpStatus };
+  if (!outcome.ok) {
+    // 404: the device is unknown to the tenant, which during a rollout means "not registered yet".
+    return outcome.code === 'NOT_FOUND'
+      ? { ...base, outcome: 'not-registered', errorMessage: outcome.message }
+      : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
+  }
+  const owner = outcome.userId ?? '';
+  if (!sameUser(owner, row.userId)) {
+    return {
+      ...base,
+      outcome: 'registered-to-other-user',
+      token: outcome.token,
+      errorMessage: `the tenant has this DS100 registered to user ${owner}, not ${row.userId}; a run would fail with NOT_FOUND`,
+    };
+  }
+  return {
+    ...base,
+    outcome: outcome.token.tokenStatus === 'Enabled' ? 'already-enabled' : 'would-enable',
+    token: outcome.token,
+  };
+}
+
+/**
+ * Says per row what a run would do, using only the read-only `POST v1/ds100/lookup` with the same
+ * checks, auth, pacing and retries as a run. Nothing is written to the tenant.
+ */
+export async function plan(options: PlanOptions): Promise<RunSummary> {
+  return processRows(options, {
+    command: 'plan',
+    send: (client, row) => client.lookup(row.deviceSerialNumber),
+    toResult: planResult,
+  });
+}
