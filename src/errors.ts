@@ -8,7 +8,11 @@ export type Ds100ErrorCode =
   /** The input file cannot be read or has no usable header. */
   | 'INPUT_FILE'
   /** The results file cannot be written. */
-  | 'OUTPUT_FILE';
+  | 'OUTPUT_FILE'
+  /** The state ledger cannot be read or written, or is not a ledger. */
+  | 'STATE_FILE'
+  /** Another run holds the lock on the state file. */
+  | 'LOCKED';
 
 export class Ds100Error extends Error {
   override readonly name = 'Ds100Error';
