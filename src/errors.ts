@@ -12,7 +12,11 @@ export type Ds100ErrorCode =
   /** The API key file or OAuth client file is missing or unusable. The message never holds the key. */
   | 'KEY_FILE'
   /** No bearer token could be obtained before the run (e.g. the OAuth token endpoint refused the client). */
-  | 'AUTH';
+  | 'AUTH'
+  /** The state ledger cannot be read or written, or is not a ledger. */
+  | 'STATE_FILE'
+  /** Another run holds the lock on the state file. */
+  | 'LOCKED';
 
 export class Ds100Error extends Error {
   override readonly name = 'Ds100Error';

@@ -1,0 +1,52 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { Ds100Error } from '../errors.js';
+import type { RunSummary } from './summary.js';
+
+/** The `--summary-json` document: stable field names, for monitoring checks. */
+export interface SummaryDocument {
+  readonly version: 1;
+  readonly command: string;
+  readonly input: string;
+  readonly out: string;
+  readonly simulated: boolean;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationSeconds: number;
+  readonly rows: number;
+  readonly byOutcome: RunSummary['byOutcome'];
+  readonly byErrorCode: RunSummary['byErrorCode'];
+  readonly requests: number;
+  readonly exitCode: number;
+}
+
+export function toSummaryDocument(command: string, summary: RunSummary, exitCode: number): SummaryDocument {
+  const started = Date.parse(summary.startedAt);
+  return {
+    version: 1,
+    command,
+    input: summary.input,
+    out: summary.out,
+    simulated: summary.simulated,
+    startedAt: summary.startedAt,
+    endedAt: new Date(started + summary.elapsedMs).toISOString(),
+    durationSeconds: Math.round(summary.elapsedMs) / 1000,
+    rows: summary.rows,
+    byOutcome: summary.byOutcome,
+    byErrorCode: summary.byErrorCode,
+    requests: summary.requests,
+    exitCode,
+  };
+}
+
+/** Writes the document through a temporary file and a rename, so a monitor never reads half of it. */
+export function writeSummaryJson(path: string, document: SummaryDocument): void {
+  const temporary = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`);
+    renameSync(temporary, path);
+  } catch (error) {
+    throw new Ds100Error('OUTPUT_FILE', `${path}: cannot write the summary: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
