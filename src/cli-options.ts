@@ -6,6 +6,7 @@ import { RUN_DEFAULTS, type RunOptions } from './run.js';
 import { DEFAULT_RETRY_POLICY } from './client/retry-policy.js';
 import type { CredentialSource } from './client/credentials.js';
 import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
+import { parseDuration } from './state/duration.js';
 
 /** Flags of the input checks, shared by enable, validate and plan (one set of rules). */
 export const VALIDATION_FLAGS = {
@@ -53,6 +54,19 @@ export function toValidateSettings(flags: ValidateFlags): {
     },
   };
 }
+
+/** Flags of runs that keep state across runs or answer to cron (enable, reconcile; plan takes the last two). */
+export const STATE_FLAGS = {
+  state: {
+    type: 'string',
+    describe: "State ledger (created if missing): each pair's latest outcome; <file>.lock keeps a second run out",
+  },
+  'summary-json': { type: 'string', describe: 'Write a machine-readable summary here at the end, for monitoring' },
+  'max-runtime': {
+    type: 'string',
+    describe: 'End the run after this long (e.g. 45m, 1h30m) as Ctrl-C would: in-flight rows finish (exit 6)',
+  },
+} as const satisfies Record<string, Options>;
 
 /** The `enable` command's flags, declared once: yargs reads this table and `toEnableSettings` maps it. */
 export const ENABLE_FLAGS = {
@@ -111,15 +125,40 @@ export const ENABLE_FLAGS = {
     default: false,
     describe: 'Only check the file, as `validate` does (--out gets the report); no network, no token needed',
   },
+  ...STATE_FLAGS,
+  resume: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --state: continue an interrupted run; rows the ledger records as enabled are not sent again',
+  },
 } as const satisfies Record<string, Options>;
 
 /** The `plan` command's flags: enable's, with --out optional and no --dry-run (plan is read-only anyway). */
 export const PLAN_FLAGS = {
-  ...Object.fromEntries(Object.entries(ENABLE_FLAGS).filter(([name]) => name !== 'dry-run')),
+  ...Object.fromEntries(
+    Object.entries(ENABLE_FLAGS).filter(([name]) => !['dry-run', 'state', 'resume'].includes(name)),
+  ),
   out: { type: 'string', describe: 'Plan CSV to write (overwritten), one line per row; - for stdout' },
-} as Omit<typeof ENABLE_FLAGS, 'dry-run' | 'out'> & {
+} as Omit<typeof ENABLE_FLAGS, 'dry-run' | 'out' | 'state' | 'resume'> & {
   readonly out: { readonly type: 'string'; readonly describe: string };
 };
+
+/** The `reconcile` command's flags: plan's (read-only lookups, same auth and pacing) plus state and limits. */
+export const RECONCILE_FLAGS = {
+  ...PLAN_FLAGS,
+  out: { type: 'string', describe: 'Results CSV to write (overwritten), one line per row; - for stdout' },
+  state: { ...STATE_FLAGS.state, demandOption: true },
+  recheck: {
+    type: 'boolean',
+    default: false,
+    describe: 'Look up pairs the ledger calls enabled again (read-only) instead of trusting it',
+  },
+  'max-changes': {
+    type: 'number',
+    describe:
+      'Enable at most N credentials in this run; the rest are not-attempted (exit 5). A guard against a wrong file',
+  },
+} as const satisfies Record<string, Options>;
 
 /** What the CLI parsed, before it is checked. */
 export interface EnableFlags {
@@ -142,16 +181,27 @@ export interface EnableFlags {
   serialLength: number;
   strict: boolean;
   dryRun?: boolean | undefined;
+  state?: string | undefined;
+  resume?: boolean | undefined;
+  summaryJson?: string | undefined;
+  maxRuntime?: string | undefined;
 }
 
 /** What the CLI parsed for `plan`. */
-export type PlanFlags = Omit<EnableFlags, 'out' | 'dryRun'> & { out?: string | undefined };
+export type PlanFlags = Omit<EnableFlags, 'out' | 'dryRun' | 'state' | 'resume'> & { out?: string | undefined };
+
+/** What the CLI parsed for `reconcile`. */
+export type ReconcileFlags = PlanFlags & { state: string; recheck: boolean; maxChanges?: number | undefined };
 
 /** Checked settings: run options less the parts the CLI builds (token provider, base URL when simulated). */
 export interface EnableSettings extends Omit<
   RunOptions,
-  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated' | 'signal' | 'proxy' | 'rules'
+  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated' | 'signal' | 'proxy' | 'rules' | 'state'
 > {
+  /** The state ledger's path (the CLI opens and locks it). */
+  readonly state: string | undefined;
+  readonly summaryJson: string | undefined;
+  readonly maxRuntimeMs: number | undefined;
   /** Explicit base URL; when undefined the key file's adminRestApiUrl is used (or the simulator's). */
   readonly baseUrl: string | undefined;
   readonly token: string | undefined;
@@ -249,7 +299,41 @@ export function toEnableSettings(
       integer: true,
     }),
     rules: toValidateSettings(flags).rules,
+    ...toStateSettings(flags),
   };
+}
+
+/** Checks the state and cron flags shared by enable, plan and reconcile. Pure. */
+function toStateSettings(flags: {
+  out?: string | undefined;
+  state?: string | undefined;
+  resume?: boolean | undefined;
+  summaryJson?: string | undefined;
+  maxRuntime?: string | undefined;
+}): { state: string | undefined; resume: boolean; summaryJson: string | undefined; maxRuntimeMs: number | undefined } {
+  if (flags.resume && flags.state === undefined) {
+    throw usageError('--resume needs --state FILE: the ledger of the run to continue');
+  }
+  if (flags.state !== undefined && flags.out !== undefined && resolve(flags.state) === resolve(flags.out)) {
+    throw usageError('--state and --out must be different files');
+  }
+  const maxRuntimeMs = flags.maxRuntime === undefined ? undefined : parseDuration(flags.maxRuntime);
+  if (flags.maxRuntime !== undefined && maxRuntimeMs === undefined) {
+    throw usageError(`Expected --max-runtime to be a duration such as 90s, 45m or 1h30m, got "${flags.maxRuntime}"`);
+  }
+  return { state: flags.state, resume: flags.resume ?? false, summaryJson: flags.summaryJson, maxRuntimeMs };
+}
+
+/** Checks the reconcile flags: plan's checks, plus the limits. */
+export function toReconcileSettings(
+  flags: ReconcileFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): ReturnType<typeof toPlanSettings> & { readonly recheck: boolean; readonly maxChanges: number | undefined } {
+  const maxChanges =
+    flags.maxChanges === undefined
+      ? undefined
+      : expectNumber('max-changes', flags.maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+  return { ...toPlanSettings(flags, env), state: flags.state, recheck: flags.recheck, maxChanges };
 }
 
 /** Checks the plan flags: the same tenant, auth and pacing checks as enable; `out` may be left out. */

@@ -3,14 +3,17 @@ import { hideBin } from 'yargs/helpers';
 import {
   ENABLE_FLAGS,
   PLAN_FLAGS,
+  RECONCILE_FLAGS,
   toCredentialSource,
   toEnableSettings,
   toPlanSettings,
+  toReconcileSettings,
   toValidateSettings,
   VALIDATE_FLAGS,
   type EnableFlags,
   type EnableSettings,
   type PlanFlags,
+  type ReconcileFlags,
   type ValidateFlags,
 } from './cli-options.js';
 import { loadCredentials } from './client/credentials.js';
@@ -19,23 +22,36 @@ import { readKeyFile } from './client/key-file.js';
 import { staticTokenProvider, type TokenProvider } from './client/token-provider.js';
 import { Ds100Error, usageError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { exitCodeFor, formatSummary, formatValidationSummary, validationExitCode } from './output/summary.js';
+import {
+  EXIT_CODES,
+  exitCodeFor,
+  formatSummary,
+  formatValidationSummary,
+  validationExitCode,
+  type RunSummary,
+} from './output/summary.js';
+import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import { plan } from './plan.js';
-import { run } from './run.js';
+import { reconcile } from './reconcile.js';
+import { run, type RunOptions } from './run.js';
+import { StateStore } from './state/state-store.js';
 import { validate } from './validate.js';
 import { Registry } from './simulator/registry.js';
 import { startSimulator, type RunningSimulator } from './simulator/server.js';
 
 /** Exit codes: stable, because cron wrappers and monitoring branch on them. */
-const EXIT = { ok: 0, rowsNotEnabled: 1, usage: 2, stopped: 3, internal: 70 } as const;
 
 const EXIT_CODE_HELP = `Exit codes:
-  0   every row was enabled
+  0   every row was enabled (reconcile: enabled, unchanged or not registered yet)
   1   the run finished; some rows are failed or invalid (see the results file)
-  2   usage, input-file, key-file or credential error; nothing was sent
+  2   usage, input-file, key-file, credential or state-file error; nothing was sent
   3   the run was stopped early (403s kept coming, or too many rows failed);
       rows not sent are in the results as not-attempted, RUN_ABORTED
-  70  internal error (a bug: please report it with the log)`;
+  4   another run holds the lock on the --state file; nothing was done
+  5   reconcile --max-changes was reached; further changes are not-attempted
+  6   --max-runtime ran out; rows not sent are not-attempted, MAX_RUNTIME
+  70  internal error (a bug: please report it with the log)
+  130 / 143  interrupted by SIGINT / SIGTERM; rows not sent are not-attempted, INTERRUPTED`;
 
 const VALIDATE_EXIT_HELP = `Exit codes:
   0   every row is valid (rows with only a warning count as valid)
@@ -127,15 +143,50 @@ async function validateCommand(flags: ValidateFlags): Promise<number> {
   return validationExitCode(summary);
 }
 
-async function enableCommand(flags: EnableFlags): Promise<number> {
-  // A dry run is validate: it needs no tenant and no token, so their checks are skipped.
-  if (flags.dryRun) return validateCommand(flags);
-  const settings = toEnableSettings(flags, process.env);
+type TenantSettings = ReturnType<typeof toPlanSettings>;
+type CommonRunOptions = Omit<RunOptions, 'out'> & { readonly out: string | undefined };
+
+/**
+ * What every command that talks to a tenant shares: the logger, the state ledger and its lock, the
+ * tenant connection, Ctrl-C / SIGTERM and --max-runtime (all of which stop the run the same way), the
+ * printed summary, --summary-json and the exit code.
+ */
+async function runAgainstTenant(
+  command: 'enable' | 'plan' | 'reconcile',
+  settings: TenantSettings,
+  execute: (options: CommonRunOptions & { state: StateStore | undefined }) => Promise<RunSummary>,
+): Promise<number> {
   const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
+  // The lock first: a second run must not even read the ledger while the first is writing it.
+  const state = settings.state === undefined ? undefined : StateStore.open(settings.state);
+  if (state?.takenOverFrom) logger.warn({ previous: state.takenOverFrom }, 'took over the lock of a run that died');
+  if (state?.ignoredLines)
+    logger.warn({ lines: state.ignoredLines }, 'ignored torn or corrupt lines in the state file');
+  const stopper = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (signalled) {
+      // A second signal: leave at once. Every ledger record is a complete line already, so the
+      // ledger stays consistent; the results file may lack the rows in flight.
+      state?.close();
+      process.exit(name === 'SIGTERM' ? EXIT_CODES.sigterm : EXIT_CODES.sigint);
+    }
+    signalled = name;
+    stopper.abort({ code: 'INTERRUPTED', message: `${name} received: the run was ended before this row was sent` });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const deadline =
+    settings.maxRuntimeMs === undefined
+      ? undefined
+      : setTimeout(
+          () => stopper.abort({ code: 'MAX_RUNTIME', message: '--max-runtime ran out before this row was sent' }),
+          settings.maxRuntimeMs,
+        );
   let tenant: Tenant | undefined;
   try {
-    tenant = await connectTenant(settings, logger);
-    const summary = await run({
+    tenant = await connectTenant(settings, logger, { registerInput: command !== 'enable' });
+    const summary = await execute({
       ...settings,
       baseUrl: tenant.baseUrl,
       tokenProvider: tenant.tokenProvider,
@@ -143,39 +194,51 @@ async function enableCommand(flags: EnableFlags): Promise<number> {
       retryPolicy: { retries: settings.retries },
       logger,
       simulated: tenant.simulated,
+      signal: stopper.signal,
+      state,
     });
+    const removed = state?.removedFromInput() ?? [];
+    if (removed.length > 0) {
+      const pairs = removed
+        .slice(0, 20)
+        .map((entry) => `${entry.deviceSerialNumber} ${entry.userId} (${entry.outcome})`);
+      logger.warn(
+        { count: removed.length, first: pairs },
+        'pairs in the state file are no longer in the input (not acted on)',
+      );
+    }
     // The summary is for people; when the results CSV goes to stdout it must not be mixed in.
     const print = settings.out === '-' ? console.error : console.log;
     print(formatSummary(summary));
-    return exitCodeFor(summary);
+    const exitCode = signalled === 'SIGTERM' && summary.stopped ? EXIT_CODES.sigterm : exitCodeFor(summary);
+    if (settings.summaryJson) writeSummaryJson(settings.summaryJson, toSummaryDocument(command, summary, exitCode));
+    return exitCode;
   } finally {
+    clearTimeout(deadline);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await tenant?.close();
+    state?.close();
     logger.flush();
   }
 }
 
+async function enableCommand(flags: EnableFlags): Promise<number> {
+  // A dry run is validate: it needs no tenant and no token, so their checks are skipped.
+  if (flags.dryRun) return validateCommand(flags);
+  const settings = toEnableSettings(flags, process.env);
+  return runAgainstTenant('enable', settings, (options) => run({ ...options, out: settings.out }));
+}
+
 async function planCommand(flags: PlanFlags): Promise<number> {
-  const settings = toPlanSettings(flags, process.env);
-  const logger: Logger = createLogger({ level: settings.logLevel, file: settings.logFile });
-  let tenant: Tenant | undefined;
-  try {
-    tenant = await connectTenant(settings, logger, { registerInput: true });
-    const summary = await plan({
-      ...settings,
-      baseUrl: tenant.baseUrl,
-      tokenProvider: tenant.tokenProvider,
-      proxy: tenant.proxy,
-      retryPolicy: { retries: settings.retries },
-      logger,
-      simulated: tenant.simulated,
-    });
-    const print = settings.out === '-' ? console.error : console.log;
-    print(formatSummary(summary));
-    return exitCodeFor(summary);
-  } finally {
-    await tenant?.close();
-    logger.flush();
-  }
+  return runAgainstTenant('plan', toPlanSettings(flags, process.env), (options) => plan(options));
+}
+
+async function reconcileCommand(flags: ReconcileFlags): Promise<number> {
+  const settings = toReconcileSettings(flags, process.env);
+  return runAgainstTenant('reconcile', settings, ({ state, ...options }) =>
+    reconcile({ ...options, state: state!, recheck: settings.recheck, maxChanges: settings.maxChanges }),
+  );
 }
 
 /** Prints one fresh bearer token, for curl while debugging: the one place a token is printed, on purpose. */
@@ -189,7 +252,7 @@ async function tokenCommand(flags: {
   const credentials = await loadCredentials(source, { proxy: proxySettingsFromEnv(process.env) });
   for (const warning of credentials.warnings) console.error(`ds100-bulk: warning: ${warning}`);
   console.log(await credentials.tokenProvider.getToken());
-  return EXIT.ok;
+  return EXIT_CODES.ok;
 }
 
 async function simulateCommand(flags: {
@@ -235,11 +298,11 @@ async function simulateCommand(flags: {
     process.once('SIGTERM', resolve);
   });
   await simulator.close();
-  return EXIT.ok;
+  return EXIT_CODES.ok;
 }
 
 async function main(): Promise<void> {
-  let exitCode: number = EXIT.ok;
+  let exitCode: number = EXIT_CODES.ok;
   const cli = yargs(hideBin(process.argv))
     .scriptName('ds100-bulk')
     .usage('$0 <command> [options]')
@@ -305,6 +368,30 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      'reconcile <input>',
+      'Nightly: enable what became possible since the last run, skip what is done, report drift (needs --state)',
+      (command) =>
+        command
+          .positional('input', {
+            type: 'string',
+            demandOption: true,
+            describe: 'The assignment CSV, the same file night after night',
+          })
+          .options(RECONCILE_FLAGS)
+          .example(
+            '$0 reconcile assignments.csv --state /var/lib/ds100/assignments.state --key-file tenant.key --out last-run.csv --summary-json last-run.json --max-runtime 50m',
+            'from cron',
+          )
+          .example(
+            '$0 reconcile samples/shipment.csv --state demo.state --simulate --out demo.csv',
+            'try it against the simulator',
+          )
+          .epilog(`${ENV_HELP}\n\n${EXIT_CODE_HELP}`),
+      async (argv) => {
+        exitCode = await reconcileCommand(argv as unknown as ReconcileFlags);
+      },
+    )
+    .command(
       'simulate',
       'Start the simulated tenant (for demos, tests and benchmarks) and print its URL and token',
       (command) =>
@@ -339,7 +426,7 @@ async function main(): Promise<void> {
         exitCode = await tokenCommand(argv);
       },
     )
-    .demandCommand(1, 'Name a command: enable, validate, plan, token or simulate')
+    .demandCommand(1, 'Name a command: enable, validate, plan, reconcile, token or simulate')
     .strict()
     .epilog(EXIT_CODE_HELP)
     .fail((message, error) => {
@@ -353,10 +440,10 @@ async function main(): Promise<void> {
     if (error instanceof Ds100Error) {
       console.error(`ds100-bulk: ${error.message}`);
       if (error.code === 'USAGE') console.error('Run ds100-bulk --help for usage.');
-      exitCode = EXIT.usage;
+      exitCode = error.code === 'LOCKED' ? EXIT_CODES.locked : EXIT_CODES.usage;
     } else {
       console.error(`ds100-bulk: internal error: ${error instanceof Error ? error.message : String(error)}`);
-      exitCode = EXIT.internal;
+      exitCode = EXIT_CODES.internal;
     }
   }
   process.exitCode = exitCode;

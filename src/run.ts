@@ -12,6 +12,7 @@ import { SummaryCounter, type RunSummary } from './output/summary.js';
 import { CircuitBreaker } from './queue/circuit-breaker.js';
 import { Dispatcher, type Dispatched } from './queue/dispatcher.js';
 import { Pacer } from './queue/pacer.js';
+import type { StateStore } from './state/state-store.js';
 import type { InputRow, RowResult, StopReason } from './types.js';
 
 /** Options of `run()`, the library's entry point; the CLI flags map onto these one to one. */
@@ -53,6 +54,14 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
   /** Send through a proxy (see proxySettingsFromEnv). Default: direct. */
   readonly proxy?: ProxySettings | undefined;
+  /**
+   * The state ledger (`--state`), opened and locked by the caller, who also closes it: every row's
+   * outcome is recorded in it as the row finishes, and the summary reports pairs it holds that the
+   * input no longer does.
+   */
+  readonly state?: StateStore | undefined;
+  /** With `state`: rows the ledger records as enabled are not sent again (`enable --resume`). */
+  readonly resume?: boolean | undefined;
 }
 
 export const RUN_DEFAULTS = {
@@ -72,32 +81,62 @@ const isStopReason = (value: unknown): value is StopReason =>
   typeof (value as StopReason).code === 'string' &&
   typeof (value as StopReason).message === 'string';
 
-function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
+export function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
   const base = { ...row, attempts, httpStatus: outcome.httpStatus };
   return outcome.ok
     ? { ...base, outcome: 'enabled', token: outcome.token }
     : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
 }
 
-const notAttempted = (row: InputRow, reason: StopReason | undefined): RowResult => {
+export const notAttempted = (row: InputRow, reason: StopReason | undefined): RowResult => {
   const { code, message } = reason ?? { code: 'RUN_ABORTED', message: 'the run was stopped' };
   return { ...row, attempts: 0, outcome: 'not-attempted', errorCode: code, errorMessage: message };
 };
 
+/** One more request for a row already under way, paced and retried like any other. */
+export type FollowUp = (send: (client: Ds100Client) => Promise<AttemptOutcome>) => Promise<Dispatched>;
+
 /** What a command does with each valid row: one request, and the result made of its outcome. */
 export interface RowAction {
-  readonly command: 'enable' | 'plan';
+  readonly command: 'enable' | 'plan' | 'reconcile';
+  /** Decides a row without any request (e.g. the ledger says it is done); undefined sends it. */
+  settle?(row: InputRow): RowResult | undefined;
   send(client: Ds100Client, row: InputRow): Promise<AttemptOutcome>;
-  toResult(row: InputRow, sent: SentRow): RowResult;
+  /**
+   * The row's result from the first request's outcome; `follow` may send one more request for it.
+   * Undefined when the run stopped before the row could finish: it is then `not-attempted`.
+   */
+  toResult(row: InputRow, sent: SentRow, follow: FollowUp): RowResult | undefined | Promise<RowResult | undefined>;
 }
+
+/** A row the ledger says was enabled by an earlier run: its final outcome, without sending it again. */
+const enabledEarlier = (row: InputRow, state: StateStore): RowResult | undefined => {
+  const entry = state.get(row);
+  if (entry?.tokenStatus !== 'Enabled') return undefined;
+  return {
+    ...row,
+    outcome: 'enabled',
+    attempts: 0,
+    token: {
+      tokenSerialNumber: entry.tokenSerialNumber ?? '',
+      tokenStatus: 'Enabled',
+      tokenStatusChangedAt: '',
+      tokenStatusChangedBy: '',
+    },
+    errorMessage: `enabled by an earlier run (${entry.at}); not sent again`,
+  };
+};
 
 /**
  * Enables every valid pair of the input file and writes one result per data row. Prints nothing;
  * returns the summary. Throws a Ds100Error before any request when the input or output is unusable.
  */
 export async function run(options: RunOptions): Promise<RunSummary> {
+  const { state } = options;
+  if (options.resume && !state) throw new Ds100Error('USAGE', 'resume needs the state ledger of the earlier run');
   return processRows(options, {
     command: 'enable',
+    settle: options.resume && state ? (row) => enabledEarlier(row, state) : undefined,
     send: (client, row) => client.enableOtp(row),
     toResult: enableResult,
   });
@@ -138,8 +177,7 @@ export async function processRows(
         ? options.signal.reason
         : { code: 'RUN_ABORTED', message: 'the run was stopped' },
     );
-  const toResult = (row: InputRow, dispatched: Dispatched): RowResult =>
-    dispatched.outcome === undefined ? notAttempted(row, stopReason) : action.toResult(row, dispatched);
+  const { state } = options;
   try {
     const input = await openInput(options.input, { rules: { ...DEFAULT_RULES, ...options.rules } });
     // Obtain the first token before anything is written or sent, so that unusable credentials
@@ -165,8 +203,15 @@ export async function processRows(
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy },
       signal: stopper.signal,
     });
+    const follow: FollowUp = (send) => dispatcher.send(() => send(client));
+    const toResult = async (row: InputRow, dispatched: Dispatched): Promise<RowResult> =>
+      (dispatched.outcome === undefined ? undefined : await action.toResult(row, dispatched, follow)) ??
+      notAttempted(row, stopReason);
     const record = async (result: RowResult): Promise<void> => {
       counter.add(result);
+      // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
+      // process dies before its results line is written.
+      state?.record(result);
       await writer?.write(result);
       logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
       const tripped = breaker.observe(result);
@@ -180,6 +225,7 @@ export async function processRows(
     );
     try {
       for await (const item of input.items) {
+        state?.markSeen(item.row);
         if (item.kind === 'invalid') {
           const { code, message } = item.problem;
           await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
@@ -187,6 +233,11 @@ export async function processRows(
         }
         const { row, warning } = item;
         if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
+        const settled = action.settle?.(row);
+        if (settled) {
+          await record(settled);
+          continue;
+        }
         if (stopReason) {
           // Still read and written, so that the results hold every input row.
           await record(notAttempted(row, stopReason));
@@ -194,7 +245,7 @@ export async function processRows(
         }
         await dispatcher.submit(
           () => action.send(client, row),
-          (dispatched) => record(toResult(row, dispatched)),
+          async (dispatched) => record(await toResult(row, dispatched)),
         );
       }
     } finally {
@@ -208,6 +259,7 @@ export async function processRows(
       requests: dispatcher.requestsSent,
       simulated: options.simulated ?? false,
       stopped: stopReason,
+      removedFromInput: state?.removedFromInput().length,
     });
     logger.info({ rows: summary.rows, byOutcome: summary.byOutcome, requests: summary.requests }, 'run finished');
     return { ...summary, command: action.command };

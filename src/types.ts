@@ -21,7 +21,11 @@ export type Outcome =
   /** plan: the tenant does not know the device (404): the user has not registered it yet. */
   | 'not-registered'
   /** plan: the tenant has the device registered to another user; a human must resolve it. */
-  | 'registered-to-other-user';
+  | 'registered-to-other-user'
+  /** reconcile: already enabled (by the ledger, or as the tenant showed); nothing was changed. */
+  | 'unchanged'
+  /** reconcile: the tenant has the device registered to another user; reported, never touched. */
+  | 'conflict';
 
 /** Codes for rows that were never sent because the input itself is wrong. */
 export type InvalidRowCode =
@@ -70,7 +74,13 @@ export type FailureCode =
 /** Codes for rows left `not-attempted` because the run stopped early; the stop's reason is the message. */
 export type StopCode =
   /** A circuit breaker tripped: 403s kept coming, or too many rows failed. */
-  'RUN_ABORTED';
+  | 'RUN_ABORTED'
+  /** SIGINT or SIGTERM: the run was asked to end. */
+  | 'INTERRUPTED'
+  /** `--max-runtime` ran out (a cron window closed). */
+  | 'MAX_RUNTIME'
+  /** reconcile `--max-changes`: this row would have been changed, but the run's limit was reached. */
+  | 'MAX_CHANGES_REACHED';
 
 /** Why a run stopped admitting rows. Carried into every `not-attempted` row and the summary. */
 export interface StopReason {

@@ -16,10 +16,15 @@ export interface SummaryDocument {
   readonly byOutcome: RunSummary['byOutcome'];
   readonly byErrorCode: RunSummary['byErrorCode'];
   readonly requests: number;
+  /** Pairs in the state file that the input no longer holds (0 without --state). */
+  readonly removedFromInput: number;
+  /** Why the run stopped early, if it did. */
+  readonly stopped: { readonly code: string; readonly message: string } | null;
   readonly exitCode: number;
 }
 
 export function toSummaryDocument(command: string, summary: RunSummary, exitCode: number): SummaryDocument {
+  // Keys of a stable shape for monitoring: present even when zero or empty.
   const started = Date.parse(summary.startedAt);
   return {
     version: 1,
@@ -34,6 +39,8 @@ export function toSummaryDocument(command: string, summary: RunSummary, exitCode
     byOutcome: summary.byOutcome,
     byErrorCode: summary.byErrorCode,
     requests: summary.requests,
+    removedFromInput: summary.removedFromInput ?? 0,
+    stopped: summary.stopped ? { code: summary.stopped.code, message: summary.stopped.message } : null,
     exitCode,
   };
 }

@@ -16,7 +16,9 @@ export interface RunSummary {
   /** Set when the run stopped early (a circuit breaker, or the caller's signal). */
   readonly stopped?: StopReason | undefined;
   /** The command that produced the summary. Default 'enable'. */
-  readonly command?: 'enable' | 'plan' | 'validate' | undefined;
+  readonly command?: 'enable' | 'plan' | 'validate' | 'reconcile' | undefined;
+  /** With a state ledger: pairs it holds that the input no longer does (drift; never acted on). */
+  readonly removedFromInput?: number | undefined;
 }
 
 /** Tallies results as they are written. */
@@ -38,6 +40,7 @@ export class SummaryCounter {
     requests: number;
     simulated: boolean;
     stopped?: StopReason | undefined;
+    removedFromInput?: number | undefined;
   }): RunSummary {
     return {
       ...fields,
@@ -50,19 +53,50 @@ export class SummaryCounter {
   }
 }
 
-// Outcomes that need nothing more from anyone: enabled, valid (validate), nothing in the way (plan).
-const GOOD_OUTCOMES: readonly Outcome[] = ['enabled', 'valid', 'would-enable', 'already-enabled'];
+/** Exit codes, stable because cron wrappers and monitoring branch on them (README and --help). */
+export const EXIT_CODES = {
+  ok: 0,
+  rowsNeedAttention: 1,
+  usage: 2,
+  aborted: 3,
+  locked: 4,
+  maxChanges: 5,
+  maxRuntime: 6,
+  internal: 70,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+// Per command, the outcomes that need nothing more from anyone. For reconcile a device not
+// registered yet is the normal state of a rollout: it is looked at again on the next run.
+const GOOD_OUTCOMES: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
+  enable: ['enabled'],
+  plan: ['would-enable', 'already-enabled'],
+  validate: ['valid'],
+  reconcile: ['enabled', 'unchanged', 'not-registered'],
+};
 
 /**
- * Exit status of a finished run: 3 when it was stopped early; 0 when every row ended well (enabled;
- * valid; would-enable or already-enabled); 1 otherwise.
+ * Exit status of a finished run: 3, 6 or 130 when it stopped early (breaker, --max-runtime, a signal;
+ * the CLI says 143 for SIGTERM), 5 when --max-changes held changes back, 0 when every row ended well,
+ * 1 otherwise.
  */
-export const exitCodeFor = (summary: RunSummary): 0 | 1 | 3 =>
-  summary.stopped
-    ? 3
-    : GOOD_OUTCOMES.reduce((sum, outcome) => sum + (summary.byOutcome[outcome] ?? 0), 0) === summary.rows
-      ? 0
-      : 1;
+export function exitCodeFor(summary: RunSummary): number {
+  switch (summary.stopped?.code) {
+    case 'RUN_ABORTED':
+      return EXIT_CODES.aborted;
+    case 'INTERRUPTED':
+      return EXIT_CODES.sigint;
+    case 'MAX_RUNTIME':
+      return EXIT_CODES.maxRuntime;
+    default:
+      break;
+  }
+  if (summary.byErrorCode.MAX_CHANGES_REACHED) return EXIT_CODES.maxChanges;
+  const good = GOOD_OUTCOMES[summary.command ?? 'enable'];
+  const goodRows = good.reduce((sum, outcome) => sum + (summary.byOutcome[outcome] ?? 0), 0);
+  return goodRows === summary.rows ? EXIT_CODES.ok : EXIT_CODES.rowsNeedAttention;
+}
 
 // `not-attempted` is listed only when a run stopped early and there are some.
 const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
@@ -77,6 +111,7 @@ const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readon
     'not-attempted',
   ],
   validate: ['valid', 'invalid'],
+  reconcile: ['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'invalid', 'not-attempted'],
 };
 
 /** The one-screen report printed at the end of a run. */
@@ -97,6 +132,11 @@ export function formatSummary(summary: RunSummary): string {
   const codes = Object.entries(summary.byErrorCode).toSorted(([, a], [, b]) => b - a);
   if (codes.length > 0) {
     lines.push('errors by code:', ...codes.map(([code, count]) => `  ${code.padEnd(26)} ${count}`));
+  }
+  if (summary.removedFromInput) {
+    lines.push(
+      `removed from input: ${summary.removedFromInput} pairs in the state file are no longer in the input (not acted on)`,
+    );
   }
   lines.push(
     `requests: ${summary.requests} in ${seconds.toFixed(1)} s (${perSecond}/s)`,

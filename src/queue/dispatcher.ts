@@ -91,6 +91,14 @@ export class Dispatcher {
       });
   }
 
+  /**
+   * One more request for a row already admitted (say, the enable after a lookup): the same pace,
+   * slots and retries as any request, but no new admission, so it cannot wait on its own row.
+   */
+  async send(send: () => Promise<AttemptOutcome>): Promise<Dispatched> {
+    return this.#sendWithRetry(send);
+  }
+
   /** Resolves when every admitted row is done; rejects with the first error an `onDone` threw. */
   async drain(): Promise<void> {
     while (this.#openRows > 0) await new Promise<void>((wake) => this.#wakeUps.push(wake));

@@ -1,30 +1,59 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/ds100-bulk.js', import.meta.url));
+/** The repository root: the CLI's working directory unless a test says otherwise. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
 }
 
+export interface RunningCli {
+  readonly child: ChildProcess;
+  /** Output so far. */
+  readonly output: () => { stdout: string; stderr: string };
+  readonly done: Promise<CliResult>;
+}
+
 /**
- * Runs the built binary with a minimal environment (no inherited DS100_* or proxy variables).
- * Asynchronous, so that a simulator started by the test keeps answering while the CLI runs.
+ * Starts the built binary with a minimal environment (no inherited DS100_* or proxy variables), for
+ * tests that signal or kill it mid-run. Asynchronous, so that a simulator started by the test keeps
+ * answering while the CLI runs.
  */
-export function runCli(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  { cwd = ROOT, closeStdoutEarly = false }: { cwd?: string | undefined; closeStdoutEarly?: boolean } = {},
+): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (closeStdoutEarly) child.stdout!.destroy(); // like `| head -1`
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, output: () => ({ stdout, stderr }), done };
+}
+
+/** Runs the built binary to the end. */
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+  options: { closeStdoutEarly?: boolean } = {},
+): Promise<CliResult> {
+  return startCli(args, env, { cwd, ...options }).done;
 }

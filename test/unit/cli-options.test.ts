@@ -18,6 +18,11 @@ const flags: EnableFlags = {
 const env = { DS100_TOKEN: 'secret-token', DS100_BASE_URL: 'https://t.example/AdminInterface/restapi/' };
 
 describe('toEnableSettings', () => {
+  it('reads the state and cron flags', () => {
+    const settings = toEnableSettings({ ...flags, state: 's.state', resume: true, maxRuntime: '1h30m' }, env);
+    expect([settings.state, settings.resume, settings.maxRuntimeMs]).toEqual(['s.state', true, 5_400_000]);
+  });
+
   it('takes the token and base URL from the environment', () => {
     const settings = toEnableSettings(flags, env);
     expect(settings.token).toBe('secret-token');
@@ -55,6 +60,9 @@ describe('toEnableSettings', () => {
     [{ retries: -1 }, /--retries/],
     [{ timeout: Number.NaN }, /^Expected --timeout to be a number from 0.001 to 3600, got NaN$/],
     [{ logLevel: 'loud' }, /--log-level/],
+    [{ resume: true }, /^--resume needs --state FILE: the ledger of the run to continue$/],
+    [{ maxRuntime: '90' }, /^Expected --max-runtime to be a duration such as 90s, 45m or 1h30m, got "90"$/],
+    [{ state: 'out.csv' }, /^--state and --out must be different files$/],
   ])('rejects %j', (override, message) => {
     expect(() => toEnableSettings({ ...flags, ...override }, env)).toThrow(message);
   });

@@ -32,6 +32,8 @@ describe('summary JSON', () => {
       byOutcome: { enabled: 8, failed: 2 },
       byErrorCode: { NOT_FOUND: 2 },
       requests: 11,
+      removedFromInput: 0,
+      stopped: null,
       exitCode: 1,
     });
   });

@@ -1,0 +1,94 @@
+import type { Ds100Pair, RowResult } from '../types.js';
+import { compactLedger, LedgerWriter, loadLedger, pairKey, shouldCompact, type LedgerEntry } from './ledger.js';
+import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
+
+// Outcomes worth remembering across runs. `invalid` and `not-attempted` say nothing about the tenant,
+// so they leave the pair's last known state as it was.
+const RECORDED = new Set(['enabled', 'unchanged', 'not-registered', 'conflict', 'failed']);
+
+/**
+ * The state a run keeps next to its `--state` file: the lock (one run at a time), the ledger of each
+ * pair's latest outcome, and which pairs of the ledger this run's input still holds (drift).
+ */
+export class StateStore {
+  readonly #lock: HeldLock;
+  readonly #entries: Map<string, LedgerEntry>;
+  readonly #writer: LedgerWriter;
+  readonly #seen = new Set<string>();
+  /** Lines a crash left torn (at most one) or that were corrupt, ignored on load. */
+  readonly ignoredLines: number;
+  /** The dead run whose lock was taken over, if any. */
+  readonly takenOverFrom: LockHolder | undefined;
+
+  private constructor(lock: HeldLock, entries: Map<string, LedgerEntry>, writer: LedgerWriter, ignoredLines: number) {
+    this.#lock = lock;
+    this.#entries = entries;
+    this.#writer = writer;
+    this.ignoredLines = ignoredLines;
+    this.takenOverFrom = lock.takenOverFrom;
+  }
+
+  /** Takes the lock `<file>.lock` (Ds100Error LOCKED if another run holds it), then loads the ledger. */
+  static open(file: string): StateStore {
+    const lock = acquireLock(`${file}.lock`);
+    try {
+      let loaded = loadLedger(file);
+      if (shouldCompact(loaded)) {
+        compactLedger(file, loaded.entries);
+        loaded = loadLedger(file);
+      }
+      return new StateStore(lock, loaded.entries, LedgerWriter.open(file, loaded), loaded.ignoredLines);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  /** The pair's latest recorded entry. */
+  get(pair: Ds100Pair): LedgerEntry | undefined {
+    return this.#entries.get(pairKey(pair));
+  }
+
+  /** Whether the tenant was last seen with this pair's credential enabled. */
+  isEnabled(pair: Ds100Pair): boolean {
+    return this.get(pair)?.tokenStatus === 'Enabled';
+  }
+
+  /** Notes that the input holds this pair, valid or not, so that it is not reported as removed. */
+  markSeen(pair: Ds100Pair): void {
+    this.#seen.add(pairKey(pair));
+  }
+
+  /**
+   * Appends the row's outcome as soon as it is known (before the results line is written). Rows
+   * settled from the ledger itself (no request sent) taught nothing new and are not written again.
+   */
+  record(result: RowResult): void {
+    if (!RECORDED.has(result.outcome) || result.attempts === 0) return;
+    const entry: LedgerEntry = {
+      deviceSerialNumber: result.deviceSerialNumber,
+      userId: result.userId,
+      outcome: result.outcome,
+      errorCode: result.errorCode,
+      tokenSerialNumber: result.token?.tokenSerialNumber,
+      tokenStatus: result.token?.tokenStatus,
+      at: new Date().toISOString(),
+    };
+    this.#writer.append(entry);
+    this.#entries.set(pairKey(entry), entry);
+  }
+
+  /** Pairs in the ledger that this run's input no longer holds: drift for a human to look at. */
+  removedFromInput(): LedgerEntry[] {
+    return [...this.#entries.entries()].filter(([key]) => !this.#seen.has(key)).map(([, entry]) => entry);
+  }
+
+  /** Syncs and closes the ledger, then releases the lock. */
+  close(): void {
+    try {
+      this.#writer.close();
+    } finally {
+      this.#lock.release();
+    }
+  }
+}
