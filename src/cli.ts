@@ -7,7 +7,7 @@ import { createLogger, type Logger } from './log.js';
 import { exitCodeFor, formatSummary } from './output/summary.js';
 import { run } from './run.js';
 import { Registry } from './simulator/registry.js';
-import { startSimulator, type RunningSimulator } from './simulator/server.js';
+import { SIMULATOR_STATS_PATH, startSimulator, type RunningSimulator } from './simulator/server.js';
 
 /** Exit codes: stable, because cron wrappers and monitoring branch on them. */
 const EXIT = { ok: 0, rowsNotEnabled: 1, usage: 2, internal: 70 } as const;
@@ -56,6 +56,7 @@ async function simulateCommand(flags: {
   tenant?: string | undefined;
   latency: number;
   rateLimit?: number | undefined;
+  burst?: number | undefined;
   errorRate: number;
   token?: string | undefined;
 }): Promise<number> {
@@ -66,13 +67,14 @@ async function simulateCommand(flags: {
     registry,
     autoRegister: !registry,
     latencyMs: flags.latency,
-    rateLimit: flags.rateLimit ? { perSecond: flags.rateLimit } : undefined,
+    rateLimit: flags.rateLimit ? { perSecond: flags.rateLimit, burst: flags.burst } : undefined,
     errorRate: flags.errorRate,
     token: flags.token ?? process.env['DS100_TOKEN'],
     recordCalls: false,
   });
   console.log(`DS100 simulator (not a real tenant) listening at ${simulator.baseUrl}`);
   console.log(`bearer token it accepts: ${simulator.token}`);
+  console.log(`answers so far: GET ${new URL(SIMULATOR_STATS_PATH, simulator.baseUrl).href}`);
   console.log(
     `try: DS100_TOKEN=${simulator.token} ds100-bulk enable samples/shipment.csv --out r.csv --base-url ${simulator.baseUrl}`,
   );
@@ -120,6 +122,10 @@ async function main(): Promise<void> {
           tenant: { type: 'string', describe: 'CSV of registered pairs (default: any well-formed pair is registered)' },
           latency: { type: 'number', default: 0, describe: 'Milliseconds added to every answer' },
           'rate-limit': { type: 'number', describe: 'Requests per second before answering 429 with Retry-After' },
+          burst: {
+            type: 'number',
+            describe: 'With --rate-limit: requests accepted at once before the limit bites (default: one second of it)',
+          },
           'error-rate': { type: 'number', default: 0, describe: 'Share of requests answered 500, 0 to 1' },
           token: { type: 'string', describe: 'Bearer token to accept [env: DS100_TOKEN] (default: random)' },
         }),

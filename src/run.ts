@@ -22,6 +22,12 @@ export interface RunOptions {
   readonly concurrency?: number;
   /** Most request starts per second, retries included, evenly spaced. Default 10. */
   readonly rate?: number;
+  /**
+   * Slow down for everyone when the tenant answers 429, and creep back up towards `rate` after a
+   * while without 429s (see AdaptiveRate). Default true: the vendor publishes no limit, so `rate` is
+   * a ceiling. With false the pace stays at `rate` and 429s are only retried row by row.
+   */
+  readonly adaptiveRate?: boolean;
   /** Retry timing; `retries` defaults to 5. Tests shrink the delays. */
   readonly retryPolicy?: Partial<RetryPolicy>;
   /** Deadline of one attempt. Default 30 000 ms. */
@@ -31,7 +37,7 @@ export interface RunOptions {
   readonly simulated?: boolean;
 }
 
-export const RUN_DEFAULTS = { concurrency: 4, rate: 10, timeoutMs: 30_000 } as const;
+export const RUN_DEFAULTS = { concurrency: 4, rate: 10, timeoutMs: 30_000, adaptiveRate: true } as const;
 
 function resultFor(row: InputRow, { outcome, attempts }: Dispatched): RowResult {
   const base = { ...row, attempts, httpStatus: outcome.httpStatus };
@@ -58,17 +64,29 @@ export async function run(options: RunOptions): Promise<RunSummary> {
     const input = await openInput(options.input);
     const writer = await ResultsWriter.open(options.out, input.columns.carriedNames);
     const counter = new SummaryCounter();
-    const dispatcher = new Dispatcher({
-      concurrency,
-      pacer: new Pacer(rate),
-      retryPolicy: { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy },
+    const retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy };
+    const isAdaptive = options.adaptiveRate ?? RUN_DEFAULTS.adaptiveRate;
+    const pacer = new Pacer(rate, {
+      adaptive: isAdaptive && { maxPauseMs: retryPolicy.maxRetryAfterMs },
+      onRateChange: ({ direction, rate: now, pausedForMs }) => {
+        const perSecond = Math.round(now * 100) / 100;
+        if (direction === 'down') {
+          logger.warn(
+            { rate: perSecond, pausedForMs: Math.round(pausedForMs) },
+            'the tenant answered 429: pace lowered',
+          );
+        } else {
+          logger.debug({ rate: perSecond }, 'no 429 for a while: pace raised');
+        }
+      },
     });
+    const dispatcher = new Dispatcher({ concurrency, pacer, retryPolicy });
     const record = async (result: RowResult): Promise<void> => {
       counter.add(result);
       await writer.write(result);
       logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
     };
-    logger.info({ input: options.input, out: options.out, concurrency, rate }, 'run started');
+    logger.info({ input: options.input, out: options.out, concurrency, rate, adaptiveRate: isAdaptive }, 'run started');
     try {
       for await (const item of input.items) {
         if (item.kind === 'invalid') {
@@ -93,7 +111,17 @@ export async function run(options: RunOptions): Promise<RunSummary> {
       requests: dispatcher.requestsSent,
       simulated: options.simulated ?? false,
     });
-    logger.info({ rows: summary.rows, byOutcome: summary.byOutcome, requests: summary.requests }, 'run finished');
+    logger.info(
+      {
+        rows: summary.rows,
+        byOutcome: summary.byOutcome,
+        requests: summary.requests,
+        rateLimitedAnswers: dispatcher.rateLimitedAnswers,
+        finalRate: Math.round(pacer.rate * 100) / 100,
+        elapsedMs: summary.elapsedMs,
+      },
+      'run finished',
+    );
     return summary;
   } finally {
     await client.close();

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
-import { decideRetry, type RetryPolicy } from '../client/retry-policy.js';
+import { decideRetry, isRetryable, type RetryPolicy } from '../client/retry-policy.js';
 import type { Pacer } from './pacer.js';
 
 export interface DispatcherOptions {
@@ -35,7 +35,8 @@ class AttemptFailedError extends Error {
  * Runs each row's request through one concurrency limit and one pace, retrying by the policy.
  *
  * A retry is a fresh job on the same queue, so it waits for the same pace and slots as first
- * attempts; the backoff between attempts happens outside the queue and holds no slot.
+ * attempts; the backoff between attempts happens outside the queue and holds no slot. Every answer
+ * is reported to the pacer, so one row's 429 slows the pace for all of them.
  */
 export class Dispatcher {
   readonly #queue: PQueue;
@@ -47,6 +48,8 @@ export class Dispatcher {
   #firstError: unknown;
   /** Requests started so far, retries included. */
   requestsSent = 0;
+  /** Requests answered 429 so far. */
+  rateLimitedAnswers = 0;
 
   constructor(options: DispatcherOptions) {
     this.#queue = new PQueue({ concurrency: options.concurrency });
@@ -85,13 +88,29 @@ export class Dispatcher {
     if (this.#firstError !== undefined) throw this.#firstError;
   }
 
+  /**
+   * A 429 slows the shared pace for every row; an answer the tenant gave on its own terms (success,
+   * 400, 403, 404 …) lets it speed up again. 5xx, timeouts and network errors say nothing about the
+   * rate limit, so they do neither.
+   */
+  #tellPacer(outcome: AttemptOutcome, startedAt: number): void {
+    if (outcome.ok || !isRetryable(outcome.code)) {
+      this.#pacer.answered(startedAt);
+    } else if (outcome.code === 'RATE_LIMITED') {
+      this.rateLimitedAnswers++;
+      this.#pacer.rateLimited(startedAt, outcome.retryAfterMs);
+    }
+  }
+
   async #sendWithRetry(send: () => Promise<AttemptOutcome>): Promise<Dispatched> {
     let attempts = 0;
     const attempt = async (): Promise<AttemptOutcome> => {
-      await this.#pacer.acquire();
+      const startedAt = await this.#pacer.acquire();
       attempts++;
       this.requestsSent++;
-      return send();
+      const outcome = await send();
+      this.#tellPacer(outcome, startedAt);
+      return outcome;
     };
     try {
       const outcome = await pRetry(

@@ -46,6 +46,16 @@ export interface SimulatorCall {
   readonly at: number;
 }
 
+/** What the simulator has answered so far: `GET /__simulator/stats` returns this as JSON. */
+export interface SimulatorStats {
+  /** API requests answered (the stats endpoint itself is not counted). */
+  readonly requests: number;
+  /** Answers by HTTP status, e.g. `{ "200": 980, "429": 20 }`. */
+  readonly countsByStatus: Readonly<Record<string, number>>;
+  /** Milliseconds between the first and the last API request's arrival (0 before two requests). */
+  readonly spanMs: number;
+}
+
 export interface RunningSimulator {
   /** The adminRestApiUrl to point a run at. */
   readonly baseUrl: string;
@@ -53,10 +63,13 @@ export interface RunningSimulator {
   readonly registry: Registry;
   readonly calls: SimulatorCall[];
   readonly countsByStatus: Map<number, number>;
+  stats(): SimulatorStats;
   close(): Promise<void>;
 }
 
 export const SIMULATOR_BASE_PATH = '/AdminInterface/restapi/';
+/** Outside the API's base path, so that it can never be mistaken for a tenant call. No token needed. */
+export const SIMULATOR_STATS_PATH = '/__simulator/stats';
 const SIMULATOR_ADMIN = 'simulator-admin@example.com';
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -152,10 +165,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const calls: SimulatorCall[] = [];
   const countsByStatus = new Map<number, number>();
   const recordCalls = options.recordCalls ?? true;
+  let requests = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  const stats = (): SimulatorStats => ({
+    requests,
+    countsByStatus: Object.fromEntries(countsByStatus),
+    spanMs: requests > 1 ? lastAt - firstAt : 0,
+  });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const at = performance.now();
     const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path === SIMULATOR_STATS_PATH && request.method === 'GET') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(stats()));
+      return;
+    }
+    if (requests++ === 0) firstAt = at;
+    lastAt = at;
     let serial: string | undefined;
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
       countsByStatus.set(status, (countsByStatus.get(status) ?? 0) + 1);
@@ -245,6 +273,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     registry,
     calls,
     countsByStatus,
+    stats,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
