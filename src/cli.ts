@@ -57,6 +57,7 @@ async function simulateCommand(flags: {
   latency: number;
   rateLimit?: number | undefined;
   burst?: number | undefined;
+  stateless?: boolean | undefined;
   errorRate: number;
   token?: string | undefined;
 }): Promise<number> {
@@ -66,6 +67,7 @@ async function simulateCommand(flags: {
     host: flags.host,
     registry,
     autoRegister: !registry,
+    stateless: !registry && flags.stateless,
     latencyMs: flags.latency,
     rateLimit: flags.rateLimit ? { perSecond: flags.rateLimit, burst: flags.burst } : undefined,
     errorRate: flags.errorRate,
@@ -127,6 +129,12 @@ async function main(): Promise<void> {
             describe: 'With --rate-limit: requests accepted at once before the limit bites (default: one second of it)',
           },
           'error-rate': { type: 'number', default: 0, describe: 'Share of requests answered 500, 0 to 1' },
+          stateless: {
+            type: 'boolean',
+            default: false,
+            describe:
+              'Without --tenant: answer every pair as registered but keep nothing (flat memory, for benchmarks)',
+          },
           token: { type: 'string', describe: 'Bearer token to accept [env: DS100_TOKEN] (default: random)' },
         }),
       async (argv) => {

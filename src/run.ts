@@ -39,11 +39,21 @@ export interface RunOptions {
 
 export const RUN_DEFAULTS = { concurrency: 4, rate: 10, timeoutMs: 30_000, adaptiveRate: true } as const;
 
+// Built field by field rather than with spreads: this runs for every row, and one object shape is
+// cheaper for V8 than a spread of the row (it showed in the profile).
 function resultFor(row: InputRow, { outcome, attempts }: Dispatched): RowResult {
-  const base = { ...row, attempts, httpStatus: outcome.httpStatus };
-  return outcome.ok
-    ? { ...base, outcome: 'enabled', token: outcome.token }
-    : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
+  return {
+    line: row.line,
+    deviceSerialNumber: row.deviceSerialNumber,
+    userId: row.userId,
+    carried: row.carried,
+    attempts,
+    httpStatus: outcome.httpStatus,
+    outcome: outcome.ok ? 'enabled' : 'failed',
+    token: outcome.ok ? outcome.token : undefined,
+    errorCode: outcome.ok ? undefined : outcome.code,
+    errorMessage: outcome.ok ? undefined : outcome.message,
+  };
 }
 
 /**

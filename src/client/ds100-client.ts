@@ -55,11 +55,13 @@ function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
 export class Ds100Client {
   readonly #pool: Pool;
   readonly #base: URL;
+  readonly #enablePath: string;
   readonly #options: Ds100ClientOptions;
 
   constructor(options: Ds100ClientOptions) {
     this.#options = options;
     this.#base = normaliseBaseUrl(options.baseUrl);
+    this.#enablePath = new URL('v1/ds100/enable/otp', this.#base).pathname;
     this.#pool = new Pool(this.#base.origin, {
       connections: options.connections,
       // Backstops for the per-attempt deadline below; undici's defaults are five minutes.
@@ -70,14 +72,13 @@ export class Ds100Client {
 
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
-    const path = new URL('v1/ds100/enable/otp', this.#base).pathname;
     const token = await this.#options.tokenProvider.getToken();
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#options.timeoutMs);
     try {
       const response = await this.#pool.request({
         method: 'PATCH',
-        path,
+        path: this.#enablePath,
         headers: {
           authorization: `Bearer ${token}`,
           accept: 'application/json',
@@ -86,9 +87,16 @@ export class Ds100Client {
         body: JSON.stringify({ deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId }),
         signal: deadline.signal,
       });
+      // A body of known, sane length is read in one go (the common case, and the fastest); anything
+      // else is read chunk by chunk and cut, so a runaway proxy page cannot fill memory.
+      const length = Number(response.headers['content-length']);
       let body = '';
-      for await (const chunk of response.body) {
-        if (body.length < MAX_BODY_CHARS) body += chunk.toString('utf8');
+      if (length <= MAX_BODY_CHARS) {
+        body = await response.body.text();
+      } else {
+        for await (const chunk of response.body) {
+          if (body.length < MAX_BODY_CHARS) body += chunk.toString('utf8');
+        }
       }
       return classifyEnableResponse(
         {

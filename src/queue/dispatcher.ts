@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import pRetry from 'p-retry';
-import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
+import type { AttemptOutcome } from '../client/response.js';
 import { decideRetry, isRetryable, type RetryPolicy } from '../client/retry-policy.js';
 import type { Pacer } from './pacer.js';
 
@@ -21,14 +20,6 @@ export interface Dispatched {
   readonly outcome: AttemptOutcome;
   /** Requests sent for the row. */
   readonly attempts: number;
-}
-
-/** Carries a failed attempt through p-retry, which only retries on a rejection. */
-class AttemptFailedError extends Error {
-  override readonly name = 'AttemptFailedError';
-  constructor(readonly failure: AttemptFailure) {
-    super(failure.message);
-  }
 }
 
 /**
@@ -102,41 +93,25 @@ export class Dispatcher {
     }
   }
 
+  /** One attempt: waits for the shared pace (holding a concurrency slot), sends, tells the pacer. */
+  async #attempt(send: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
+    const startedAt = await this.#pacer.acquire();
+    this.requestsSent++;
+    const outcome = await send();
+    this.#tellPacer(outcome, startedAt);
+    return outcome;
+  }
+
+  // A plain loop rather than p-retry: the delay is ours anyway (Retry-After, jitter), failures are
+  // values rather than exceptions, and at thousands of rows a second p-retry's per-call option
+  // handling and thrown errors showed in the profile (see BENCHMARKS.md).
   async #sendWithRetry(send: () => Promise<AttemptOutcome>): Promise<Dispatched> {
-    let attempts = 0;
-    const attempt = async (): Promise<AttemptOutcome> => {
-      const startedAt = await this.#pacer.acquire();
-      attempts++;
-      this.requestsSent++;
-      const outcome = await send();
-      this.#tellPacer(outcome, startedAt);
-      return outcome;
-    };
-    try {
-      const outcome = await pRetry(
-        async () => {
-          const attempted = await this.#queue.add(attempt);
-          if (!attempted.ok) throw new AttemptFailedError(attempted);
-          return attempted;
-        },
-        {
-          // The delay is ours (Retry-After, jitter): p-retry's own backoff is switched off.
-          retries: this.#policy.retries,
-          minTimeout: 0,
-          maxTimeout: 0,
-          randomize: false,
-          onFailedAttempt: async ({ error }) => {
-            if (!(error instanceof AttemptFailedError)) throw error;
-            const decision = decideRetry(error.failure, attempts, this.#policy);
-            if (!decision.retry) throw error;
-            await sleep(decision.delayMs);
-          },
-        },
-      );
-      return { outcome, attempts };
-    } catch (error) {
-      if (error instanceof AttemptFailedError) return { outcome: error.failure, attempts };
-      throw error;
+    for (let attempts = 1; ; attempts++) {
+      const outcome = await this.#queue.add(() => this.#attempt(send));
+      if (outcome.ok) return { outcome, attempts };
+      const decision = decideRetry(outcome, attempts, this.#policy);
+      if (!decision.retry) return { outcome, attempts };
+      await sleep(decision.delayMs);
     }
   }
 }
