@@ -204,7 +204,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       );
 
     const body = await readBody(request);
-    if (options.latencyMs) await sleep(options.latencyMs);
+    // Counted from the request's arrival, so that reading the body does not add to it.
+    if (options.latencyMs) await sleep(Math.max(0, options.latencyMs - (performance.now() - at)));
 
     const route = path.startsWith(SIMULATOR_BASE_PATH) ? path.slice(SIMULATOR_BASE_PATH.length) : undefined;
     const action =
