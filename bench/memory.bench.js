@@ -35,6 +35,9 @@ async function measure(rows, dir, simulator, nodeFlags = []) {
   };
 }
 
+const describe = (r) =>
+  `${r.rows.toLocaleString('en')} rows: peak RSS ${fmt(r.rssMb, 0)} MB, ${fmt(r.usPerRow, 0)} µs/row elapsed (${fmt(1e6 / r.usPerRow, 0)} rows/s), ${fmt(r.cpuUsPerRow, 0)} µs/row CPU`;
+
 export async function main() {
   const profile = process.argv.includes('--profile');
   const { dir, cleanup } = await tempDir();
@@ -45,8 +48,6 @@ export async function main() {
     const small = await measure(SMALL, dir, simulator);
     const large = await measure(LARGE, dir, simulator, profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
     const growth = large.usPerRow / small.usPerRow;
-    const line = (r) =>
-      `${r.rows.toLocaleString('en')} rows: peak RSS ${fmt(r.rssMb, 0)} MB, ${fmt(r.usPerRow, 0)} µs/row elapsed (${fmt(1e6 / r.usPerRow, 0)} rows/s), ${fmt(r.cpuUsPerRow, 0)} µs/row CPU`;
     return report({
       id: 'memory',
       title: `5. Memory and scaling (${SMALL.toLocaleString('en')} vs ${LARGE.toLocaleString('en')} rows)`,
@@ -71,7 +72,7 @@ export async function main() {
           pass: growth <= 1.1,
         },
       ],
-      notes: [line(small), line(large)],
+      notes: [describe(small), describe(large)],
     });
   } finally {
     await simulator.stop();
