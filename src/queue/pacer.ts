@@ -48,8 +48,9 @@ export class Pacer {
   /** Bumped when handed-out slots become void (the rate went down). */
   #generation = 0;
 
-  /** `ratePerSecond` of Infinity turns pacing off. */
-  constructor(ratePerSecond: number, options: PacerOptions = {}) {
+  /** `ratePerSecond` of Infinity turns pacing off. A Clock alone may be passed for `{ clock }`. */
+  constructor(ratePerSecond: number, clockOrOptions: PacerOptions | Clock = {}) {
+    const options: PacerOptions = 'now' in clockOrOptions ? { clock: clockOrOptions } : clockOrOptions;
     this.#clock = options.clock ?? systemClock;
     this.#fixedRate = ratePerSecond;
     const isAdaptive = options.adaptive !== false && Number.isFinite(ratePerSecond);

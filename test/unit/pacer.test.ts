@@ -82,6 +82,14 @@ describe('Pacer', () => {
     expect(pacer.reserve()).toBe(100);
   });
 
+  it('takes a bare Clock as its second argument too', () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer(4, clock);
+    expect([pacer.reserve(), pacer.reserve()]).toEqual([0, 250]);
+    clock.time = 100;
+    expect(pacer.reserve()).toBe(400); // the fake clock is the one in use
+  });
+
   it('does not pace at all at a rate of Infinity', () => {
     const pacer = new Pacer(Number.POSITIVE_INFINITY, { clock: new FakeClock() });
     expect([pacer.reserve(), pacer.reserve()]).toEqual([0, 0]);
