@@ -79,6 +79,11 @@ export const ENABLE_FLAGS = {
     default: RUN_DEFAULTS.rate,
     describe: 'Most request starts per second, retries included, evenly spaced',
   },
+  'adaptive-rate': {
+    type: 'boolean',
+    default: RUN_DEFAULTS.adaptiveRate,
+    describe: 'Slow down for everyone on a 429 and creep back up to --rate (--no-adaptive-rate: fixed pace)',
+  },
   retries: {
     type: 'number',
     default: DEFAULT_RETRY_POLICY.retries,
@@ -167,6 +172,7 @@ export interface EnableFlags {
   baseUrl?: string | undefined;
   concurrency: number;
   rate: number;
+  adaptiveRate?: boolean | undefined;
   retries: number;
   timeout: number;
   simulate: boolean;
@@ -280,6 +286,7 @@ export function toEnableSettings(
     token: flags.simulate ? undefined : token,
     concurrency: expectNumber('concurrency', flags.concurrency, { min: 1, max: 256, integer: true }),
     rate: expectNumber('rate', flags.rate, { min: 0.01, max: 100_000, integer: false }),
+    adaptiveRate: flags.adaptiveRate ?? RUN_DEFAULTS.adaptiveRate,
     retries: expectNumber('retries', flags.retries, { min: 0, max: 50, integer: true }),
     timeoutMs: expectNumber('timeout', flags.timeout, { min: 0.001, max: 3600, integer: false }) * 1000,
     simulate: flags.simulate,

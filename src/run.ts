@@ -28,6 +28,12 @@ export interface RunOptions {
   readonly concurrency?: number;
   /** Most request starts per second, retries included, evenly spaced. Default 10. */
   readonly rate?: number;
+  /**
+   * Slow down for everyone when the tenant answers 429, and creep back up towards `rate` after a
+   * while without 429s (see AdaptiveRate). Default true: the vendor publishes no limit, so `rate` is
+   * a ceiling. With false the pace stays at `rate` and 429s are only retried row by row.
+   */
+  readonly adaptiveRate?: boolean;
   /** Retry timing; `retries` defaults to 5. Tests shrink the delays. */
   readonly retryPolicy?: Partial<RetryPolicy>;
   /** Deadline of one attempt. Default 30 000 ms. */
@@ -70,6 +76,7 @@ export const RUN_DEFAULTS = {
   timeoutMs: 30_000,
   maxConsecutiveForbidden: 3,
   failureRateMinRows: 100,
+  adaptiveRate: true,
 } as const;
 
 /** A row whose request was sent and answered (or failed for good). */
@@ -81,11 +88,21 @@ const isStopReason = (value: unknown): value is StopReason =>
   typeof (value as StopReason).code === 'string' &&
   typeof (value as StopReason).message === 'string';
 
+// Built field by field rather than with spreads: this runs for every row, and one object shape is
+// cheaper for V8 than a spread of the row (it showed in the profile).
 export function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
-  const base = { ...row, attempts, httpStatus: outcome.httpStatus };
-  return outcome.ok
-    ? { ...base, outcome: 'enabled', token: outcome.token }
-    : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
+  return {
+    line: row.line,
+    deviceSerialNumber: row.deviceSerialNumber,
+    userId: row.userId,
+    carried: row.carried,
+    attempts,
+    httpStatus: outcome.httpStatus,
+    outcome: outcome.ok ? 'enabled' : 'failed',
+    token: outcome.ok ? outcome.token : undefined,
+    errorCode: outcome.ok ? undefined : outcome.code,
+    errorMessage: outcome.ok ? undefined : outcome.message,
+  };
 }
 
 export const notAttempted = (row: InputRow, reason: StopReason | undefined): RowResult => {
@@ -197,12 +214,23 @@ export async function processRows(
       maxFailureRatePercent: options.maxFailureRate,
       failureRateMinRows: options.failureRateMinRows ?? RUN_DEFAULTS.failureRateMinRows,
     });
-    const dispatcher = new Dispatcher({
-      concurrency,
-      pacer: new Pacer(rate),
-      retryPolicy: { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy },
-      signal: stopper.signal,
+    const retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy };
+    const isAdaptive = options.adaptiveRate ?? RUN_DEFAULTS.adaptiveRate;
+    const pacer = new Pacer(rate, {
+      adaptive: isAdaptive && { maxPauseMs: retryPolicy.maxRetryAfterMs },
+      onRateChange: ({ direction, rate: now, pausedForMs }) => {
+        const perSecond = Math.round(now * 100) / 100;
+        if (direction === 'down') {
+          logger.warn(
+            { rate: perSecond, pausedForMs: Math.round(pausedForMs) },
+            'the tenant answered 429: pace lowered',
+          );
+        } else {
+          logger.debug({ rate: perSecond }, 'no 429 for a while: pace raised');
+        }
+      },
     });
+    const dispatcher = new Dispatcher({ concurrency, pacer, retryPolicy, signal: stopper.signal });
     const follow: FollowUp = (send) => dispatcher.send(() => send(client));
     const toResult = async (row: InputRow, dispatched: Dispatched): Promise<RowResult> =>
       (dispatched.outcome === undefined ? undefined : await action.toResult(row, dispatched, follow)) ??
@@ -220,7 +248,15 @@ export async function processRows(
     if (options.signal?.aborted) onOuterAbort();
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     logger.info(
-      { command: action.command, input: options.input, out: options.out, concurrency, rate, rows: input.scan.rows },
+      {
+        command: action.command,
+        input: options.input,
+        out: options.out,
+        concurrency,
+        rate,
+        adaptiveRate: isAdaptive,
+        rows: input.scan.rows,
+      },
       'run started',
     );
     try {
@@ -261,7 +297,17 @@ export async function processRows(
       stopped: stopReason,
       removedFromInput: state?.removedFromInput().length,
     });
-    logger.info({ rows: summary.rows, byOutcome: summary.byOutcome, requests: summary.requests }, 'run finished');
+    logger.info(
+      {
+        rows: summary.rows,
+        byOutcome: summary.byOutcome,
+        requests: summary.requests,
+        rateLimitedAnswers: dispatcher.rateLimitedAnswers,
+        finalRate: Math.round(pacer.rate * 100) / 100,
+        elapsedMs: summary.elapsedMs,
+      },
+      'run finished',
+    );
     return { ...summary, command: action.command };
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { usageError } from '../errors.js';
 import type { Ds100Pair } from '../types.js';
@@ -120,8 +121,14 @@ export class Ds100Client {
       // Providers word their errors without secrets (see oauth-token-provider.ts).
       return { ok: false, code: 'TOKEN_ERROR', message: safeExcerpt(String((error as Error).message ?? error)) };
     }
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.#options.timeoutMs);
+    // undici takes an EventEmitter as the abort signal (documented); it costs far less than an
+    // AbortController per attempt, which showed in the profile (BENCHMARKS.md).
+    const deadline = new EventEmitter();
+    let isTimedOut = false;
+    const timer = setTimeout(() => {
+      isTimedOut = true;
+      deadline.emit('abort');
+    }, this.#options.timeoutMs);
     try {
       const response = await this.#http.request({
         origin: this.#base.origin,
@@ -133,11 +140,18 @@ export class Ds100Client {
           'content-type': 'application/json',
         },
         body: JSON.stringify(body),
-        signal: deadline.signal,
+        signal: deadline,
       });
+      // A body of known, sane length is read in one go (the common case, and the fastest); anything
+      // else is read chunk by chunk and cut, so a runaway proxy page cannot fill memory.
+      const length = Number(response.headers['content-length']);
       let text = '';
-      for await (const chunk of response.body) {
-        if (text.length < MAX_BODY_CHARS) text += chunk.toString('utf8');
+      if (length <= MAX_BODY_CHARS) {
+        text = await response.body.text();
+      } else {
+        for await (const chunk of response.body) {
+          if (text.length < MAX_BODY_CHARS) text += chunk.toString('utf8');
+        }
       }
       const outcome = classify(
         {
@@ -155,7 +169,7 @@ export class Ds100Client {
       }
       return outcome;
     } catch (error) {
-      return networkFailure(error, deadline.signal.aborted);
+      return networkFailure(error, isTimedOut);
     } finally {
       clearTimeout(timer);
     }

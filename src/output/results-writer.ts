@@ -22,6 +22,11 @@ export const RESULT_COLUMNS = [
   'attempts',
 ] as const;
 
+/** How long finished rows may wait to be written together. */
+const BATCH_MS = 20;
+/** Room for a batch, so that the pipe never pauses while the file is held back. */
+const FILE_BUFFER_BYTES = 1024 * 1024;
+
 const fixedNames = new Set(RESULT_COLUMNS.map((name) => name.toLowerCase()));
 
 /** A carried column named like a fixed one (say "outcome") is written as "input.outcome". */
@@ -54,6 +59,7 @@ export class ResultsWriter {
   readonly #csv: Stringifier;
   readonly #destination: Writable;
   readonly #isStdout: boolean;
+  #isCorked = false;
 
   private constructor(csv: Stringifier, destination: Writable, isStdout: boolean) {
     this.#csv = csv;
@@ -65,7 +71,7 @@ export class ResultsWriter {
     const isStdout = path === '-';
     // Cells starting with = + - @ tab or CR get a leading ' so a spreadsheet shows them, not runs them.
     const csv = stringify({ header: true, columns: resultHeader(carriedNames), escape_formulas: true });
-    const destination = isStdout ? process.stdout : createWriteStream(path);
+    const destination = isStdout ? process.stdout : createWriteStream(path, { highWaterMark: FILE_BUFFER_BYTES });
     if (!isStdout) {
       try {
         await once(destination, 'open');
@@ -87,7 +93,24 @@ export class ResultsWriter {
   }
 
   async write(result: RowResult): Promise<void> {
+    this.#batch();
     if (!this.#csv.write(resultRecord(result))) await once(this.#csv, 'drain');
+  }
+
+  /**
+   * Holds the file's writes for a few milliseconds, so that the rows finished meanwhile go out in
+   * one write call rather than one each: at thousands of rows a second, one-row file writes took a
+   * tenth of the run's time. A crash can lose those few milliseconds of rows; a normal end, an
+   * error or Ctrl-C (close) writes them.
+   */
+  #batch(): void {
+    if (this.#isCorked || this.#isStdout) return;
+    this.#isCorked = true;
+    this.#destination.cork();
+    setTimeout(() => {
+      this.#isCorked = false;
+      this.#destination.uncork();
+    }, BATCH_MS);
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import pRetry from 'p-retry';
 import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
-import { decideRetry, FORBIDDEN_RETRIES, type RetryPolicy } from '../client/retry-policy.js';
+import { decideRetry, isRetryable, type RetryPolicy } from '../client/retry-policy.js';
 import type { Pacer } from './pacer.js';
 
 export interface DispatcherOptions {
@@ -32,24 +31,12 @@ export type Dispatched =
   /** Never sent: the dispatcher's signal was aborted first. */
   | { readonly outcome: undefined; readonly attempts: 0 };
 
-/** Carries a failed attempt through p-retry, which only retries on a rejection. */
-class AttemptFailedError extends Error {
-  override readonly name = 'AttemptFailedError';
-  constructor(readonly failure: AttemptFailure) {
-    super(failure.message);
-  }
-}
-
-/** An attempt that was not started because the run is stopping. */
-class StoppedError extends Error {
-  override readonly name = 'StoppedError';
-}
-
 /**
  * Runs each row's request through one concurrency limit and one pace, retrying by the policy.
  *
  * A retry is a fresh job on the same queue, so it waits for the same pace and slots as first
- * attempts; the backoff between attempts happens outside the queue and holds no slot.
+ * attempts; the backoff between attempts happens outside the queue and holds no slot. Every answer
+ * is reported to the pacer, so one row's 429 slows the pace for all of them.
  */
 export class Dispatcher {
   readonly #queue: PQueue;
@@ -62,6 +49,8 @@ export class Dispatcher {
   #firstError: unknown;
   /** Requests started so far, retries included. */
   requestsSent = 0;
+  /** Requests answered 429 so far. */
+  rateLimitedAnswers = 0;
 
   constructor(options: DispatcherOptions) {
     this.#queue = new PQueue({ concurrency: options.concurrency });
@@ -109,55 +98,57 @@ export class Dispatcher {
     if (this.#firstError !== undefined) throw this.#firstError;
   }
 
+  /**
+   * A 429 slows the shared pace for every row; an answer the tenant gave on its own terms (success,
+   * 400, 403, 404 …) lets it speed up again. 5xx, timeouts and network errors say nothing about the
+   * rate limit, so they do neither.
+   */
+  #tellPacer(outcome: AttemptOutcome, startedAt: number): void {
+    if (outcome.ok || !isRetryable(outcome.code)) {
+      this.#pacer.answered(startedAt);
+    } else if (outcome.code === 'RATE_LIMITED') {
+      this.rateLimitedAnswers++;
+      this.#pacer.rateLimited(startedAt, outcome.retryAfterMs);
+    }
+  }
+
+  /**
+   * One attempt: waits for the shared pace (holding a concurrency slot), sends, tells the pacer.
+   * Undefined when the run was stopped before the request could go.
+   */
+  async #attempt(send: () => Promise<AttemptOutcome>): Promise<AttemptOutcome | undefined> {
+    if (this.#signal?.aborted) return undefined;
+    const startedAt = await this.#pacer.acquire();
+    if (this.#signal?.aborted) return undefined;
+    this.requestsSent++;
+    const outcome = await send();
+    this.#tellPacer(outcome, startedAt);
+    return outcome;
+  }
+
+  // A plain loop rather than p-retry: the delay is ours anyway (Retry-After, jitter), failures are
+  // values rather than exceptions, and at thousands of rows a second p-retry's per-call option
+  // handling and thrown errors showed in the profile (see BENCHMARKS.md).
   async #sendWithRetry(send: () => Promise<AttemptOutcome>): Promise<Dispatched> {
-    let attempts = 0;
-    let forbidden = 0;
     let lastFailure: AttemptFailure | undefined;
-    const signal = this.#signal;
-    const attempt = async (): Promise<AttemptOutcome> => {
-      if (signal?.aborted) throw new StoppedError();
-      await this.#pacer.acquire();
-      if (signal?.aborted) throw new StoppedError();
-      attempts++;
-      this.requestsSent++;
-      return send();
-    };
-    try {
-      const outcome = await pRetry(
-        async () => {
-          // Retries go ahead of first attempts still waiting for a slot (they still wait for the pace):
-          // a row already under way finishes sooner, and after a 403 the renewal retry tells at once
-          // whether the credentials work, before a queue of rows is sent with them.
-          const attempted = await this.#queue.add(attempt, { priority: attempts > 0 ? 1 : 0 });
-          if (!attempted.ok) throw new AttemptFailedError(attempted);
-          return attempted;
-        },
-        {
-          // The delay is ours (Retry-After, jitter): p-retry's own backoff is switched off.
-          retries: this.#policy.retries + FORBIDDEN_RETRIES,
-          minTimeout: 0,
-          maxTimeout: 0,
-          randomize: false,
-          onFailedAttempt: async ({ error }) => {
-            if (!(error instanceof AttemptFailedError)) throw error;
-            lastFailure = error.failure;
-            if (error.failure.code === 'FORBIDDEN') forbidden++;
-            const decision = decideRetry(error.failure, attempts, this.#policy, Math.random, forbidden);
-            if (!decision.retry || signal?.aborted) throw error;
-            // A stop cuts the backoff short; the row then keeps its last failure.
-            await sleep(decision.delayMs, undefined, { signal }).catch(() => {
-              throw error;
-            });
-          },
-        },
-      );
-      return { outcome, attempts };
-    } catch (error) {
-      if (error instanceof AttemptFailedError) return { outcome: error.failure, attempts };
-      if (error instanceof StoppedError) {
+    let forbidden = 0;
+    for (let attempts = 0; ;) {
+      // Retries go ahead of first attempts still waiting for a slot (they still wait for the pace):
+      // a row already under way finishes sooner, and after a 403 the renewal retry tells at once
+      // whether the credentials work, before a queue of rows is sent with them.
+      const outcome = await this.#queue.add(() => this.#attempt(send), { priority: attempts > 0 ? 1 : 0 });
+      if (outcome === undefined) {
         return lastFailure ? { outcome: lastFailure, attempts } : { outcome: undefined, attempts: 0 };
       }
-      throw error;
+      attempts++;
+      if (outcome.ok) return { outcome, attempts };
+      lastFailure = outcome;
+      if (outcome.code === 'FORBIDDEN') forbidden++;
+      const decision = decideRetry(outcome, attempts, this.#policy, Math.random, forbidden);
+      if (!decision.retry || this.#signal?.aborted) return { outcome, attempts };
+      // A stop cuts the backoff short; the row then keeps its last failure.
+      const stopped = await sleep(decision.delayMs, false, { signal: this.#signal }).catch(() => true);
+      if (stopped) return { outcome, attempts };
     }
   }
 }

@@ -22,7 +22,14 @@ export class Registry {
   readonly #bySerial = new Map<string, Credential>();
 
   register(pair: Ds100Pair): Credential {
-    const credential: Credential = {
+    const credential = Registry.credentialFor(pair);
+    this.#bySerial.set(pair.deviceSerialNumber, credential);
+    return credential;
+  }
+
+  /** The credential a freshly registered DS100 has, without registering it. */
+  static credentialFor(pair: Ds100Pair): Credential {
+    return {
       deviceSerialNumber: pair.deviceSerialNumber,
       userId: pair.userId,
       tokenSerialNumber: tokenSerialFor(pair.deviceSerialNumber),
@@ -30,8 +37,6 @@ export class Registry {
       tokenStatusChangedAt: new Date().toISOString(),
       tokenStatusChangedBy: 'registration',
     };
-    this.#bySerial.set(pair.deviceSerialNumber, credential);
-    return credential;
   }
 
   get(serial: string): Credential | undefined {

@@ -31,6 +31,11 @@ export interface SimulatorOptions {
   readonly registry?: Registry;
   /** Treat every unknown, well-formed pair as registered to the user it names. Default false. */
   readonly autoRegister?: boolean;
+  /**
+   * With `autoRegister`: answer for an unknown pair as if registered, without keeping it, so that
+   * memory stays flat through millions of requests (benchmarks). Default false.
+   */
+  readonly stateless?: boolean;
   /** The bearer token the tenant accepts; a random one by default. */
   readonly token?: string;
   /** Added to every answer. Default 0. */
@@ -63,6 +68,16 @@ export interface SimulatorCall {
   readonly authError?: string | undefined;
 }
 
+/** What the simulator has answered so far: `GET /__simulator/stats` returns this as JSON. */
+export interface SimulatorStats {
+  /** API requests answered (the stats endpoint itself is not counted). */
+  readonly requests: number;
+  /** Answers by HTTP status, e.g. `{ "200": 980, "429": 20 }`. */
+  readonly countsByStatus: Readonly<Record<string, number>>;
+  /** Milliseconds between the first and the last API request's arrival (0 before two requests). */
+  readonly spanMs: number;
+}
+
 export interface RunningSimulator {
   /** The adminRestApiUrl to point a run at. */
   readonly baseUrl: string;
@@ -81,11 +96,14 @@ export interface RunningSimulator {
   revokeApiKey(accessID: string): void;
   registerOAuthClient(client: OAuthClientRegistration): void;
   revokeOAuthClient(clientId: string): void;
+  stats(): SimulatorStats;
   close(): Promise<void>;
 }
 
 export const SIMULATOR_BASE_PATH = '/AdminInterface/restapi/';
 export const SIMULATOR_OAUTH_PATH = '/oauth';
+/** Outside the API's base path, so that it can never be mistaken for a tenant call. No token needed. */
+export const SIMULATOR_STATS_PATH = '/__simulator/stats';
 const SIMULATOR_ADMIN = 'simulator-admin@example.com';
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -184,10 +202,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const auth = new SimulatorAuth(token, options.auth);
   const bearerTokensSeen = new Set<string>();
   let origin = '';
+  let requests = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  const stats = (): SimulatorStats => ({
+    requests,
+    countsByStatus: Object.fromEntries(countsByStatus),
+    spanMs: requests > 1 ? lastAt - firstAt : 0,
+  });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const at = performance.now();
     const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path === SIMULATOR_STATS_PATH && request.method === 'GET') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(stats()));
+      return;
+    }
+    if (requests++ === 0) firstAt = at;
+    lastAt = at;
     // Filled in as the request is understood; calls answered before that are logged without them.
     const call: { serial?: string; authError?: string } = {};
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
@@ -206,7 +239,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       );
 
     const body = await readBody(request);
-    if (options.latencyMs) await sleep(options.latencyMs);
+    // Counted from the request's arrival, so that reading the body does not add to it.
+    if (options.latencyMs) await sleep(Math.max(0, options.latencyMs - (performance.now() - at)));
 
     if (path === `${SIMULATOR_OAUTH_PATH}/token` && request.method === 'POST') {
       const form = new URLSearchParams(body ?? '');
@@ -263,7 +297,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     let credential = registry.get(serial);
     const userId = fields['userId'];
     if (!credential && options.autoRegister && userId !== undefined) {
-      credential = registry.register({ deviceSerialNumber: serial, userId });
+      const pair = { deviceSerialNumber: serial, userId };
+      credential = options.stateless ? Registry.credentialFor(pair) : registry.register(pair);
     }
     if (!credential) return sendError(404, `DS100 with serial number ${serial} not found`);
     if (action === 'lookup') {
@@ -310,6 +345,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     revokeApiKey: (accessID) => auth.revokeApiKey(accessID),
     registerOAuthClient: (client) => auth.registerOAuthClient(client),
     revokeOAuthClient: (clientId) => auth.revokeOAuthClient(clientId),
+    stats,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
