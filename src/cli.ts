@@ -313,6 +313,8 @@ async function simulateCommand(flags: {
   return EXIT_CODES.ok;
 }
 
+const inputPositional = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
+
 async function main(): Promise<void> {
   let exitCode: number = EXIT_CODES.ok;
   const cli = yargs(hideBin(process.argv))
@@ -323,11 +325,7 @@ async function main(): Promise<void> {
       'Enable the DS100 OTP credential of every device/user pair in a CSV',
       (command) =>
         command
-          .positional('input', {
-            type: 'string',
-            demandOption: true,
-            describe: 'CSV with deviceSerialNumber and userId columns',
-          })
+          .positional('input', inputPositional('CSV with deviceSerialNumber and userId columns'))
           .options(ENABLE_FLAGS)
           .example(
             'DS100_TOKEN=... $0 enable shipment.csv --out results.csv --base-url https://example.access.securid.com/AdminInterface/restapi/',
@@ -346,7 +344,7 @@ async function main(): Promise<void> {
       'Check a CSV offline with the same rules a run uses, and report every problem (no network, no token)',
       (command) =>
         command
-          .positional('input', { type: 'string', demandOption: true, describe: 'CSV to check' })
+          .positional('input', inputPositional('CSV to check'))
           .options(VALIDATE_FLAGS)
           .example('$0 validate samples/messy-shipment.csv', 'summary with counts and examples per error code')
           .example('$0 validate shipment.csv --out report.csv', 'also one line per row, outcome valid or invalid')
@@ -360,11 +358,7 @@ async function main(): Promise<void> {
       'Say per row what a run would do, using only the read-only lookup call (nothing is changed)',
       (command) =>
         command
-          .positional('input', {
-            type: 'string',
-            demandOption: true,
-            describe: 'CSV with deviceSerialNumber and userId columns',
-          })
+          .positional('input', inputPositional('CSV with deviceSerialNumber and userId columns'))
           .options(PLAN_FLAGS)
           .example(
             'DS100_TOKEN=... $0 plan shipment.csv --out plan.csv --base-url https://example.access.securid.com/AdminInterface/restapi/',
@@ -384,11 +378,7 @@ async function main(): Promise<void> {
       'Nightly: enable what became possible since the last run, skip what is done, report drift (needs --state)',
       (command) =>
         command
-          .positional('input', {
-            type: 'string',
-            demandOption: true,
-            describe: 'The assignment CSV, the same file night after night',
-          })
+          .positional('input', inputPositional('The assignment CSV, the same file night after night'))
           .options(RECONCILE_FLAGS)
           .example(
             '$0 reconcile assignments.csv --state /var/lib/ds100/assignments.state --key-file tenant.key --out last-run.csv --summary-json last-run.json --max-runtime 50m',

@@ -28,4 +28,14 @@ export class Ds100Error extends Error {
   }
 }
 
+/** A short, secret-free reason for a failed file operation, in words an administrator knows. */
+export const describeFsError = (error: NodeJS.ErrnoException): string =>
+  error.code === 'ENOENT'
+    ? 'no such file'
+    : error.code === 'EISDIR'
+      ? 'it is a directory'
+      : error.code === 'EACCES'
+        ? 'permission denied'
+        : (error.code ?? error.message);
+
 export const usageError = (message: string): Ds100Error => new Ds100Error('USAGE', message);

@@ -1,4 +1,5 @@
 import type { RunSummary } from './output/summary.js';
+import { planResult } from './plan.js';
 import { enableResult, notAttempted, processRows, type FollowUp, type RunOptions, type SentRow } from './run.js';
 import type { StateStore } from './state/state-store.js';
 import type { InputRow, RowResult } from './types.js';
@@ -14,8 +15,6 @@ export interface ReconcileOptions extends Omit<RunOptions, 'resume' | 'state' | 
   readonly maxChanges?: number | undefined;
 }
 
-const sameUser = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-
 /**
  * Brings the tenant in line with the assignment file, idempotently, for a nightly job: a pair the
  * ledger records as enabled is skipped; every other pair is looked up (read-only) and enabled only
@@ -27,59 +26,42 @@ export async function reconcile(options: ReconcileOptions): Promise<RunSummary> 
   const maxChanges = options.maxChanges ?? Number.POSITIVE_INFINITY;
   let changes = 0;
 
-  const settle = (row: InputRow): RowResult | undefined => {
-    if (options.recheck || !state.isEnabled(row)) return undefined;
-    const entry = state.get(row)!;
-    return {
-      ...row,
-      outcome: 'unchanged',
-      attempts: 0,
-      token: {
-        tokenSerialNumber: entry.tokenSerialNumber ?? '',
-        tokenStatus: 'Enabled',
-        tokenStatusChangedAt: '',
-        tokenStatusChangedBy: '',
-      },
-      errorMessage: `enabled since an earlier run (${entry.at}); not looked up again`,
-    };
-  };
-
+  // The lookup is read the way `plan` reads it; reconcile then acts on plan's verdict.
   const toResult = async (row: InputRow, looked: SentRow, follow: FollowUp): Promise<RowResult | undefined> => {
-    const { outcome, attempts } = looked;
-    const base = { ...row, attempts, httpStatus: outcome.httpStatus };
-    if (!outcome.ok) {
-      // 404: unknown to the tenant, which during a rollout means "the user has not registered it yet".
-      return outcome.code === 'NOT_FOUND'
-        ? { ...base, outcome: 'not-registered', errorMessage: outcome.message }
-        : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
+    const planned = planResult(row, looked);
+    switch (planned.outcome) {
+      case 'already-enabled':
+        return { ...planned, outcome: 'unchanged' };
+      case 'registered-to-other-user': {
+        const owner = looked.outcome.ok ? looked.outcome.userId : '';
+        const message = `the tenant has this DS100 registered to user ${owner}, not ${row.userId}; not touched`;
+        return { ...planned, outcome: 'conflict', errorMessage: message };
+      }
+      case 'would-enable':
+        break;
+      default:
+        return planned; // not-registered (looked at again next run), or the lookup failed
     }
-    const owner = outcome.userId ?? '';
-    if (!sameUser(owner, row.userId)) {
-      return {
-        ...base,
-        outcome: 'conflict',
-        token: outcome.token,
-        errorMessage: `the tenant has this DS100 registered to user ${owner}, not ${row.userId}; not touched`,
-      };
-    }
-    if (outcome.token.tokenStatus === 'Enabled') return { ...base, outcome: 'unchanged', token: outcome.token };
     // Counted before the request goes out, so that no more than maxChanges enables are ever sent.
     if (changes >= maxChanges) {
       const held = notAttempted(row, {
         code: 'MAX_CHANGES_REACHED',
         message: `would be enabled, but --max-changes ${maxChanges} was reached in this run`,
       });
-      return { ...held, attempts, httpStatus: outcome.httpStatus }; // the lookup was sent
+      return { ...held, attempts: looked.attempts, httpStatus: planned.httpStatus }; // the lookup was sent
     }
     changes++;
     const enabled = await follow((client) => client.enableOtp(row));
     if (enabled.outcome === undefined) return undefined; // stopped between the lookup and the enable
-    return enableResult(row, { outcome: enabled.outcome, attempts: attempts + enabled.attempts });
+    return enableResult(row, { outcome: enabled.outcome, attempts: looked.attempts + enabled.attempts });
   };
 
   return processRows(options, {
     command: 'reconcile',
-    settle,
+    settle: (row) =>
+      options.recheck
+        ? undefined
+        : state.enabledResult(row, 'unchanged', 'enabled since an earlier run; not looked up again'),
     send: (client, row) => client.lookup(row.deviceSerialNumber),
     toResult,
   });

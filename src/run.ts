@@ -126,24 +126,6 @@ export interface RowAction {
   toResult(row: InputRow, sent: SentRow, follow: FollowUp): RowResult | undefined | Promise<RowResult | undefined>;
 }
 
-/** A row the ledger says was enabled by an earlier run: its final outcome, without sending it again. */
-const enabledEarlier = (row: InputRow, state: StateStore): RowResult | undefined => {
-  const entry = state.get(row);
-  if (entry?.tokenStatus !== 'Enabled') return undefined;
-  return {
-    ...row,
-    outcome: 'enabled',
-    attempts: 0,
-    token: {
-      tokenSerialNumber: entry.tokenSerialNumber ?? '',
-      tokenStatus: 'Enabled',
-      tokenStatusChangedAt: '',
-      tokenStatusChangedBy: '',
-    },
-    errorMessage: `enabled by an earlier run (${entry.at}); not sent again`,
-  };
-};
-
 /**
  * Enables every valid pair of the input file and writes one result per data row. Prints nothing;
  * returns the summary. Throws a Ds100Error before any request when the input or output is unusable.
@@ -153,7 +135,10 @@ export async function run(options: RunOptions): Promise<RunSummary> {
   if (options.resume && !state) throw new Ds100Error('USAGE', 'resume needs the state ledger of the earlier run');
   return processRows(options, {
     command: 'enable',
-    settle: options.resume && state ? (row) => enabledEarlier(row, state) : undefined,
+    settle:
+      options.resume && state
+        ? (row) => state.enabledResult(row, 'enabled', 'enabled by an earlier run; not sent again')
+        : undefined,
     send: (client, row) => client.enableOtp(row),
     toResult: enableResult,
   });

@@ -1,6 +1,6 @@
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { Ds100Error } from '../errors.js';
+import { describeFsError, Ds100Error } from '../errors.js';
 
 /**
  * Reading the two credential files an administrator holds: the console's API key file and an OAuth
@@ -40,15 +40,6 @@ export interface Loaded<T> {
 
 const keyFileError = (file: string, message: string, cause?: unknown): Ds100Error =>
   new Ds100Error('KEY_FILE', `${file}: ${message}`, cause === undefined ? undefined : { cause });
-
-const describeFsError = (error: NodeJS.ErrnoException): string =>
-  error.code === 'ENOENT'
-    ? 'no such file'
-    : error.code === 'EISDIR'
-      ? 'it is a directory'
-      : error.code === 'EACCES'
-        ? 'permission denied'
-        : (error.code ?? 'cannot be read');
 
 /** Reads a JSON object from a credentials file and warns when group or others can read it. */
 async function readJsonObject(file: string, what: string): Promise<Loaded<Record<string, unknown>>> {

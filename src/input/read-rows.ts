@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Parser, type CsvError, type Options as ParseOptions } from 'csv-parse';
-import { Ds100Error } from '../errors.js';
+import { describeFsError, Ds100Error } from '../errors.js';
 import type { InputRow, InvalidRowCode, WarningCode } from '../types.js';
 import { mapColumns, type ColumnMap } from './columns.js';
 import { CrossRowFacts, type RowKeys } from './cross-row.js';
@@ -124,15 +124,6 @@ class LineNumberingParser extends Parser {
     super.push(batch);
   }
 }
-
-const describeFsError = (error: NodeJS.ErrnoException): string =>
-  error.code === 'ENOENT'
-    ? 'no such file'
-    : error.code === 'EISDIR'
-      ? 'it is a directory'
-      : error.code === 'EACCES'
-        ? 'permission denied'
-        : error.message;
 
 const inputError = (file: string, error: unknown): Ds100Error =>
   error instanceof Ds100Error

@@ -1,4 +1,4 @@
-import type { Ds100Pair, RowResult } from '../types.js';
+import type { Ds100Pair, InputRow, Outcome, RowResult } from '../types.js';
 import { compactLedger, LedgerWriter, loadLedger, pairKey, shouldCompact, type LedgerEntry } from './ledger.js';
 import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
 
@@ -52,6 +52,27 @@ export class StateStore {
   /** Whether the tenant was last seen with this pair's credential enabled. */
   isEnabled(pair: Ds100Pair): boolean {
     return this.get(pair)?.tokenStatus === 'Enabled';
+  }
+
+  /**
+   * The row's result when the ledger records it as enabled, without any request: `outcome` and a
+   * message saying so; undefined when it is not recorded as enabled.
+   */
+  enabledResult(row: InputRow, outcome: Outcome, message: string): RowResult | undefined {
+    const entry = this.get(row);
+    if (entry?.tokenStatus !== 'Enabled') return undefined;
+    return {
+      ...row,
+      outcome,
+      attempts: 0,
+      token: {
+        tokenSerialNumber: entry.tokenSerialNumber ?? '',
+        tokenStatus: 'Enabled',
+        tokenStatusChangedAt: '',
+        tokenStatusChangedBy: '',
+      },
+      errorMessage: `${message} (${entry.at})`,
+    };
   }
 
   /** Notes that the input holds this pair, valid or not, so that it is not reported as removed. */
