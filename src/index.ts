@@ -28,6 +28,10 @@ export {
   type OAuthClientRegistration,
 } from './simulator/auth.js';
 export { validate, type ValidateOptions } from './validate.js';
+export { reconcile, type ReconcileOptions } from './reconcile.js';
+export { StateStore } from './state/state-store.js';
+export { toSummaryDocument, writeSummaryJson, type SummaryDocument } from './output/summary-json.js';
+export { EXIT_CODES } from './output/summary.js';
 export { plan, type PlanOptions } from './plan.js';
 export { formatValidationSummary, validationExitCode, type ValidationSummary } from './output/summary.js';
 export { DEFAULT_RULES, MAX_DS100_PER_USER, type ValidationRules } from './input/validate-row.js';
