@@ -46,6 +46,11 @@ import { SIMULATOR_STATS_PATH, startSimulator, type RunningSimulator } from './s
 // CPU (BENCHMARKS.md). The factor is read at every collection, so setting it here, before any work,
 // takes effect; it concerns this process only, which is why the CLI sets it and run() does not.
 setFlagsFromString('--heap-growing-percent=50');
+// undici parses HTTP with llhttp compiled to WebAssembly, compiled when the first connection opens.
+// V8's optimising tier needs about 35 MB for that one large parser function, on top of everything
+// else at that moment; its baseline tier (Liftoff) needs next to nothing and, measured here, parses
+// the small answers of this API no slower overall (BENCHMARKS.md, "Memory").
+setFlagsFromString('--liftoff-only');
 
 /** Exit codes: stable, because cron wrappers and monitoring branch on them. */
 

@@ -1,8 +1,7 @@
-import { EventEmitter } from 'node:events';
-import type { Dispatcher } from 'undici';
 import { usageError } from '../errors.js';
 import type { Ds100Pair } from '../types.js';
 import { createHttpDispatcher, type ProxySettings } from './http-dispatcher.js';
+import { HttpExchanger } from './http-exchange.js';
 import {
   classifyEnableResponse,
   classifyLookupResponse,
@@ -26,7 +25,6 @@ export interface Ds100ClientOptions {
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-const MAX_BODY_CHARS = 64 * 1024; // enough for any documented body; a runaway proxy page is cut
 
 /**
  * Checks a base URL and returns it with a trailing slash, so that relative API paths resolve under
@@ -52,8 +50,6 @@ export function normaliseBaseUrl(raw: string, what = 'the base URL'): URL {
 // OpenSSL's verification codes as Node reports them: retrying cannot fix a certificate.
 const TLS_CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME_INVALID/;
 
-const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
-
 function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
   if (isTimeout) return { ok: false, code: 'TIMEOUT', message: 'no complete response within the timeout' };
   const { code, message } = error as { code?: string; message?: string };
@@ -73,24 +69,31 @@ function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
 
 /** The tenant's DS100 endpoints over one pooled keep-alive client. Never throws per request. */
 export class Ds100Client {
-  readonly #http: Dispatcher;
-  readonly #base: URL;
-  readonly #options: Ds100ClientOptions;
+  readonly #http: HttpExchanger;
+  readonly #origin: string;
+  readonly #tokenProvider: TokenProvider;
+  // Resolved once: URL parsing per request showed in the profile.
+  readonly #enablePath: string;
+  readonly #lookupPath: string;
 
   constructor(options: Ds100ClientOptions) {
-    this.#options = options;
-    this.#base = normaliseBaseUrl(options.baseUrl);
-    this.#http = createHttpDispatcher(this.#base.origin, {
+    const base = normaliseBaseUrl(options.baseUrl);
+    this.#origin = base.origin;
+    this.#tokenProvider = options.tokenProvider;
+    this.#enablePath = new URL('v1/ds100/enable/otp', base).pathname;
+    this.#lookupPath = new URL('v1/ds100/lookup', base).pathname;
+    const dispatcher = createHttpDispatcher(base.origin, {
       connections: options.connections,
       timeoutMs: options.timeoutMs,
       proxy: options.proxy,
     });
+    this.#http = new HttpExchanger(dispatcher, options.timeoutMs);
   }
 
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
     const body = { deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId };
-    return this.#call('PATCH', 'v1/ds100/enable/otp', body, (response, token) =>
+    return this.#call('PATCH', this.#enablePath, body, (response, token) =>
       classifyEnableResponse(response, pair, [token]),
     );
   }
@@ -100,7 +103,7 @@ export class Ds100Client {
    * outcome carries the credential and the user the device is registered to; 404 is NOT_FOUND.
    */
   async lookup(deviceSerialNumber: string): Promise<AttemptOutcome> {
-    return this.#call('POST', 'v1/ds100/lookup', { deviceSerialNumber }, (response, token) =>
+    return this.#call('POST', this.#lookupPath, { deviceSerialNumber }, (response, token) =>
       classifyLookupResponse(response, deviceSerialNumber, [token]),
     );
   }
@@ -108,12 +111,11 @@ export class Ds100Client {
   /** One attempt of one call: auth, deadline, bounded body; a network failure becomes an outcome. */
   async #call(
     method: 'PATCH' | 'POST',
-    relativePath: string,
+    path: string,
     body: object,
     classify: (response: HttpAnswer, token: string) => AttemptOutcome,
   ): Promise<AttemptOutcome> {
-    const path = new URL(relativePath, this.#base).pathname;
-    const { tokenProvider } = this.#options;
+    const tokenProvider = this.#tokenProvider;
     let token: string;
     try {
       token = await tokenProvider.getToken();
@@ -121,58 +123,33 @@ export class Ds100Client {
       // Providers word their errors without secrets (see oauth-token-provider.ts).
       return { ok: false, code: 'TOKEN_ERROR', message: safeExcerpt(String((error as Error).message ?? error)) };
     }
-    // undici takes an EventEmitter as the abort signal (documented); it costs far less than an
-    // AbortController per attempt, which showed in the profile (BENCHMARKS.md).
-    const deadline = new EventEmitter();
-    let isTimedOut = false;
-    const timer = setTimeout(() => {
-      isTimedOut = true;
-      deadline.emit('abort');
-    }, this.#options.timeoutMs);
-    try {
-      const response = await this.#http.request({
-        origin: this.#base.origin,
-        method,
-        path,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify(body),
-        signal: deadline,
-      });
-      // A body of known, sane length is read in one go (the common case, and the fastest); anything
-      // else is read chunk by chunk and cut, so a runaway proxy page cannot fill memory.
-      const length = Number(response.headers['content-length']);
-      let text = '';
-      if (length <= MAX_BODY_CHARS) {
-        text = await response.body.text();
-      } else {
-        for await (const chunk of response.body) {
-          if (text.length < MAX_BODY_CHARS) text += chunk.toString('utf8');
-        }
-      }
-      const outcome = classify(
-        {
-          status: response.statusCode,
-          body: text,
-          retryAfterMs: parseRetryAfter(header(response.headers['retry-after']), Date.now()),
-          location: header(response.headers['location']),
-        },
-        token,
-      );
-      if (!outcome.ok && outcome.code === 'FORBIDDEN' && tokenProvider.invalidate) {
-        // The token may have expired or been refused: drop it so the retry carries a fresh one.
-        tokenProvider.invalidate(token);
-        return { ...outcome, isTokenRenewed: true };
-      }
-      return outcome;
-    } catch (error) {
-      return networkFailure(error, isTimedOut);
-    } finally {
-      clearTimeout(timer);
+    const exchange = await this.#http.send({
+      origin: this.#origin,
+      method,
+      path,
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+    if (!exchange.ok) return networkFailure(exchange.error, exchange.isTimeout);
+    const outcome = classify(
+      {
+        status: exchange.status,
+        body: exchange.body,
+        retryAfterMs: parseRetryAfter(exchange.retryAfter, Date.now()),
+        location: exchange.location,
+      },
+      token,
+    );
+    if (!outcome.ok && outcome.code === 'FORBIDDEN' && tokenProvider.invalidate) {
+      // The token may have expired or been refused: drop it so the retry carries a fresh one.
+      tokenProvider.invalidate(token);
+      return { ...outcome, isTokenRenewed: true };
     }
+    return outcome;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,20 @@
-import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentClass, Pool as PoolClass } from 'undici';
+
+// undici's classes are loaded from their own modules rather than from its index, which also loads
+// its fetch and cookie modules; those read Node's global Headers, which loads Node's own bundled copy
+// of undici and compiles a second HTTP parser: about 90 ms and 8 MB at every start (BENCHMARKS.md).
+// The index also gives every dispatcher its request()/connect() methods (the proxy agent's CONNECT
+// tunnel needs connect()); that one line is done here the same way.
+const requireUndici = createRequire(import.meta.url);
+const Pool = requireUndici('undici/lib/dispatcher/pool.js') as typeof PoolClass;
+const EnvHttpProxyAgent = requireUndici(
+  'undici/lib/dispatcher/env-http-proxy-agent.js',
+) as typeof EnvHttpProxyAgentClass;
+Object.assign(
+  (requireUndici('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype,
+  requireUndici('undici/lib/api/index.js'),
+);
 
 /**
  * Where outgoing requests go through a proxy. Read from the usual environment variables by

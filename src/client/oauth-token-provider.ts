@@ -4,6 +4,7 @@ import { SignJWT } from 'jose';
 import { Ds100Error } from '../errors.js';
 import { normaliseBaseUrl } from './ds100-client.js';
 import { createHttpDispatcher, type ProxySettings } from './http-dispatcher.js';
+import { HttpExchanger } from './http-exchange.js';
 import type { OAuthClient } from './key-file.js';
 import { safeExcerpt } from './response.js';
 import { cachingTokenProvider, type TokenProvider } from './token-provider.js';
@@ -78,26 +79,24 @@ export function oauthTokenProvider(client: OAuthClient, options: OAuthTokenOptio
       client_assertion: assertion,
     });
     // Token requests are rare (about hourly): a dispatcher per request spares the provider a close().
-    const http = createHttpDispatcher(endpoint.origin, { connections: 1, timeoutMs, proxy: options.proxy });
-    let status: number;
-    let text: string;
-    try {
-      const response = await http.request({
-        origin: endpoint.origin,
-        path: endpoint.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: form.toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = response.statusCode;
-      text = await response.body.text();
-    } catch (error) {
-      const code = (error as { code?: string; name?: string }).code ?? (error as Error).name;
-      throw new TransientTokenError(`the OAuth token endpoint ${endpoint.href} could not be reached (${code})`);
-    } finally {
-      await http.close();
+    const http = new HttpExchanger(
+      createHttpDispatcher(endpoint.origin, { connections: 1, timeoutMs, proxy: options.proxy }),
+      timeoutMs,
+    );
+    const exchange = await http.send({
+      origin: endpoint.origin,
+      path: endpoint.pathname,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form.toString(),
+    });
+    await http.close();
+    if (!exchange.ok) {
+      const { code, name } = exchange.error as { code?: string; name?: string };
+      const reason = exchange.isTimeout ? 'no answer within the timeout' : (code ?? name);
+      throw new TransientTokenError(`the OAuth token endpoint ${endpoint.href} could not be reached (${reason})`);
     }
+    const { status, body: text } = exchange;
     let body: Record<string, unknown> = {};
     try {
       const parsed: unknown = JSON.parse(text);

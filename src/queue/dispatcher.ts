@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import PQueue from 'p-queue';
 import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
 import { decideRetry, isRetryable, type RetryPolicy } from '../client/retry-policy.js';
 import type { Pacer } from './pacer.js';
@@ -32,14 +31,44 @@ export type Dispatched =
   | { readonly outcome: undefined; readonly attempts: 0 };
 
 /**
+ * Concurrency slots. A freed slot goes straight to the longest-waiting retry, else to the
+ * longest-waiting first attempt. This rather than p-queue: at thousands of requests a second its
+ * per-job promise, options object and events showed in the profile (BENCHMARKS.md), and two FIFO
+ * lines are all the ordering needed here.
+ */
+class Slots {
+  #free: number;
+  readonly #retries: Array<() => void> = [];
+  readonly #firstAttempts: Array<() => void> = [];
+
+  constructor(count: number) {
+    this.#free = count;
+  }
+
+  async take(isRetry: boolean): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((take) => (isRetry ? this.#retries : this.#firstAttempts).push(take));
+  }
+
+  release(): void {
+    const next = this.#retries.shift() ?? this.#firstAttempts.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+/**
  * Runs each row's request through one concurrency limit and one pace, retrying by the policy.
  *
- * A retry is a fresh job on the same queue, so it waits for the same pace and slots as first
- * attempts; the backoff between attempts happens outside the queue and holds no slot. Every answer
+ * A retry takes a slot and waits for the pace like a first attempt (ahead of first attempts still
+ * waiting for a slot); the backoff between attempts holds no slot. Every answer
  * is reported to the pacer, so one row's 429 slows the pace for all of them.
  */
 export class Dispatcher {
-  readonly #queue: PQueue;
+  readonly #slots: Slots;
   readonly #pacer: Pacer;
   readonly #policy: RetryPolicy;
   readonly #maxOpenRows: number;
@@ -53,7 +82,7 @@ export class Dispatcher {
   rateLimitedAnswers = 0;
 
   constructor(options: DispatcherOptions) {
-    this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.#slots = new Slots(options.concurrency);
     this.#pacer = options.pacer;
     this.#policy = options.retryPolicy;
     this.#maxOpenRows = options.maxOpenRows ?? Math.max(16, options.concurrency * 4);
@@ -136,7 +165,13 @@ export class Dispatcher {
       // Retries go ahead of first attempts still waiting for a slot (they still wait for the pace):
       // a row already under way finishes sooner, and after a 403 the renewal retry tells at once
       // whether the credentials work, before a queue of rows is sent with them.
-      const outcome = await this.#queue.add(() => this.#attempt(send), { priority: attempts > 0 ? 1 : 0 });
+      await this.#slots.take(attempts > 0);
+      let outcome: AttemptOutcome | undefined;
+      try {
+        outcome = await this.#attempt(send);
+      } finally {
+        this.#slots.release();
+      }
       if (outcome === undefined) {
         return lastFailure ? { outcome: lastFailure, attempts } : { outcome: undefined, attempts: 0 };
       }
