@@ -75,6 +75,7 @@ export class Ds100Client {
   // Resolved once: URL parsing per request showed in the profile.
   readonly #enablePath: string;
   readonly #lookupPath: string;
+  #headers: { readonly token: string; readonly headers: Record<string, string> } | undefined;
 
   constructor(options: Ds100ClientOptions) {
     const base = normaliseBaseUrl(options.baseUrl);
@@ -92,7 +93,7 @@ export class Ds100Client {
 
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
-    const body = { deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId };
+    const body = JSON.stringify({ deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId });
     return this.#call('PATCH', this.#enablePath, body, (response, token) =>
       classifyEnableResponse(response, pair, [token]),
     );
@@ -103,16 +104,27 @@ export class Ds100Client {
    * outcome carries the credential and the user the device is registered to; 404 is NOT_FOUND.
    */
   async lookup(deviceSerialNumber: string): Promise<AttemptOutcome> {
-    return this.#call('POST', this.#lookupPath, { deviceSerialNumber }, (response, token) =>
+    return this.#call('POST', this.#lookupPath, JSON.stringify({ deviceSerialNumber }), (response, token) =>
       classifyLookupResponse(response, deviceSerialNumber, [token]),
     );
+  }
+
+  /** The request headers for `token`, built once per token rather than once per request. */
+  #headersFor(token: string): Record<string, string> {
+    if (this.#headers?.token !== token) {
+      this.#headers = {
+        token,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
+      };
+    }
+    return this.#headers.headers;
   }
 
   /** One attempt of one call: auth, deadline, bounded body; a network failure becomes an outcome. */
   async #call(
     method: 'PATCH' | 'POST',
     path: string,
-    body: object,
+    body: string,
     classify: (response: HttpAnswer, token: string) => AttemptOutcome,
   ): Promise<AttemptOutcome> {
     const tokenProvider = this.#tokenProvider;
@@ -127,12 +139,8 @@ export class Ds100Client {
       origin: this.#origin,
       method,
       path,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(body),
+      headers: this.#headersFor(token),
+      body,
     });
     if (!exchange.ok) return networkFailure(exchange.error, exchange.isTimeout);
     const outcome = classify(

@@ -80,9 +80,22 @@ const codeForStatus = (status: number): FailureCode =>
 const isString = (value: unknown): value is string => typeof value === 'string';
 
 /**
- * Reads the token record out of a 200 body. The documented body is an array; the element for this
- * device is preferred, because the service may return several of the user's credentials.
+ * The element of a parsed 200 body that describes `deviceSerialNumber`: the documented body is an
+ * array, and the service may return several of the user's credentials, so this device's element is
+ * preferred, else the first object. A plain loop: this runs for every row.
  */
+function recordFor(parsed: readonly unknown[], deviceSerialNumber: string): Record<string, unknown> | undefined {
+  let first: Record<string, unknown> | undefined;
+  for (const item of parsed) {
+    if (!item || typeof item !== 'object') continue;
+    const record = item as Record<string, unknown>;
+    if (record['deviceSerialNumber'] === deviceSerialNumber) return record;
+    first ??= record;
+  }
+  return first;
+}
+
+/** Reads the token record for `pair` out of a 200 body, or says what is wrong with the body. */
 function readTokenRecord(body: string, pair: Ds100Pair): TokenRecord | string {
   let parsed: unknown;
   try {
@@ -91,10 +104,9 @@ function readTokenRecord(body: string, pair: Ds100Pair): TokenRecord | string {
     return `the 200 response is not JSON: ${safeExcerpt(body)}`;
   }
   if (!Array.isArray(parsed)) return 'the 200 response is not the documented JSON array';
-  const records = parsed.filter((item): item is Record<string, unknown> => !!item && typeof item === 'object');
-  if (records.length === 0) return 'the 200 response is an empty array';
-  const record = records.find((item) => item['deviceSerialNumber'] === pair.deviceSerialNumber) ?? records[0];
-  if (!record || !isString(record['tokenSerialNumber']) || !isString(record['tokenStatus'])) {
+  const record = recordFor(parsed, pair.deviceSerialNumber);
+  if (!record) return 'the 200 response is an empty array';
+  if (!isString(record['tokenSerialNumber']) || !isString(record['tokenStatus'])) {
     return 'the 200 response has no tokenSerialNumber or tokenStatus';
   }
   return {
@@ -140,9 +152,7 @@ export function classifyLookupResponse(
   const pair = { deviceSerialNumber, userId: '' };
   const token = readTokenRecord(body, pair);
   if (typeof token === 'string') return failure('BAD_RESPONSE', status, safeExcerpt(token, secrets));
-  const records = parsed.filter((item): item is Record<string, unknown> => !!item && typeof item === 'object');
-  const record = records.find((item) => item['deviceSerialNumber'] === deviceSerialNumber) ?? records[0];
-  const userId = record?.['userId'];
+  const userId = recordFor(parsed, deviceSerialNumber)?.['userId'];
   if (!isString(userId)) return failure('BAD_RESPONSE', status, 'the lookup response has no userId');
   return { ok: true, httpStatus: status, token, userId };
 }
