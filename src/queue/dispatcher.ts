@@ -45,12 +45,13 @@ class Slots {
     this.#free = count;
   }
 
-  async take(isRetry: boolean): Promise<void> {
+  /** Takes a slot: at once (undefined) when one is free, else a promise of one. */
+  take(isRetry: boolean): Promise<void> | undefined {
     if (this.#free > 0) {
       this.#free--;
-      return;
+      return undefined;
     }
-    await new Promise<void>((take) => (isRetry ? this.#retries : this.#firstAttempts).push(take));
+    return new Promise<void>((take) => (isRetry ? this.#retries : this.#firstAttempts).push(take));
   }
 
   release(): void {
@@ -147,7 +148,8 @@ export class Dispatcher {
    */
   async #attempt(send: () => Promise<AttemptOutcome>): Promise<AttemptOutcome | undefined> {
     if (this.#signal?.aborted) return undefined;
-    const startedAt = await this.#pacer.acquire();
+    const slot = this.#pacer.acquire();
+    const startedAt = typeof slot === 'number' ? slot : await slot;
     if (this.#signal?.aborted) return undefined;
     this.requestsSent++;
     const outcome = await send();
@@ -165,7 +167,10 @@ export class Dispatcher {
       // Retries go ahead of first attempts still waiting for a slot (they still wait for the pace):
       // a row already under way finishes sooner, and after a 403 the renewal retry tells at once
       // whether the credentials work, before a queue of rows is sent with them.
-      await this.#slots.take(attempts > 0);
+      // Awaited only when there is something to wait for: most rows find a slot and their pace
+      // free, and every await is a trip through the microtask queue.
+      const slot = this.#slots.take(attempts > 0);
+      if (slot) await slot;
       let outcome: AttemptOutcome | undefined;
       try {
         outcome = await this.#attempt(send);

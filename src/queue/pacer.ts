@@ -66,21 +66,28 @@ export class Pacer {
   }
 
   /** Reserves the next slot and returns how long to wait for it. */
-  reserve(): number {
-    const now = this.#clock.now();
+  reserve(now = this.#clock.now()): number {
     const slot = Math.max(now, this.#nextSlot, this.#adaptive?.pausedUntil ?? now);
     this.#nextSlot = slot + 1000 / this.rate;
     return slot - now;
   }
 
-  /** Waits for this caller's slot; returns the time it starts (the clock's `now()`). */
-  async acquire(): Promise<number> {
+  /**
+   * Takes this caller's slot and returns the time it starts (the clock's `now()`): at once when the
+   * slot is now (most requests, when the run is not held back by the pace), else a promise.
+   */
+  acquire(): number | Promise<number> {
+    const now = this.#clock.now();
+    const wait = this.reserve(now);
+    return wait <= 0 ? now : this.#waitForSlot(wait);
+  }
+
+  async #waitForSlot(wait: number): Promise<number> {
     for (;;) {
       const generation = this.#generation;
-      const wait = this.reserve();
-      if (wait <= 0) return this.#clock.now();
       await this.#clock.sleep(wait);
-      if (generation === this.#generation) return this.#clock.now();
+      // The rate went down while asleep: that slot is void, take one at the new pace.
+      if (generation === this.#generation || (wait = this.reserve()) <= 0) return this.#clock.now();
     }
   }
 

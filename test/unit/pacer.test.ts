@@ -35,13 +35,23 @@ describe('Pacer', () => {
     expect([pacer.reserve(), pacer.reserve()]).toEqual([0, 100]);
   });
 
+  it('hands out a free slot at once, without a promise, and a later one as a promise', async () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer(10, { clock });
+    expect(pacer.acquire()).toBe(0); // a number: the caller need not await
+    const second = pacer.acquire();
+    expect(second).toBeInstanceOf(Promise);
+    await clock.advanceTo(100);
+    expect(await second).toBe(100);
+  });
+
   it('slows every later start on a 429, and takes back slots handed out at the old pace', async () => {
     const clock = new FakeClock();
     const pacer = new Pacer(10, { clock });
     const first = await pacer.acquire(); // starts at 0
     expect(first).toBe(0);
     let secondStart: number | undefined;
-    void pacer.acquire().then((at) => (secondStart = at)); // reserved for 100 at 10/s
+    void Promise.resolve(pacer.acquire()).then((at) => (secondStart = at)); // reserved for 100 at 10/s
     await clock.advanceTo(10);
     pacer.rateLimited(first); // 10/s -> 7/s: the next start is one new interval (142.9 ms) from now
     await clock.advanceTo(100);
