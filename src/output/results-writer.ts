@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { stringify, type Stringifier } from 'csv-stringify';
 import { Ds100Error } from '../errors.js';
 import type { RowResult } from '../types.js';
+import { csvLine } from './csv-line.js';
 
 /** The results file's fixed columns, in order: the public contract. Carried input columns follow. */
 export const RESULT_COLUMNS = [
@@ -56,21 +56,24 @@ export const resultRecord = (result: RowResult): string[] => [
  * in flight. `-` writes to stdout; a closed stdout (`| head`) stops the writing, not the run.
  */
 export class ResultsWriter {
-  readonly #csv: Stringifier;
   readonly #destination: Writable;
   readonly #isStdout: boolean;
   #isCorked = false;
+  /** Set when stdout's reader went away: later rows are dropped, the run goes on. */
+  #isGone = false;
+  #error: Error | undefined;
 
-  private constructor(csv: Stringifier, destination: Writable, isStdout: boolean) {
-    this.#csv = csv;
+  private constructor(destination: Writable, isStdout: boolean) {
     this.#destination = destination;
     this.#isStdout = isStdout;
+    destination.on('error', (error: NodeJS.ErrnoException) => {
+      if (isStdout && error.code === 'EPIPE') this.#isGone = true;
+      else this.#error ??= error;
+    });
   }
 
   static async open(path: string, carriedNames: readonly string[]): Promise<ResultsWriter> {
     const isStdout = path === '-';
-    // Cells starting with = + - @ tab or CR get a leading ' so a spreadsheet shows them, not runs them.
-    const csv = stringify({ header: true, columns: resultHeader(carriedNames), escape_formulas: true });
     const destination = isStdout ? process.stdout : createWriteStream(path, { highWaterMark: FILE_BUFFER_BYTES });
     if (!isStdout) {
       try {
@@ -80,21 +83,29 @@ export class ResultsWriter {
         throw new Ds100Error('OUTPUT_FILE', `${path}: cannot write the results file: ${reason}`, { cause: error });
       }
     }
-    destination.on('error', (error: NodeJS.ErrnoException) => {
-      if (isStdout && error.code === 'EPIPE') {
-        csv.unpipe(destination);
-        csv.resume(); // the reader went away: keep draining so the run can finish and report
-      } else {
-        csv.destroy(error);
-      }
-    });
-    csv.pipe(destination, { end: !isStdout });
-    return new ResultsWriter(csv, destination, isStdout);
+    const writer = new ResultsWriter(destination, isStdout);
+    await writer.#write(csvLine(resultHeader(carriedNames)));
+    return writer;
   }
 
   async write(result: RowResult): Promise<void> {
     this.#batch();
-    if (!this.#csv.write(resultRecord(result))) await once(this.#csv, 'drain');
+    await this.#write(csvLine(resultRecord(result)));
+  }
+
+  async #write(line: string): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#isGone) return;
+    if (!this.#destination.write(line)) await this.#drained();
+  }
+
+  /** Waits until the destination takes more; a reader of stdout going away ends the wait too. */
+  async #drained(): Promise<void> {
+    try {
+      await once(this.#destination, 'drain');
+    } catch (error) {
+      if (!this.#isGone) throw error;
+    }
   }
 
   /**
@@ -114,7 +125,12 @@ export class ResultsWriter {
   }
 
   async close(): Promise<void> {
-    this.#csv.end();
-    await finished(this.#isStdout ? this.#csv : this.#destination);
+    if (this.#isStdout) {
+      // stdout is never ended (the summary may follow on it); what it still buffers goes out first.
+      if (!this.#isGone && this.#destination.writableNeedDrain) await this.#drained();
+      return;
+    }
+    this.#destination.end();
+    await finished(this.#destination);
   }
 }
