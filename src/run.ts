@@ -225,7 +225,8 @@ export async function processRows(
       // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
       // process dies before its results line is written.
       state?.record(result);
-      await writer?.write(result);
+      const written = writer?.write(result);
+      if (written) await written;
       logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
       const tripped = breaker.observe(result);
       if (tripped) stop(tripped);
@@ -264,10 +265,11 @@ export async function processRows(
           await record(notAttempted(row, stopReason));
           continue;
         }
-        await dispatcher.submit(
+        const admitted = dispatcher.submit(
           () => action.send(client, row),
           async (dispatched) => record(await toResult(row, dispatched)),
         );
+        if (admitted) await admitted; // most rows are admitted at once: no trip through the microtasks
       }
     } finally {
       // Rows already admitted still finish and are written, even when reading failed half-way.

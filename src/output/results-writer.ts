@@ -88,15 +88,16 @@ export class ResultsWriter {
     return writer;
   }
 
-  async write(result: RowResult): Promise<void> {
+  /** Undefined when the line was taken at once, else a promise that resolves when there is room. */
+  write(result: RowResult): Promise<void> | undefined {
     this.#batch();
-    await this.#write(csvLine(resultRecord(result)));
+    return this.#write(csvLine(resultRecord(result)));
   }
 
-  async #write(line: string): Promise<void> {
+  #write(line: string): Promise<void> | undefined {
     if (this.#error) throw this.#error;
-    if (this.#isGone) return;
-    if (!this.#destination.write(line)) await this.#drained();
+    if (this.#isGone || this.#destination.write(line)) return undefined;
+    return this.#drained();
   }
 
   /** Waits until the destination takes more; a reader of stdout going away ends the wait too. */

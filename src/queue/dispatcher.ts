@@ -93,21 +93,39 @@ export class Dispatcher {
   /**
    * Admits one row once there is room, sends it with retries, then awaits `onDone` before the row
    * leaves (so a slow results writer slows intake instead of piling up results in memory).
-   * Resolves when the row is admitted, not when it is done.
+   * Returns undefined when the row was admitted at once, else a promise that resolves when it is
+   * admitted (not when it is done).
    */
-  async submit(send: () => Promise<AttemptOutcome>, onDone: (result: Dispatched) => Promise<void>): Promise<void> {
+  submit(
+    send: () => Promise<AttemptOutcome>,
+    onDone: (result: Dispatched) => Promise<void>,
+  ): Promise<void> | undefined {
+    // At once when there is room (the common case): no promise for the caller to await.
+    if (this.#openRows >= this.#maxOpenRows) return this.#submitWhenRoom(send, onDone);
+    this.#admit(send, onDone);
+    return undefined;
+  }
+
+  async #submitWhenRoom(send: () => Promise<AttemptOutcome>, onDone: (result: Dispatched) => Promise<void>) {
     while (this.#openRows >= this.#maxOpenRows) await new Promise<void>((wake) => this.#wakeUps.push(wake));
+    this.#admit(send, onDone);
+  }
+
+  #admit(send: () => Promise<AttemptOutcome>, onDone: (result: Dispatched) => Promise<void>): void {
     this.#throwFirstError();
     this.#openRows++;
-    void this.#sendWithRetry(send)
-      .then(onDone)
-      .catch((error: unknown) => {
-        this.#firstError ??= error;
-      })
-      .finally(() => {
-        this.#openRows--;
-        for (const wake of this.#wakeUps.splice(0)) wake();
-      });
+    void this.#finish(send, onDone);
+  }
+
+  async #finish(send: () => Promise<AttemptOutcome>, onDone: (result: Dispatched) => Promise<void>): Promise<void> {
+    try {
+      await onDone(await this.#sendWithRetry(send));
+    } catch (error) {
+      this.#firstError ??= error;
+    } finally {
+      this.#openRows--;
+      if (this.#wakeUps.length > 0) for (const wake of this.#wakeUps.splice(0)) wake();
+    }
   }
 
   /**
