@@ -1,4 +1,5 @@
 import {
+  allocate,
   grow,
   KeyTable,
   packSerial,
@@ -56,7 +57,7 @@ const SATURATED = 0xff;
  */
 export class ConflictParties {
   // Per party: the user ID's 4 packed words, then the line.
-  #words = new Uint32Array(16 * (USER_ID_WORDS + 1));
+  #words = allocate(Uint32Array, 16 * (USER_ID_WORDS + 1));
   #count = 0;
 
   add(user: Uint32Array, line: number): number {
@@ -158,9 +159,9 @@ export class CrossRowFacts {
     const capacity = Math.max(16, Math.ceil(expectedRows));
     this.#serials = new KeyTable(SHORT_SERIAL_WORDS, capacity);
     this.#users = new KeyTable(USER_ID_WORDS, capacity);
-    this.#firstUser = new Int32Array(capacity);
-    this.#firstLine = new Int32Array(capacity);
-    this.#devices = new Uint8Array(capacity);
+    this.#firstUser = allocate(Int32Array, capacity);
+    this.#firstLine = allocate(Int32Array, capacity);
+    this.#devices = allocate(Uint8Array, capacity);
   }
 
   /** Records a well-formed row and returns its serial's index (and sets `claim`). Call once per row, in file order. */

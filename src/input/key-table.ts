@@ -29,8 +29,8 @@ export class KeyTable {
     this.words = words;
     this.key = new Uint32Array(words);
     const capacity = Math.max(16, initialCapacity);
-    this.#keys = new Uint32Array(capacity * words);
-    this.#slots = new Int32Array(slotsFor(capacity));
+    this.#keys = allocate(Uint32Array, capacity * words);
+    this.#slots = allocate(Int32Array, slotsFor(capacity));
     this.#scale = this.#slots.length / 2 ** 32;
   }
 
@@ -94,11 +94,12 @@ export class KeyTable {
    */
   widen(words: number, fill: number): void {
     const extra = words - this.words;
-    const keys = new Uint32Array((this.#keys.length / this.words) * words);
+    const keys = allocate(Uint32Array, (this.#keys.length / this.words) * words);
     for (let index = 0, from = 0, to = 0; index < this.#size; index++) {
       for (let word = 0; word < extra; word++) keys[to++] = fill;
       for (let word = 0; word < this.words; word++) keys[to++] = this.#keys[from++]!;
     }
+    release(this.#keys);
     this.#keys = keys;
     this.words = words;
     this.key = new Uint32Array(words);
@@ -112,7 +113,8 @@ export class KeyTable {
   }
 
   #rehash(length: number): void {
-    const slots = new Int32Array(length);
+    const slots = allocate(Int32Array, length);
+    release(this.#slots);
     this.#slots = slots;
     this.#scale = length / 2 ** 32;
     const last = length - 1;
@@ -124,22 +126,46 @@ export class KeyTable {
   }
 }
 
-/** A typed array twice as long (or `length` long), with the old contents. */
-export function grow<T extends Int32Array | Uint32Array | Uint8Array>(array: T, length: number): T {
-  const bigger = new (array.constructor as new (length: number) => T)(length);
-  bigger.set(array);
-  return bigger;
+type TypedArray = Int32Array | Uint32Array | Uint8Array;
+interface TypedArrayType<T extends TypedArray> {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+// Resizable buffers are ES2024 (in Node since 20); the ES2023 library this project targets lacks them.
+interface ResizableBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+const ResizableBuffer = ArrayBuffer as unknown as new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => ResizableBuffer;
+
+/**
+ * A zero-filled typed array whose memory `release()` can hand back at once. Like any typed array's,
+ * its pages cost nothing until written, so sizing for the most a file could need is free.
+ */
+export function allocate<T extends TypedArray>(Type: TypedArrayType<T>, length: number): T {
+  const bytes = length * Type.BYTES_PER_ELEMENT;
+  return new Type(new ResizableBuffer(bytes, { maxByteLength: bytes }), 0, length);
 }
 
 /**
- * Hands a typed array's memory back now rather than at the garbage collector's next full collection,
- * which can come long after a big table became garbage (while the next stage builds up its own
- * memory: both at once would be the process's peak). Transferring the buffer empties the array
- * and moves the memory to a copy nothing refers to, freed by the next minor collection.
+ * Hands the memory of an array from `allocate` back now rather than at the garbage collector's
+ * next full collection, which can come long after a big table became garbage, while the next
+ * stage builds up its own memory: both at once would be the process's peak. The array is empty
+ * after.
  */
-export function release(array: Int32Array | Uint32Array | Uint8Array): void {
-  const { buffer } = array;
-  if (buffer instanceof ArrayBuffer) structuredClone(buffer, { transfer: [buffer] }); // never shared
+export function release(array: TypedArray): void {
+  (array.buffer as ResizableBuffer).resize(0);
+}
+
+/** A typed array (from `allocate`) `length` long, with the old contents; the old one is released. */
+export function grow<T extends TypedArray>(array: T, length: number): T {
+  const bigger = allocate(array.constructor as TypedArrayType<T>, length);
+  bigger.set(array);
+  release(array);
+  return bigger;
 }
 
 // A serial is packed as nibbles, most significant first, left-padded with 0xF so that leading

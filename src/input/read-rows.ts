@@ -15,7 +15,7 @@ import {
   type VerdictContext,
 } from './cross-row.js';
 import { checkFileKind, describeUtf8Error, Utf8Checker } from './file-checks.js';
-import { grow } from './key-table.js';
+import { allocate, grow } from './key-table.js';
 import {
   DEFAULT_RULES,
   serialLengthOf,
@@ -319,8 +319,8 @@ const LENGTH_BITS: Readonly<Record<SerialLength, number>> = { expected: 0, short
  */
 class RowLines {
   // Runs of rows whose line is the row index plus an offset: the first row of each, and the offset.
-  #starts = new Int32Array(64);
-  #offsets = new Int32Array(64);
+  #starts = allocate(Int32Array, 64);
+  #offsets = allocate(Int32Array, 64);
   #runs = 0;
 
   /** Call once per row, in order. */
@@ -370,8 +370,8 @@ interface Prescan {
 
 /**
  * Pass 1 and the resolution: every row checked on its own, then, once the whole file is known,
- * decided across rows. A function of its own so that the fact tables, which only it refers to,
- * can be collected as soon as it returns; pass 2 keeps only the verdicts.
+ * decided across rows. The fact tables are released before it returns, and as a function of its
+ * own it leaves nothing else of pass 1 reachable from pass 2's closures: pass 2 keeps the verdicts.
  *
  * Memory at its peak: about 9 bytes per row plus 21 per distinct serial (33 once a serial is longer
  * than 16 digits) and 22 per distinct user; then 9 per row.
@@ -384,10 +384,10 @@ async function prescan(file: string, rules: ValidationRules, options: OpenInputO
   const expectedRows = Math.min(Math.ceil((await stat(file)).size / 47) + 16, 1 << 22);
   const facts = new CrossRowFacts(expectedRows);
   let rows = 0;
-  let codes = new Uint8Array(expectedRows);
+  let codes = allocate(Uint8Array, expectedRows);
   // A well-formed row's serial index until the resolution, then its detail.
-  let details = new Int32Array(expectedRows);
-  let fingerprints = new Uint32Array(expectedRows);
+  let details = allocate(Int32Array, expectedRows);
+  let fingerprints = allocate(Uint32Array, expectedRows);
   const rowLines = new RowLines();
   const examples = new Map<CheckCode, CheckExample[]>();
   const byErrorCode: Partial<Record<CheckCode, number>> = {};

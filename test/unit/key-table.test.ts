@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allocate,
   KeyTable,
   packSerial,
   packUserId,
@@ -79,7 +80,7 @@ describe('release', () => {
     expect(table.read(index)).toHaveLength(USER_ID_WORDS);
     table.release();
     expect(() => table.read(index)).toThrow(/detached/);
-    const array = new Int32Array(1 << 20).fill(7);
+    const array = allocate(Int32Array, 1 << 20).fill(7);
     release(array);
     expect([array.length, array.buffer.byteLength]).toEqual([0, 0]);
   });
