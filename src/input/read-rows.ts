@@ -6,9 +6,16 @@ import { Parser, type CsvError, type Options as ParseOptions } from 'csv-parse';
 import { describeFsError, Ds100Error } from '../errors.js';
 import type { InputRow, InvalidRowCode, WarningCode } from '../types.js';
 import { mapColumns, type ColumnMap } from './columns.js';
-import { CrossRowFacts, type RowKeys } from './cross-row.js';
+import {
+  CrossRowFacts,
+  crossRowVerdict,
+  type Claim,
+  type CrossRowCode,
+  type CrossRowVerdict,
+  type VerdictContext,
+} from './cross-row.js';
 import { checkFileKind, describeUtf8Error, Utf8Checker } from './file-checks.js';
-import { grow } from './key-table.js';
+import { allocate, grow } from './key-table.js';
 import {
   DEFAULT_RULES,
   serialLengthOf,
@@ -253,12 +260,23 @@ const malformedProblem = (error: CsvError): RowProblem => ({
 });
 
 /** The checks of one parsed record on its own, shared by both passes. */
-function checkRecord(record: readonly string[], columns: ColumnMap, names: FieldNames, rules: ValidationRules) {
+function checkRecord(record: readonly string[], columns: ColumnMap, names: FieldNames) {
   const serial = record[columns.serialIndex] ?? '';
   const userId = record[columns.userIdIndex] ?? '';
   const problem = validateRow({ serial, userId, fieldCount: record.length, expectedFieldCount: columns.width }, names);
-  const length: SerialLength = problem ? 'expected' : serialLengthOf(serial, rules);
-  return { serial, userId, problem, length };
+  return { serial, userId, problem };
+}
+
+/**
+ * FNV-1a of a well-formed row's serial and user ID. Pass 2 no longer has the fact tables to look a
+ * row up in; a row whose fingerprint differs from the pre-scan's is not the row that was checked.
+ */
+function fingerprint(serial: string, userId: string): number {
+  let hash = 0x811c9dc5;
+  for (let at = 0; at < serial.length; at++) hash = Math.imul(hash ^ serial.charCodeAt(at), 0x01000193);
+  hash = Math.imul(hash ^ 0x2c, 0x01000193); // a comma between the two
+  for (let at = 0; at < userId.length; at++) hash = Math.imul(hash ^ userId.charCodeAt(at), 0x01000193);
+  return hash >>> 0;
 }
 
 // Per-row codes in the pre-scan's compact array: 0 = valid, otherwise 1 + index in CODES.
@@ -279,62 +297,120 @@ const CODES: readonly CheckCode[] = [
   'SERIAL_LENGTH',
 ];
 const codeId = (code: CheckCode): number => CODES.indexOf(code) + 1;
-// Before resolution a well-formed row's slot holds its serial length instead.
-const PENDING: Record<SerialLength, number> = { expected: 0, short: 0xfe, long: 0xfd };
-const LENGTH_OF_PENDING = new Map<number, SerialLength>([
-  [0, 'expected'],
-  [0xfe, 'short'],
-  [0xfd, 'long'],
-]);
+const CROSS_ROW_CODES: readonly CrossRowCode[] = [
+  'SERIAL_LEADING_ZEROS_LOST',
+  'CONFLICTING_ROW',
+  'DUPLICATE_ROW',
+  'TOO_MANY_DEVICES',
+  'SERIAL_LENGTH',
+];
+/** The final codes a well-formed row can have: valid, or one of the cross-row codes. */
+const WELL_FORMED_IDS = new Set([0, ...CROSS_ROW_CODES.map(codeId)]);
+// Before resolution a well-formed row's code is PENDING plus how `add` found its serial (a Claim,
+// bits 0-1) and its length (bits 2-3); final codes are all below PENDING.
+const PENDING = 0x80;
+const LENGTHS: readonly SerialLength[] = ['expected', 'short', 'long'];
+const LENGTH_BITS: Readonly<Record<SerialLength, number>> = { expected: 0, short: 1 << 2, long: 2 << 2 };
 
 /**
- * Opens a CSV of device/user pairs and checks all of it before returning: the file's kind and
- * encoding, the header, every row on its own and the rules across rows (see cross-row.ts). A file
- * that cannot be used throws a Ds100Error INPUT_FILE; a bad row never throws.
- *
- * Two passes read the file: this pre-scan, which keeps only compact facts (about 13 bytes per row
- * plus 60 per distinct serial and user), and `items`, which streams the rows again with their
- * verdicts. Should the file change in between, `items` throws rather than report wrong verdicts.
+ * The line of each pre-scanned row, for the summary's examples. Rows mostly follow each other line
+ * by line, so only the rows where the gap between row index and line changes are kept (after a
+ * blank line, a quoted line break, a malformed record): 8 bytes each, none for the rest.
  */
-export async function openInput(file: string, options: OpenInputOptions = {}): Promise<OpenedInput> {
-  const rules = options.rules ?? DEFAULT_RULES;
-  const examplesPerCode = options.examplesPerCode ?? 3;
-  try {
-    await checkFileKind(file);
-  } catch (error) {
-    throw inputError(file, error);
+class RowLines {
+  // Runs of rows whose line is the row index plus an offset: the first row of each, and the offset.
+  #starts = allocate(Int32Array, 64);
+  #offsets = allocate(Int32Array, 64);
+  #runs = 0;
+
+  /** Call once per row, in order. */
+  add(row: number, line: number): void {
+    const offset = line - row;
+    if (this.#runs > 0 && this.#offsets[this.#runs - 1] === offset) return;
+    if (this.#runs === this.#starts.length) {
+      this.#starts = grow(this.#starts, this.#runs * 2);
+      this.#offsets = grow(this.#offsets, this.#runs * 2);
+    }
+    this.#starts[this.#runs] = row;
+    this.#offsets[this.#runs] = offset;
+    this.#runs++;
   }
 
+  lineOf(row: number): number {
+    // The last run that starts at or before `row`.
+    let low = 0;
+    let high = this.#runs - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.#starts[middle]! <= row) low = middle;
+      else high = middle - 1;
+    }
+    return row + (this.#offsets[low] ?? 0);
+  }
+}
+
+/** What pass 2 keeps of the pre-scan: 9 bytes per row, and the conflicts' other parties. */
+interface Verdicts {
+  readonly rows: number;
+  /** Each row's final code (see CODES). */
+  readonly codes: Uint8Array;
+  /** What a well-formed row's message needs (see `crossRowVerdict`). */
+  readonly details: Int32Array;
+  /** Each well-formed row's `fingerprint`. */
+  readonly fingerprints: Uint32Array;
+  readonly context: VerdictContext;
+}
+
+interface Prescan {
+  readonly columns: ColumnMap;
+  readonly names: FieldNames;
+  readonly scan: InputScan;
+  readonly verdicts: Verdicts;
+}
+
+/**
+ * Pass 1 and the resolution: every row checked on its own, then, once the whole file is known,
+ * decided across rows. The fact tables are released before it returns, and as a function of its
+ * own it leaves nothing else of pass 1 reachable from pass 2's closures: pass 2 keeps the verdicts.
+ *
+ * Memory at its peak: about 9 bytes per row plus 21 per distinct serial (33 once a serial is longer
+ * than 16 digits) and 22 per distinct user; then 9 per row.
+ */
+async function prescan(file: string, rules: ValidationRules, options: OpenInputOptions): Promise<Prescan> {
+  const examplesPerCode = options.examplesPerCode ?? 3;
   let columns: ColumnMap | undefined;
   let names: FieldNames = { serial: '', userId: '' };
   // A row of a serial and a user ID takes at least 47 bytes: sizing for that avoids regrowing.
   const expectedRows = Math.min(Math.ceil((await stat(file)).size / 47) + 16, 1 << 22);
   const facts = new CrossRowFacts(expectedRows);
   let rows = 0;
-  let lines = new Int32Array(expectedRows);
-  let codes = new Uint8Array(expectedRows);
-  let serialIndexes = new Int32Array(expectedRows);
-  let userIndexes = new Int32Array(expectedRows);
+  let codes = allocate(Uint8Array, expectedRows);
+  // A well-formed row's serial index until the resolution, then its detail.
+  let details = allocate(Int32Array, expectedRows);
+  let fingerprints = allocate(Uint32Array, expectedRows);
+  const rowLines = new RowLines();
   const examples = new Map<CheckCode, CheckExample[]>();
   const byErrorCode: Partial<Record<CheckCode, number>> = {};
   const byWarningCode: Partial<Record<CheckCode, number>> = {};
-  const note = (counts: Partial<Record<CheckCode, number>>, line: number, { code, message }: RowProblem): void => {
+  /** Counts a code; true when the summary wants another example of it. */
+  const count = (counts: Partial<Record<CheckCode, number>>, code: CheckCode): boolean => {
     counts[code] = (counts[code] ?? 0) + 1;
-    const list = examples.get(code) ?? [];
-    if (list.length < examplesPerCode) examples.set(code, [...list, { line, message }]);
+    return (examples.get(code)?.length ?? 0) < examplesPerCode;
   };
-  const addRow = (line: number, code: number, keys?: RowKeys): void => {
-    if (rows === lines.length) {
-      const length = lines.length * 2;
-      lines = grow(lines, length);
+  const note = (counts: Partial<Record<CheckCode, number>>, line: number, { code, message }: RowProblem): void => {
+    if (count(counts, code)) examples.set(code, [...(examples.get(code) ?? []), { line, message }]);
+  };
+  const addRow = (line: number, code: number, serialIndex = 0, print = 0): void => {
+    if (rows === codes.length) {
+      const length = codes.length * 2;
       codes = grow(codes, length);
-      serialIndexes = grow(serialIndexes, length);
-      userIndexes = grow(userIndexes, length);
+      details = grow(details, length);
+      fingerprints = grow(fingerprints, length);
     }
-    lines[rows] = line;
     codes[rows] = code;
-    serialIndexes[rows] = keys?.serialIndex ?? -1;
-    userIndexes[rows] = keys?.userIndex ?? -1;
+    details[rows] = serialIndex;
+    fingerprints[rows] = print;
+    rowLines.add(rows, line);
     rows++;
   };
 
@@ -361,12 +437,14 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
       return;
     }
     const line = lines1.startOf(record, endLine);
-    const { serial, userId, problem, length } = checkRecord(record, columns, names, rules);
+    const { serial, userId, problem } = checkRecord(record, columns, names);
     if (problem) {
       note(byErrorCode, line, problem);
       addRow(line, codeId(problem.code));
     } else {
-      addRow(line, PENDING[length], facts.add(serial, userId, line));
+      const serialIndex = facts.add(serial, userId, line);
+      const pending = PENDING | LENGTH_BITS[serialLengthOf(serial, rules)] | facts.claim;
+      addRow(line, pending, serialIndex, fingerprint(serial, userId));
     }
   });
   if (!columns) {
@@ -377,28 +455,57 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
   }
 
   // Resolution: now that the whole file is known, decide every well-formed row.
+  const context: VerdictContext = { rules, names, hasLeadingZeros: facts.hasLeadingZeros, parties: facts.parties };
   let valid = 0;
   for (let index = 0; index < rows; index++) {
-    const pending = LENGTH_OF_PENDING.get(codes[index]!);
-    if (pending === undefined) continue; // invalid on its own, counted in pass 1
-    const keys = { serialIndex: serialIndexes[index]!, userIndex: userIndexes[index]! };
-    const line = lines[index]!;
-    const { problem, warning } = facts.verdict(keys, line, pending, rules, names);
-    if (problem) note(byErrorCode, line, problem);
-    else {
-      valid++;
-      if (warning) note(byWarningCode, line, warning);
-    }
-    codes[index] = problem ? codeId(problem.code) : warning ? codeId(warning.code) : 0;
+    const pending = codes[index]!;
+    if (pending < PENDING) continue; // invalid on its own, counted in pass 1
+    const serialIndex = details[index]!;
+    const code = facts.decide(serialIndex, (pending & 3) as Claim, LENGTHS[(pending >>> 2) & 3]!);
+    codes[index] = code === undefined ? 0 : codeId(code);
+    details[index] = facts.detail;
+    const isWarning = code === 'SERIAL_LENGTH' && !rules.strict;
+    if (code === undefined || isWarning) valid++;
+    if (code === undefined || !count(isWarning ? byWarningCode : byErrorCode, code)) continue;
+    // Worded as pass 2 will word it, from the row's code and detail. The user ID matters only for
+    // TOO_MANY_DEVICES, whose rows all belong to their serial's first user.
+    const serial = facts.serialAt(serialIndex);
+    const { problem, warning } = crossRowVerdict(code, facts.detail, serial, facts.firstUserIdOf(serialIndex), context);
+    examples.set(code, [
+      ...(examples.get(code) ?? []),
+      { line: rowLines.lineOf(index), message: (problem ?? warning)!.message },
+    ]);
   }
-  // Pass 2 needs only the final codes, to notice a file that changed in between.
-  const finalCodes = codes;
-  const rowCount = rows;
-  serialIndexes = new Int32Array(0);
-  userIndexes = new Int32Array(0);
-  lines = new Int32Array(0);
+  facts.release();
 
-  const columnMap = columns;
+  return {
+    columns,
+    names,
+    scan: { rows, valid, invalid: rows - valid, byErrorCode, byWarningCode, examples },
+    verdicts: { rows, codes, details, fingerprints, context },
+  };
+}
+
+/**
+ * Opens a CSV of device/user pairs and checks all of it before returning: the file's kind and
+ * encoding, the header, every row on its own and the rules across rows (see cross-row.ts). A file
+ * that cannot be used throws a Ds100Error INPUT_FILE; a bad row never throws.
+ *
+ * Two passes read the file: this pre-scan, which keeps only compact facts (at its peak about 9
+ * bytes per row plus 21 per distinct serial and 22 per distinct user, then 9 bytes per row), and
+ * `items`, which streams the rows again with their verdicts. Should the file change in between,
+ * `items` throws rather than report wrong verdicts.
+ */
+export async function openInput(file: string, options: OpenInputOptions = {}): Promise<OpenedInput> {
+  const rules = options.rules ?? DEFAULT_RULES;
+  try {
+    await checkFileKind(file);
+  } catch (error) {
+    throw inputError(file, error);
+  }
+  const { columns, names, scan, verdicts } = await prescan(file, rules, options);
+  const { codes, details, fingerprints, context } = verdicts;
+
   // Pass 2 works a chunk's worth of rows at a time: one promise per batch, not per row.
   async function* batches(): AsyncGenerator<readonly ReadItem[]> {
     const lines2 = new LineTracker();
@@ -423,35 +530,42 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
           const line = lines2.startOf(record, endLine);
           const row: InputRow = {
             line,
-            deviceSerialNumber: record[columnMap.serialIndex] ?? '',
-            userId: record[columnMap.userIdIndex] ?? '',
-            carried: columnMap.carriedIndexes.map((column) => record[column] ?? ''),
+            deviceSerialNumber: record[columns.serialIndex] ?? '',
+            userId: record[columns.userIdIndex] ?? '',
+            carried: columns.carriedIndexes.map((column) => record[column] ?? ''),
           };
-          const { serial, userId, problem, length } = checkRecord(record, columnMap, names, rules);
-          const keys = problem ? undefined : facts.find(serial, userId);
-          if (!problem && !keys) throw fileChanged(file, `line ${line}`);
-          const verdict = problem ? { problem } : facts.verdict(keys!, line, length, rules, names);
+          const { serial, userId, problem } = checkRecord(record, columns, names);
+          let verdict: CrossRowVerdict = { problem };
+          if (!problem) {
+            // The pre-scan's verdict holds only for the same serial and user at this place.
+            const id = codes[index] ?? -1;
+            if (!WELL_FORMED_IDS.has(id) || fingerprints[index] !== fingerprint(serial, userId)) {
+              throw fileChanged(file, `line ${line}`);
+            }
+            verdict = crossRowVerdict(
+              CODES[id - 1] as CrossRowCode | undefined,
+              details[index]!,
+              serial,
+              userId,
+              context,
+            );
+          }
           item = verdict.problem
             ? { kind: 'invalid', row, problem: verdict.problem }
             : { kind: 'row', row, warning: verdict.warning };
         }
         const code = item.kind === 'invalid' ? codeId(item.problem.code) : item.warning ? codeId(item.warning.code) : 0;
-        if (index >= rowCount || finalCodes[index] !== code) throw fileChanged(file, `line ${item.row.line}`);
+        if (index >= verdicts.rows || codes[index] !== code) throw fileChanged(file, `line ${item.row.line}`);
         index++;
         done.push(item);
       }
       if (done.length > 0) yield done;
     }
-    if (index !== rowCount) throw fileChanged(file, 'the end of the file');
+    if (index !== verdicts.rows) throw fileChanged(file, 'the end of the file');
   }
   async function* items(): AsyncGenerator<ReadItem> {
     for await (const batch of batches()) yield* batch;
   }
 
-  return {
-    columns: columnMap,
-    scan: { rows, valid, invalid: rows - valid, byErrorCode, byWarningCode, examples },
-    items: items(),
-    batches: batches(),
-  };
+  return { columns, scan, items: items(), batches: batches() };
 }
