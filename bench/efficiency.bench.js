@@ -7,41 +7,21 @@
 // After a warm-up of both, autocannon and enable alternate (A E A E A), so that a change in the
 // machine's load shows up in the spread of the figures, which are all printed.
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { generatePairs } from '../dist/index.js';
-import { fmt, report, runEnable, runIfMain, startSimulatorProcess, tempDir, writeShipment } from './lib.js';
+import {
+  autocannonRate,
+  fmt,
+  report,
+  runEnable,
+  runIfMain,
+  startSimulatorProcess,
+  tempDir,
+  writeShipment,
+} from './lib.js';
 
 const CONCURRENCY = 8;
 const ROWS = 40_000;
 const AUTOCANNON_SECONDS = 6;
 const TARGET = 0.6;
-
-async function loadGenerator(simulator, seed, seconds = AUTOCANNON_SECONDS) {
-  const pairs = generatePairs(10_000_000, seed);
-  const result = await autocannon({
-    url: new URL('v1/ds100/enable/otp', simulator.baseUrl).href,
-    method: 'PATCH',
-    connections: CONCURRENCY,
-    duration: seconds,
-    headers: {
-      authorization: `Bearer ${simulator.token}`,
-      accept: 'application/json',
-      'content-type': 'application/json',
-    },
-    requests: [
-      {
-        setupRequest: (request) => {
-          const { deviceSerialNumber, userId } = pairs.next().value;
-          return { ...request, body: JSON.stringify({ deviceSerialNumber, userId }) };
-        },
-      },
-    ],
-  });
-  if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`autocannon saw ${result.non2xx} non-2xx answers and ${result.errors} errors`);
-  }
-  return result.requests.total / result.duration;
-}
 
 export async function main() {
   const { dir, cleanup } = await tempDir();
@@ -51,14 +31,16 @@ export async function main() {
     const warmInput = await writeShipment(join(dir, 'warm.csv'), 5000, 99);
     const flags = ['--rate', '100000', '--concurrency', String(CONCURRENCY)];
     // Warm the simulator up (JIT, heap) with both clients; not counted.
-    await loadGenerator(simulator, 100, 3);
+    await autocannonRate(simulator, { connections: CONCURRENCY, seconds: 3, seed: 100 });
     await runEnable({ input: warmInput, out: join(dir, 'warm.results.csv'), simulator, dir, flags });
     // Then alternate: autocannon, enable, autocannon, enable, autocannon.
-    const reference = [await loadGenerator(simulator, 101)];
+    const loadGenerator = (seed) =>
+      autocannonRate(simulator, { connections: CONCURRENCY, seconds: AUTOCANNON_SECONDS, seed });
+    const reference = [await loadGenerator(101)];
     const runs = [];
     for (let round = 0; round < 2; round++) {
       runs.push(await runEnable({ input, out: join(dir, 'results.csv'), simulator, dir, flags }));
-      reference.push(await loadGenerator(simulator, 102 + round));
+      reference.push(await loadGenerator(102 + round));
     }
     const run = runs.toSorted((a, b) => a.wallMs - b.wallMs)[0];
     for (const { finished } of runs) {

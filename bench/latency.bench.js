@@ -1,7 +1,17 @@
 // 4. Latency hiding: with 100 ms of simulated latency and enough concurrency, throughput should be
 // at least 95% of min(rate, concurrency / latency).
 import { join } from 'node:path';
-import { fmt, pct, report, runEnable, runIfMain, startSimulatorProcess, tempDir, writeShipment } from './lib.js';
+import {
+  autocannonRate,
+  fmt,
+  pct,
+  report,
+  runEnable,
+  runIfMain,
+  startSimulatorProcess,
+  tempDir,
+  writeShipment,
+} from './lib.js';
 
 const LATENCY_MS = 100;
 const SECONDS = 12;
@@ -19,6 +29,15 @@ async function measure({ name, rate, concurrency }, dir) {
     const bound = Math.min(rate, concurrency / (LATENCY_MS / 1000));
     const rows = Math.round(bound * SECONDS);
     const input = await writeShipment(join(dir, `latency-${name}.csv`), rows, 4);
+    // The yardstick first (it also warms the simulator up): autocannon, paced and as concurrent as
+    // enable, sending as many requests. What it reaches shows what this simulator, with its timer
+    // firing a little late, and this machine allow at that moment.
+    const reference = await autocannonRate(simulator, {
+      connections: concurrency,
+      amount: rows,
+      overallRate: rate,
+      seed: 40,
+    });
     const run = await runEnable({
       input,
       out: join(dir, `latency-${name}.results.csv`),
@@ -34,7 +53,7 @@ async function measure({ name, rate, concurrency }, dir) {
         target: '>= 95%',
         pass: throughput >= 0.95 * bound,
       },
-      note: `${name}: ${rows} rows, ${run.finished.byOutcome.failed ?? 0} failed`,
+      note: `${name}: ${rows} rows, ${run.finished.byOutcome.failed ?? 0} failed; autocannon on the same simulator: ${fmt(reference)} req/s = ${pct(reference / bound)} of the bound`,
     };
   } finally {
     await simulator.stop();

@@ -8,6 +8,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
 import { generatePairs } from '../dist/index.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -119,6 +120,39 @@ export async function runEnable({ input, out, simulator, flags = [], nodeFlags =
     maxRssMb: usage.maxRssKb / 1024,
     cpuMs: usage.cpuUs / 1000,
   };
+}
+
+/**
+ * Requests/s autocannon gets from the simulator with the same PATCH, headers and a distinct pair per
+ * request as `enable` sends (so the simulator does the same work): for `seconds`, or for `amount`
+ * requests; `overallRate` paces it like `--rate`. The yardstick the benchmarks compare `enable` with.
+ */
+export async function autocannonRate(simulator, { connections, seconds, amount, overallRate, seed = 1 }) {
+  const pairs = generatePairs(10_000_000, seed);
+  const result = await autocannon({
+    url: new URL('v1/ds100/enable/otp', simulator.baseUrl).href,
+    method: 'PATCH',
+    connections,
+    ...(amount === undefined ? { duration: seconds } : { amount }),
+    ...(overallRate === undefined ? {} : { overallRate }),
+    headers: {
+      authorization: `Bearer ${simulator.token}`,
+      accept: 'application/json',
+      'content-type': 'application/json',
+    },
+    requests: [
+      {
+        setupRequest: (request) => {
+          const { deviceSerialNumber, userId } = pairs.next().value;
+          return { ...request, body: JSON.stringify({ deviceSerialNumber, userId }) };
+        },
+      },
+    ],
+  });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`autocannon saw ${result.non2xx} non-2xx answers and ${result.errors} errors`);
+  }
+  return result.requests.total / result.duration;
 }
 
 /** What the figures were measured on. */
