@@ -41,9 +41,9 @@ import { Registry } from './simulator/registry.js';
 import { SIMULATOR_STATS_PATH, startSimulator, type RunningSimulator } from './simulator/server.js';
 
 // V8 lets the old generation grow to up to four times the live data before collecting when a
-// program allocates fast, which a run of thousands of rows a second does: peak RSS went to 165 MB
-// for 60,000 rows with 20 MB live. Growing by half instead keeps it near 125 MB for about 5% more
-// CPU (BENCHMARKS.md). The factor is read at every collection, so setting it here, before any work,
+// program allocates fast, which a run of thousands of rows a second does: a 40,000-row run peaked at
+// 145 MB with about 20 MB live. Growing by half instead keeps it near 110 MB, for no CPU difference
+// we could measure (BENCHMARKS.md, "Memory"). The factor is read at every collection, so setting it here, before any work,
 // takes effect; it concerns this process only, which is why the CLI sets it and run() does not.
 setFlagsFromString('--heap-growing-percent=50');
 // undici parses HTTP with llhttp compiled to WebAssembly, compiled when the first connection opens.
