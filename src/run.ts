@@ -246,31 +246,34 @@ export async function processRows(
       'run started',
     );
     try {
-      for await (const item of input.items) {
-        state?.markSeen(item.row);
-        if (item.kind === 'invalid') {
-          const { code, message } = item.problem;
-          await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
-          continue;
+      // Batch by batch (a file chunk's worth of rows): one trip through the async iterator per batch
+      // rather than per row.
+      for await (const batch of input.batches)
+        for (const item of batch) {
+          state?.markSeen(item.row);
+          if (item.kind === 'invalid') {
+            const { code, message } = item.problem;
+            await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
+            continue;
+          }
+          const { row, warning } = item;
+          if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
+          const settled = action.settle?.(row);
+          if (settled) {
+            await record(settled);
+            continue;
+          }
+          if (stopReason) {
+            // Still read and written, so that the results hold every input row.
+            await record(notAttempted(row, stopReason));
+            continue;
+          }
+          const admitted = dispatcher.submit(
+            () => action.send(client, row),
+            async (dispatched) => record(await toResult(row, dispatched)),
+          );
+          if (admitted) await admitted; // most rows are admitted at once: no trip through the microtasks
         }
-        const { row, warning } = item;
-        if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
-        const settled = action.settle?.(row);
-        if (settled) {
-          await record(settled);
-          continue;
-        }
-        if (stopReason) {
-          // Still read and written, so that the results hold every input row.
-          await record(notAttempted(row, stopReason));
-          continue;
-        }
-        const admitted = dispatcher.submit(
-          () => action.send(client, row),
-          async (dispatched) => record(await toResult(row, dispatched)),
-        );
-        if (admitted) await admitted; // most rows are admitted at once: no trip through the microtasks
-      }
     } finally {
       // Rows already admitted still finish and are written, even when reading failed half-way.
       await dispatcher.drain();

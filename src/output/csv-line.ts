@@ -2,6 +2,7 @@
 // full-width forms Apple Numbers folds into them. The same set csv-stringify's `escape_formulas` uses.
 const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 const NEEDS_QUOTES = /[",\r\n]/;
+const NEEDS_CARE = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]|[",\r\n]/;
 
 /**
  * One CSV cell: quoted (with quotes doubled) only when it holds a quote, comma or line break, as
@@ -9,6 +10,7 @@ const NEEDS_QUOTES = /[",\r\n]/;
  * instead of running it (OWASP "CSV injection").
  */
 export function csvCell(value: string): string {
+  if (!NEEDS_CARE.test(value)) return value; // the common case, in one test
   const text = FORMULA_START.test(value) ? `'${value}` : value;
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
