@@ -126,8 +126,8 @@ export function crossRowVerdict(
  * reported or sent: which serial first appears on which line for which user, whether another user
  * claims it too, how many devices each user is given, whether any serial keeps a leading zero.
  *
- * Memory: about 21 bytes per distinct serial (of up to 16 digits; 33 once a longer one appears)
- * and 22 per distinct user, in typed arrays (see KeyTable). Needed only until every row is
+ * Memory: about 24 bytes per distinct serial (of up to 16 digits; 36 once a longer one appears)
+ * and 25 per distinct user, in typed arrays (see KeyTable). Needed only until every row is
  * decided: pass 2 words its messages from each row's code and detail (see `crossRowVerdict`).
  */
 export class CrossRowFacts {

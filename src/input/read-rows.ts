@@ -373,8 +373,8 @@ interface Prescan {
  * decided across rows. The fact tables are released before it returns, and as a function of its
  * own it leaves nothing else of pass 1 reachable from pass 2's closures: pass 2 keeps the verdicts.
  *
- * Memory at its peak: about 9 bytes per row plus 21 per distinct serial (33 once a serial is longer
- * than 16 digits) and 22 per distinct user; then 9 per row.
+ * Memory at its peak: about 9 bytes per row plus 24 per distinct serial (36 once a serial is longer
+ * than 16 digits) and 25 per distinct user; then 9 per row.
  */
 async function prescan(file: string, rules: ValidationRules, options: OpenInputOptions): Promise<Prescan> {
   const examplesPerCode = options.examplesPerCode ?? 3;
@@ -492,7 +492,7 @@ async function prescan(file: string, rules: ValidationRules, options: OpenInputO
  * that cannot be used throws a Ds100Error INPUT_FILE; a bad row never throws.
  *
  * Two passes read the file: this pre-scan, which keeps only compact facts (at its peak about 9
- * bytes per row plus 21 per distinct serial and 22 per distinct user, then 9 bytes per row), and
+ * bytes per row plus 24 per distinct serial and 25 per distinct user, then 9 bytes per row), and
  * `items`, which streams the rows again with their verdicts. Should the file change in between,
  * `items` throws rather than report wrong verdicts.
  */

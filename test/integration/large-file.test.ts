@@ -41,7 +41,7 @@ describe('a large file', () => {
     const large = peakRssMb(join(dir, 'large.csv'), join(dir, 'large.report.csv'));
     expect(small).toMatchObject({ rows: 20_000, invalid: 0 });
     expect(large).toMatchObject({ rows: 200_000, invalid: 0 });
-    // Measured about 20-27 MB of growth for the 180,000 extra rows (compact facts, ~53 bytes per row
+    // Measured about 20-27 MB of growth for the 180,000 extra rows (compact facts, ~58 bytes per row
     // at the pre-scan's peak, and GC heap sizing); keeping every row as objects would cost several
     // times that.
     expect(large.rssMb - small.rssMb).toBeLessThan(70);
