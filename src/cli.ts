@@ -16,11 +16,11 @@ import {
   type PlanFlags,
   type ReconcileFlags,
   type ValidateFlags,
-} from './cli-options.js';
-import { loadCredentials } from './client/credentials.js';
-import { describeProxy, proxySettingsFromEnv, type ProxySettings } from './client/http-dispatcher.js';
-import { readKeyFile } from './client/key-file.js';
-import { staticTokenProvider, type TokenProvider } from './client/token-provider.js';
+} from './cli/options.js';
+import { loadCredentials } from './auth/credentials.js';
+import { describeProxy, proxySettingsFromEnv, type ProxySettings } from './client/http.js';
+import { readKeyFile } from './auth/key-file.js';
+import { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
 import { Ds100Error, usageError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import {
@@ -32,11 +32,11 @@ import {
   type RunSummary,
 } from './output/summary.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
-import { plan } from './plan.js';
-import { reconcile } from './reconcile.js';
-import { run, type RunOptions } from './run.js';
+import { plan } from './commands/plan.js';
+import { reconcile } from './commands/reconcile.js';
+import { run, type RunOptions } from './pipeline/run-rows.js';
 import { StateStore } from './state/state-store.js';
-import { validate } from './validate.js';
+import { validate } from './commands/validate.js';
 import { Registry } from './simulator/registry.js';
 import { SIMULATOR_STATS_PATH, startSimulator, type RunningSimulator } from './simulator/server.js';
 

@@ -1,8 +1,8 @@
 /** ds100-bulk as a library: `run()` does what `ds100-bulk enable` does, and prints nothing. */
-export { run, RUN_DEFAULTS, type RunOptions } from './run.js';
+export { run, RUN_DEFAULTS, type RunOptions } from './pipeline/run-rows.js';
 export { Ds100Error, type Ds100ErrorCode } from './errors.js';
 export type { Outcome, RowErrorCode, InvalidRowCode, FailureCode, RowResult, InputRow, Ds100Pair } from './types.js';
-export { staticTokenProvider, type TokenProvider } from './client/token-provider.js';
+export { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
 export { exitCodeFor, formatSummary, type RunSummary } from './output/summary.js';
 export { RESULT_COLUMNS } from './output/results-writer.js';
@@ -10,29 +10,29 @@ export { startSimulator, type SimulatorOptions, type RunningSimulator, type Faul
 export { Registry, generatePairs } from './simulator/registry.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';
 export type { StopCode, StopReason } from './types.js';
-export { cachingTokenProvider, type IssuedToken } from './client/token-provider.js';
-export { readKeyFile, readOAuthClientFile, type ApiKey, type OAuthClient } from './client/key-file.js';
+export { cachingTokenProvider, type IssuedToken } from './auth/token-cache.js';
+export { readKeyFile, readOAuthClientFile, type ApiKey, type OAuthClient } from './auth/key-file.js';
 export {
   apiKeyTokenProvider,
   mintApiKeyToken,
   API_KEY_TOKEN_DEFAULTS,
   type ApiKeyTokenOptions,
-} from './client/api-key-token-provider.js';
-export { oauthTokenProvider, DEFAULT_OAUTH_SCOPE, type OAuthTokenOptions } from './client/oauth-token-provider.js';
-export { loadCredentials, type CredentialSource, type LoadedCredentials } from './client/credentials.js';
-export { proxySettingsFromEnv, type ProxySettings } from './client/http-dispatcher.js';
+} from './auth/api-key-token-provider.js';
+export { oauthTokenProvider, DEFAULT_OAUTH_SCOPE, type OAuthTokenOptions } from './auth/oauth-token-provider.js';
+export { loadCredentials, type CredentialSource, type LoadedCredentials } from './auth/credentials.js';
+export { proxySettingsFromEnv, type ProxySettings } from './client/http.js';
 export {
   DS100_SCOPES,
   type SimulatorAuthOptions,
   type ApiKeyRegistration,
   type OAuthClientRegistration,
 } from './simulator/auth.js';
-export { validate, type ValidateOptions } from './validate.js';
-export { reconcile, type ReconcileOptions } from './reconcile.js';
+export { validate, type ValidateOptions } from './commands/validate.js';
+export { reconcile, type ReconcileOptions } from './commands/reconcile.js';
 export { StateStore } from './state/state-store.js';
 export { toSummaryDocument, writeSummaryJson, type SummaryDocument } from './output/summary-json.js';
 export { EXIT_CODES } from './output/summary.js';
-export { plan, type PlanOptions } from './plan.js';
+export { plan, type PlanOptions } from './commands/plan.js';
 export { formatValidationSummary, validationExitCode, type ValidationSummary } from './output/summary.js';
 export { DEFAULT_RULES, MAX_DS100_PER_USER, type ValidationRules } from './input/validate-row.js';
 export type { WarningCode } from './types.js';

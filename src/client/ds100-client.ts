@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import type { Ds100Pair } from '../types.js';
-import { createHttpDispatcher, type ProxySettings } from './http-dispatcher.js';
+import { createHttpDispatcher, type ProxySettings } from './http.js';
 import { HttpExchanger } from './http-exchange.js';
 import {
   classifyEnableResponse,
@@ -10,7 +10,7 @@ import {
   type HttpAnswer,
 } from './response.js';
 import { parseRetryAfter } from './retry-policy.js';
-import type { TokenProvider } from './token-provider.js';
+import type { TokenProvider } from '../auth/token-cache.js';
 
 export interface Ds100ClientOptions {
   /** The tenant's adminRestApiUrl, with or without the trailing slash. */

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { staticTokenProvider } from '../../src/client/token-provider.js';
-import { run } from '../../src/run.js';
+import { staticTokenProvider } from '../../src/auth/token-cache.js';
+import { run } from '../../src/pipeline/run-rows.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 
 let dir: string;

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { apiKeyTokenProvider } from '../../src/client/api-key-token-provider.js';
-import type { ApiKey } from '../../src/client/key-file.js';
-import { staticTokenProvider, type TokenProvider } from '../../src/client/token-provider.js';
+import { apiKeyTokenProvider } from '../../src/auth/api-key-token-provider.js';
+import type { ApiKey } from '../../src/auth/key-file.js';
+import { staticTokenProvider, type TokenProvider } from '../../src/auth/token-cache.js';
 import { exitCodeFor } from '../../src/output/summary.js';
-import { run, type RunOptions } from '../../src/run.js';
+import { run, type RunOptions } from '../../src/pipeline/run-rows.js';
 import { Registry } from '../../src/simulator/registry.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { makeApiKey, makeTempDir, shipmentCsv } from '../helpers/credentials.js';

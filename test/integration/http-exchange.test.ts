@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { createHttpDispatcher } from '../../src/client/http-dispatcher.js';
+import { createHttpDispatcher } from '../../src/client/http.js';
 import { HttpExchanger, MAX_BODY_BYTES } from '../../src/client/http-exchange.js';
 
 let server: Server | undefined;

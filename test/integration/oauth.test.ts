@@ -3,12 +3,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadCredentials } from '../../src/client/credentials.js';
-import { readOAuthClientFile } from '../../src/client/key-file.js';
-import { signClientAssertion } from '../../src/client/oauth-token-provider.js';
+import { loadCredentials } from '../../src/auth/credentials.js';
+import { readOAuthClientFile } from '../../src/auth/key-file.js';
+import { signClientAssertion } from '../../src/auth/oauth-token-provider.js';
 import { Ds100Error } from '../../src/errors.js';
 import { exitCodeFor } from '../../src/output/summary.js';
-import { run } from '../../src/run.js';
+import { run } from '../../src/pipeline/run-rows.js';
 import type { OAuthClientRegistration } from '../../src/simulator/auth.js';
 import { SIMULATOR_BASE_PATH, startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import {

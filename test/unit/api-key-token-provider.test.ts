@@ -1,8 +1,8 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { apiKeyTokenProvider, mintApiKeyToken } from '../../src/client/api-key-token-provider.js';
-import type { ApiKey } from '../../src/client/key-file.js';
-import { cachingTokenProvider } from '../../src/client/token-provider.js';
+import { apiKeyTokenProvider, mintApiKeyToken } from '../../src/auth/api-key-token-provider.js';
+import type { ApiKey } from '../../src/auth/key-file.js';
+import { cachingTokenProvider } from '../../src/auth/token-cache.js';
 import { makeApiKey } from '../helpers/credentials.js';
 
 const testKey = makeApiKey();

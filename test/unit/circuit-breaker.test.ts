@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker } from '../../src/queue/circuit-breaker.js';
+import { CircuitBreaker } from '../../src/pipeline/circuit-breaker.js';
 
 const forbidden = { outcome: 'failed', errorCode: 'FORBIDDEN' } as const;
 const enabled = { outcome: 'enabled' } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toCredentialSource, toEnableSettings, type EnableFlags } from '../../src/cli-options.js';
+import { toCredentialSource, toEnableSettings, type EnableFlags } from '../../src/cli/options.js';
 
 const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   input: 'in.csv',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toEnableSettings, type EnableFlags } from '../../src/cli-options.js';
+import { toEnableSettings, type EnableFlags } from '../../src/cli/options.js';
 
 const flags: EnableFlags = {
   input: 'in.csv',

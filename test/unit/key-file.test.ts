@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readKeyFile, readOAuthClientFile } from '../../src/client/key-file.js';
+import { readKeyFile, readOAuthClientFile } from '../../src/auth/key-file.js';
 import { Ds100Error } from '../../src/errors.js';
 import {
   keyFileJson,

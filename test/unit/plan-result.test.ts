@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { toPlanSettings, toValidateSettings } from '../../src/cli-options.js';
+import { toPlanSettings, toValidateSettings } from '../../src/cli/options.js';
 import { classifyLookupResponse } from '../../src/client/response.js';
-import { planResult } from '../../src/plan.js';
+import { planResult } from '../../src/commands/plan.js';
 import type { InputRow } from '../../src/types.js';
 
 const row: InputRow = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseBaseUrl } from '../../src/client/ds100-client.js';
-import { describeProxy, proxySettingsFromEnv } from '../../src/client/http-dispatcher.js';
-import { tokenEndpointFor } from '../../src/client/oauth-token-provider.js';
+import { describeProxy, proxySettingsFromEnv } from '../../src/client/http.js';
+import { tokenEndpointFor } from '../../src/auth/oauth-token-provider.js';
 
 describe('normaliseBaseUrl', () => {
   it('accepts https and adds the trailing slash', () => {

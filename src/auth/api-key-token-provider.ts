@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { usageError } from '../errors.js';
 import type { ApiKey } from './key-file.js';
-import { cachingTokenProvider, type TokenProvider } from './token-provider.js';
+import { cachingTokenProvider, type TokenProvider } from './token-cache.js';
 
 export interface ApiKeyTokenOptions {
   /**

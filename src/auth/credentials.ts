@@ -1,8 +1,8 @@
 import { apiKeyTokenProvider, type ApiKeyTokenOptions } from './api-key-token-provider.js';
-import type { ProxySettings } from './http-dispatcher.js';
+import type { ProxySettings } from '../client/http.js';
 import { readKeyFile, readOAuthClientFile, type ApiKey } from './key-file.js';
 import { oauthTokenProvider, type OAuthTokenOptions } from './oauth-token-provider.js';
-import { staticTokenProvider, type TokenProvider } from './token-provider.js';
+import { staticTokenProvider, type TokenProvider } from './token-cache.js';
 
 /** Where the bearer tokens come from: exactly one of these per run. */
 export type CredentialSource =

@@ -1,6 +1,6 @@
-import type { RunSummary } from './output/summary.js';
-import { processRows, type RunOptions, type SentRow } from './run.js';
-import type { InputRow, RowResult } from './types.js';
+import type { RunSummary } from '../output/summary.js';
+import { processRows, type RunOptions, type SentRow } from '../pipeline/run-rows.js';
+import type { InputRow, RowResult } from '../types.js';
 
 /** Options of `plan()`: those of `run()`, with `out` optional (without it only the summary is made). */
 export type PlanOptions = Omit<RunOptions, 'out'> & { readonly out?: string | undefined };

@@ -1,19 +1,19 @@
-import { Ds100Client } from './client/ds100-client.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
-import type { ProxySettings } from './client/http-dispatcher.js';
-import type { AttemptOutcome } from './client/response.js';
-import type { TokenProvider } from './client/token-provider.js';
-import { Ds100Error } from './errors.js';
-import { openInput } from './input/read-rows.js';
-import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
-import { silentLogger, type Logger } from './log.js';
-import { ResultsWriter } from './output/results-writer.js';
-import { SummaryCounter, type RunSummary } from './output/summary.js';
-import { CircuitBreaker } from './queue/circuit-breaker.js';
-import { Dispatcher, type Dispatched } from './queue/dispatcher.js';
-import { Pacer } from './queue/pacer.js';
-import type { StateStore } from './state/state-store.js';
-import type { InputRow, RowResult, StopReason } from './types.js';
+import { Ds100Client } from '../client/ds100-client.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../client/retry-policy.js';
+import type { ProxySettings } from '../client/http.js';
+import type { AttemptOutcome } from '../client/response.js';
+import type { TokenProvider } from '../auth/token-cache.js';
+import { Ds100Error } from '../errors.js';
+import { openInput } from '../input/read-rows.js';
+import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
+import { silentLogger, type Logger } from '../log.js';
+import { ResultsWriter } from '../output/results-writer.js';
+import { SummaryCounter, type RunSummary } from '../output/summary.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { Dispatcher, type Dispatched } from '../queue/dispatcher.js';
+import { Pacer } from '../queue/pacer.js';
+import type { StateStore } from '../state/state-store.js';
+import type { InputRow, RowResult, StopReason } from '../types.js';
 
 /** Options of `run()`, the library's entry point; the CLI flags map onto these one to one. */
 export interface RunOptions {

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { Ds100Error } from '../errors.js';
-import { normaliseBaseUrl } from './ds100-client.js';
-import { createHttpDispatcher, type ProxySettings } from './http-dispatcher.js';
-import { HttpExchanger } from './http-exchange.js';
+import { normaliseBaseUrl } from '../client/ds100-client.js';
+import { createHttpDispatcher, type ProxySettings } from '../client/http.js';
+import { HttpExchanger } from '../client/http-exchange.js';
 import type { OAuthClient } from './key-file.js';
-import { safeExcerpt } from './response.js';
-import { cachingTokenProvider, type TokenProvider } from './token-provider.js';
+import { safeExcerpt } from '../client/response.js';
+import { cachingTokenProvider, type TokenProvider } from './token-cache.js';
 
 /** Both DS100 scopes: enable/disable (manage) and lookup (read). Override with `scope` in the client file. */
 export const DEFAULT_OAUTH_SCOPE = 'rsa.authenticator.ds100.manage rsa.authenticator.ds100.read';

@@ -1,8 +1,8 @@
-import type { RunSummary } from './output/summary.js';
+import type { RunSummary } from '../output/summary.js';
 import { planResult } from './plan.js';
-import { enableResult, notAttempted, processRows, type FollowUp, type RunOptions, type SentRow } from './run.js';
-import type { StateStore } from './state/state-store.js';
-import type { InputRow, RowResult } from './types.js';
+import { enableResult, notAttempted, processRows, type FollowUp, type RunOptions, type SentRow } from '../pipeline/run-rows.js';
+import type { StateStore } from '../state/state-store.js';
+import type { InputRow, RowResult } from '../types.js';
 
 /** Options of `reconcile()`: those of `run()`, with the state ledger required. */
 export interface ReconcileOptions extends Omit<RunOptions, 'resume' | 'state' | 'out'> {

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { Options } from 'yargs';
-import { usageError } from './errors.js';
-import { LOG_LEVELS, type LogLevel } from './log.js';
-import { RUN_DEFAULTS, type RunOptions } from './run.js';
-import { DEFAULT_RETRY_POLICY } from './client/retry-policy.js';
-import type { CredentialSource } from './client/credentials.js';
-import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
-import { parseDuration } from './state/duration.js';
+import { usageError } from '../errors.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { RUN_DEFAULTS, type RunOptions } from '../pipeline/run-rows.js';
+import { DEFAULT_RETRY_POLICY } from '../client/retry-policy.js';
+import type { CredentialSource } from '../auth/credentials.js';
+import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
+import { parseDuration } from '../state/duration.js';
 
 /** Flags of the input checks, shared by enable, validate and plan (one set of rules). */
 export const VALIDATION_FLAGS = {

@@ -1,7 +1,7 @@
-import { openInput } from './input/read-rows.js';
-import { DEFAULT_RULES, type ValidationRules } from './input/validate-row.js';
-import { ResultsWriter } from './output/results-writer.js';
-import type { ValidationSummary } from './output/summary.js';
+import { openInput } from '../input/read-rows.js';
+import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
+import { ResultsWriter } from '../output/results-writer.js';
+import type { ValidationSummary } from '../output/summary.js';
 
 /** Options of `validate()`, which `ds100-bulk validate` and `enable --dry-run` call. */
 export interface ValidateOptions {
