@@ -1,6 +1,13 @@
 import type { RunSummary } from '../output/summary.js';
 import { planResult } from './plan.js';
-import { enableResult, notAttempted, processRows, type FollowUp, type RunOptions, type SentRow } from '../pipeline/run-rows.js';
+import {
+  enableResult,
+  notAttempted,
+  processRows,
+  type FollowUp,
+  type RunOptions,
+  type SentRow,
+} from '../pipeline/run-rows.js';
 import type { StateStore } from '../state/state-store.js';
 import type { InputRow, RowResult } from '../types.js';
 
