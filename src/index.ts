@@ -1,16 +1,28 @@
-/** ds100-bulk as a library: `run()` does what `ds100-bulk enable` does, and prints nothing. */
-export { run, RUN_DEFAULTS, type RunOptions } from './pipeline/run-rows.js';
+/**
+ * ds100-bulk as a library: each command as a function that prints nothing and returns its summary,
+ * the session that wraps a run the way the command line does, and the types and errors they use.
+ * The simulated tenant is a separate entry point: `ds100-bulk/simulator`.
+ */
+export { enable, enable as run, enableResult, type EnableOptions } from './commands/enable.js';
+export { plan, planResult, type PlanOptions } from './commands/plan.js';
+export { reconcile, type ReconcileOptions } from './commands/reconcile.js';
+export { validate, type ValidateOptions } from './commands/validate.js';
+export { runSession, type SessionOptions, type SessionResult } from './session.js';
+export { RUN_DEFAULTS, checkRunKnobs, type RunOptions, type RunKnobs } from './pipeline/run-options.js';
 export { Ds100Error, type Ds100ErrorCode } from './errors.js';
-export type { Outcome, RowErrorCode, InvalidRowCode, FailureCode, RowResult, InputRow, Ds100Pair } from './types.js';
-export { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
-export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
-export { exitCodeFor, formatSummary, type RunSummary } from './output/summary.js';
-export { RESULT_COLUMNS } from './output/results-writer.js';
-export { startSimulator, type SimulatorOptions, type RunningSimulator, type FaultStep } from './simulator/server.js';
-export { Registry, generatePairs } from './simulator/registry.js';
-export { createLogger, type Logger, type LogLevel } from './log.js';
-export type { StopCode, StopReason } from './types.js';
-export { cachingTokenProvider, type IssuedToken } from './auth/token-cache.js';
+export type {
+  Outcome,
+  RowErrorCode,
+  InvalidRowCode,
+  FailureCode,
+  WarningCode,
+  StopCode,
+  StopReason,
+  RowResult,
+  InputRow,
+  Ds100Pair,
+} from './types.js';
+export { staticTokenProvider, cachingTokenProvider, type TokenProvider, type IssuedToken } from './auth/token-cache.js';
 export { readKeyFile, readOAuthClientFile, type ApiKey, type OAuthClient } from './auth/key-file.js';
 export {
   apiKeyTokenProvider,
@@ -21,18 +33,11 @@ export {
 export { oauthTokenProvider, DEFAULT_OAUTH_SCOPE, type OAuthTokenOptions } from './auth/oauth-token-provider.js';
 export { loadCredentials, type CredentialSource, type LoadedCredentials } from './auth/credentials.js';
 export { proxySettingsFromEnv, type ProxySettings } from './client/http.js';
-export {
-  DS100_SCOPES,
-  type SimulatorAuthOptions,
-  type ApiKeyRegistration,
-  type OAuthClientRegistration,
-} from './simulator/auth.js';
-export { validate, type ValidateOptions } from './commands/validate.js';
-export { reconcile, type ReconcileOptions } from './commands/reconcile.js';
-export { StateStore } from './state/state-store.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
+export { EXIT_CODES, exitCodeFor, validationExitCode } from './output/exit-codes.js';
+export { formatSummary, formatValidationSummary, type RunSummary, type ValidationSummary } from './output/summary.js';
+export { RESULT_COLUMNS } from './output/results-writer.js';
 export { toSummaryDocument, writeSummaryJson, type SummaryDocument } from './output/summary-json.js';
-export { EXIT_CODES } from './output/summary.js';
-export { plan, type PlanOptions } from './commands/plan.js';
-export { formatValidationSummary, validationExitCode, type ValidationSummary } from './output/summary.js';
+export { StateStore } from './state/state-store.js';
 export { DEFAULT_RULES, MAX_DS100_PER_USER, type ValidationRules } from './input/validate-row.js';
-export type { WarningCode } from './types.js';
+export { createLogger, type Logger, type LogLevel } from './log.js';

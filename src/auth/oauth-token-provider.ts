@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
+import pRetry from 'p-retry';
+import { normaliseBaseUrl } from '../client/base-url.js';
+import { HttpClient, type ProxySettings } from '../client/http.js';
 import { Ds100Error } from '../errors.js';
-import { normaliseBaseUrl } from '../client/ds100-client.js';
-import { createHttpDispatcher, type ProxySettings } from '../client/http.js';
-import { HttpExchanger } from '../client/http-exchange.js';
 import type { OAuthClient } from './key-file.js';
 import { safeExcerpt } from '../client/response.js';
 import { cachingTokenProvider, type TokenProvider } from './token-cache.js';
@@ -78,11 +77,8 @@ export function oauthTokenProvider(client: OAuthClient, options: OAuthTokenOptio
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: assertion,
     });
-    // Token requests are rare (about hourly): a dispatcher per request spares the provider a close().
-    const http = new HttpExchanger(
-      createHttpDispatcher(endpoint.origin, { connections: 1, timeoutMs, proxy: options.proxy }),
-      timeoutMs,
-    );
+    // Token requests are rare (about hourly): a client per request spares the provider a close().
+    const http = new HttpClient(endpoint.origin, { connections: 1, timeoutMs, proxy: options.proxy });
     const exchange = await http.send({
       origin: endpoint.origin,
       path: endpoint.pathname,
@@ -128,14 +124,16 @@ export function oauthTokenProvider(client: OAuthClient, options: OAuthTokenOptio
 
   return cachingTokenProvider(
     async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await requestOnce();
-        } catch (error) {
-          if (!(error instanceof TransientTokenError)) throw error;
-          if (attempt >= attempts) throw new Ds100Error('AUTH', error.message);
-          await sleep((options.retryDelayMs ?? 1000) * 2 ** (attempt - 1));
-        }
+      try {
+        return await pRetry(requestOnce, {
+          retries: attempts - 1,
+          minTimeout: options.retryDelayMs ?? 1000,
+          factor: 2,
+          // A refusal (4xx) is final at once; only an unreachable or overloaded endpoint is tried again.
+          shouldRetry: ({ error }) => error instanceof TransientTokenError,
+        });
+      } catch (error) {
+        throw error instanceof TransientTokenError ? new Ds100Error('AUTH', error.message) : error;
       }
     },
     { renewBeforeMs, now, onIssued: options.onIssued },

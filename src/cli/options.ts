@@ -1,15 +1,27 @@
 import { resolve } from 'node:path';
-import type { Options } from 'yargs';
-import { usageError } from '../errors.js';
-import { LOG_LEVELS, type LogLevel } from '../log.js';
-import { RUN_DEFAULTS, type RunOptions } from '../pipeline/run-rows.js';
-import { DEFAULT_RETRY_POLICY } from '../client/retry-policy.js';
+import type { InferredOptionTypes, Options } from 'yargs';
 import type { CredentialSource } from '../auth/credentials.js';
+import { DEFAULT_RETRY_POLICY } from '../client/retry-policy.js';
+import { usageError } from '../errors.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
-import { parseDuration } from '../state/duration.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { checkRunKnobs, expectNumber, RUN_DEFAULTS, type RunKnobs } from '../pipeline/run-options.js';
 
-/** Flags of the input checks, shared by enable, validate and plan (one set of rules). */
-export const VALIDATION_FLAGS = {
+/**
+ * Every command's flags, declared once as tables: yargs reads them (and prints them in --help), the
+ * flag types are inferred from them, and one pure check per command turns parsed flags into the
+ * library's options. Range checks of numbers are the library's (`checkRunKnobs`): one check, used by
+ * `run()` callers and the command line alike.
+ */
+
+/** Parsed flags of a command whose table is `T`, plus its `<input>` positional. */
+export type FlagsOf<T extends Record<string, Options>> = InferredOptionTypes<T> & { readonly input: string };
+type Env = Readonly<Record<string, string | undefined>>;
+
+// nargs 1 lets `--out -` (stdout) through; yargs would otherwise read the bare - as a positional.
+const outFlag = (describe: string) => ({ type: 'string', nargs: 1, describe }) as const;
+
+const VALIDATION_FLAGS = {
   'serial-length': {
     type: 'number',
     default: DEFAULT_RULES.serialLength,
@@ -22,56 +34,13 @@ export const VALIDATION_FLAGS = {
   },
 } as const satisfies Record<string, Options>;
 
-/** The `validate` command's flags. */
 export const VALIDATE_FLAGS = {
-  out: { type: 'string', describe: 'Report CSV to write (overwritten), one line per row; - for stdout' },
+  out: outFlag('Report CSV to write (overwritten), one line per row; - for stdout'),
   ...VALIDATION_FLAGS,
 } as const satisfies Record<string, Options>;
 
-/** What the CLI parsed for `validate` (and `enable --dry-run`). */
-export interface ValidateFlags {
-  input: string;
-  out?: string | undefined;
-  serialLength: number;
-  strict: boolean;
-}
-
-/** Checks the validate flags. Pure. */
-export function toValidateSettings(flags: ValidateFlags): {
-  input: string;
-  out: string | undefined;
-  rules: ValidationRules;
-} {
-  if (flags.out !== undefined && flags.out !== '-' && resolve(flags.out) === resolve(flags.input)) {
-    throw usageError(`--out must not be the input file (${flags.input}): it would be overwritten`);
-  }
-  return {
-    input: flags.input,
-    out: flags.out,
-    rules: {
-      serialLength: expectNumber('serial-length', flags.serialLength, { min: 0, max: 36, integer: true }),
-      strict: flags.strict,
-    },
-  };
-}
-
-/** Flags of runs that keep state across runs or answer to cron (enable, reconcile; plan takes the last two). */
-export const STATE_FLAGS = {
-  state: {
-    type: 'string',
-    describe: "State ledger (created if missing): each pair's latest outcome; <file>.lock keeps a second run out",
-  },
-  'summary-json': { type: 'string', describe: 'Write a machine-readable summary here at the end, for monitoring' },
-  'max-runtime': {
-    type: 'string',
-    describe: 'End the run after this long (e.g. 45m, 1h30m) as Ctrl-C would: in-flight rows finish (exit 6)',
-  },
-} as const satisfies Record<string, Options>;
-
-/** The `enable` command's flags, declared once: yargs reads this table and `toEnableSettings` maps it. */
-export const ENABLE_FLAGS = {
-  // nargs 1 lets `--out -` (stdout) through; yargs would otherwise read the bare - as a positional.
-  out: { type: 'string', nargs: 1, describe: 'Results CSV to write (overwritten); - for stdout', demandOption: true },
+/** Where requests go, with which credentials, how fast, and when to give up: every command that sends. */
+const TENANT_FLAGS = {
   'base-url': { type: 'string', describe: "The tenant's adminRestApiUrl [env: DS100_BASE_URL]" },
   concurrency: { type: 'number', default: RUN_DEFAULTS.concurrency, describe: 'Most requests in flight' },
   rate: {
@@ -100,7 +69,7 @@ export const ENABLE_FLAGS = {
     describe: 'With --simulate: CSV of the pairs registered on the simulated tenant (default: every pair in the input)',
   },
   'log-file': { type: 'string', describe: 'Write JSON logs here instead of stderr' },
-  'log-level': { choices: LOG_LEVELS, default: 'info', describe: 'Log detail; debug logs every row' },
+  'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log detail; debug logs every row' },
   'key-file': {
     type: 'string',
     describe: "The console's API key file (<uuid>.key); tokens are minted and renewed from it [env: DS100_KEY_FILE]",
@@ -125,12 +94,27 @@ export const ENABLE_FLAGS = {
     describe: 'Rows sent before --max-failure-rate is judged',
   },
   ...VALIDATION_FLAGS,
+  'summary-json': { type: 'string', describe: 'Write a machine-readable summary here at the end, for monitoring' },
+  'max-runtime': {
+    type: 'string',
+    describe: 'End the run after this long (e.g. 45m, 1h30m) as Ctrl-C would: in-flight rows finish (exit 6)',
+  },
+} as const satisfies Record<string, Options>;
+
+const STATE_FLAG = {
+  type: 'string',
+  describe: "State ledger (created if missing): each pair's latest outcome; <file>.lock keeps a second run out",
+} as const;
+
+export const ENABLE_FLAGS = {
+  out: { ...outFlag('Results CSV to write (overwritten); - for stdout'), demandOption: true },
+  ...TENANT_FLAGS,
   'dry-run': {
     type: 'boolean',
     default: false,
     describe: 'Only check the file, as `validate` does (--out gets the report); no network, no token needed',
   },
-  ...STATE_FLAGS,
+  state: STATE_FLAG,
   resume: {
     type: 'boolean',
     default: false,
@@ -138,21 +122,15 @@ export const ENABLE_FLAGS = {
   },
 } as const satisfies Record<string, Options>;
 
-/** The `plan` command's flags: enable's, with --out optional and no --dry-run (plan is read-only anyway). */
 export const PLAN_FLAGS = {
-  ...Object.fromEntries(
-    Object.entries(ENABLE_FLAGS).filter(([name]) => !['dry-run', 'state', 'resume'].includes(name)),
-  ),
-  out: { type: 'string', describe: 'Plan CSV to write (overwritten), one line per row; - for stdout' },
-} as Omit<typeof ENABLE_FLAGS, 'dry-run' | 'out' | 'state' | 'resume'> & {
-  readonly out: { readonly type: 'string'; readonly describe: string };
-};
+  out: outFlag('Plan CSV to write (overwritten), one line per row; - for stdout'),
+  ...TENANT_FLAGS,
+} as const satisfies Record<string, Options>;
 
-/** The `reconcile` command's flags: plan's (read-only lookups, same auth and pacing) plus state and limits. */
 export const RECONCILE_FLAGS = {
-  ...PLAN_FLAGS,
-  out: { type: 'string', describe: 'Results CSV to write (overwritten), one line per row; - for stdout' },
-  state: { ...STATE_FLAGS.state, demandOption: true },
+  out: outFlag('Results CSV to write (overwritten), one line per row; - for stdout'),
+  ...TENANT_FLAGS,
+  state: { ...STATE_FLAG, demandOption: true },
   recheck: {
     type: 'boolean',
     default: false,
@@ -165,89 +143,148 @@ export const RECONCILE_FLAGS = {
   },
 } as const satisfies Record<string, Options>;
 
-/** What the CLI parsed, before it is checked. */
-export interface EnableFlags {
-  input: string;
-  out: string;
-  baseUrl?: string | undefined;
-  concurrency: number;
-  rate: number;
-  adaptiveRate?: boolean | undefined;
-  retries: number;
-  timeout: number;
-  simulate: boolean;
-  simulateTenant?: string | undefined;
-  logFile?: string | undefined;
-  logLevel: string;
-  keyFile?: string | undefined;
-  oauthClient?: string | undefined;
-  maxConsecutiveForbidden: number;
-  maxFailureRate?: number | undefined;
-  failureRateMinRows: number;
-  serialLength: number;
-  strict: boolean;
-  dryRun?: boolean | undefined;
-  state?: string | undefined;
-  resume?: boolean | undefined;
-  summaryJson?: string | undefined;
-  maxRuntime?: string | undefined;
+export const SIMULATE_FLAGS = {
+  port: { type: 'number', default: 0, describe: 'Port (0 picks a free one)' },
+  host: { type: 'string', default: '127.0.0.1' },
+  tenant: { type: 'string', describe: 'CSV of registered pairs (default: any well-formed pair is registered)' },
+  latency: { type: 'number', default: 0, describe: 'Milliseconds added to every answer' },
+  'rate-limit': { type: 'number', describe: 'Requests per second before answering 429 with Retry-After' },
+  burst: {
+    type: 'number',
+    describe: 'With --rate-limit: requests accepted at once before the limit bites (default: one second of it)',
+  },
+  'error-rate': { type: 'number', default: 0, describe: 'Share of requests answered 500, 0 to 1' },
+  stateless: {
+    type: 'boolean',
+    default: false,
+    describe: 'Without --tenant: answer every pair as registered but keep nothing (flat memory, for benchmarks)',
+  },
+  token: { type: 'string', describe: 'Bearer token to accept [env: DS100_TOKEN] (default: random)' },
+  'key-file': { type: 'string', describe: 'Also accept JWTs minted from this API key file' },
+} as const satisfies Record<string, Options>;
+
+export const TOKEN_FLAGS = {
+  'key-file': { type: 'string', describe: "The console's API key file [env: DS100_KEY_FILE]" },
+  'oauth-client': { type: 'string', describe: 'OAuth API client file [env: DS100_OAUTH_CLIENT]' },
+} as const satisfies Record<string, Options>;
+
+export type ValidateFlags = FlagsOf<typeof VALIDATE_FLAGS>;
+export type EnableFlags = FlagsOf<typeof ENABLE_FLAGS>;
+export type PlanFlags = FlagsOf<typeof PLAN_FLAGS>;
+export type ReconcileFlags = FlagsOf<typeof RECONCILE_FLAGS>;
+export type SimulateFlags = InferredOptionTypes<typeof SIMULATE_FLAGS>;
+export type TokenFlags = InferredOptionTypes<typeof TOKEN_FLAGS>;
+type TenantFlags = FlagsOf<typeof TENANT_FLAGS> & { readonly out?: string | undefined; readonly state?: string };
+
+/**
+ * Reads a duration such as `90s`, `45m`, `1h30m` or `2h` (for --max-runtime) into milliseconds.
+ * Returns undefined for anything else, so that the caller can name the flag in its message.
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  if (!match || text.trim() === '') return undefined;
+  const [, hours = '0', minutes = '0', seconds = '0'] = match;
+  const ms = ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
+  return ms > 0 ? ms : undefined;
 }
 
-/** What the CLI parsed for `plan`. */
-export type PlanFlags = Omit<EnableFlags, 'out' | 'dryRun' | 'state' | 'resume'> & { out?: string | undefined };
+/**
+ * No file the run writes may be a file it reads, or another file it writes: each pair is named in
+ * the message, and nothing has been opened yet. Paths are compared resolved; `-` is stdout.
+ */
+export function checkDistinctFiles(
+  inputs: Readonly<Record<string, string | undefined>>,
+  outputs: Readonly<Record<string, string | undefined>>,
+): void {
+  const seen = new Map<string, string>();
+  for (const [flag, path] of Object.entries(inputs))
+    if (path !== undefined && path !== '-') seen.set(resolve(path), flag);
+  for (const [flag, path] of Object.entries(outputs)) {
+    if (path === undefined || path === '-') continue;
+    const clash = seen.get(resolve(path));
+    if (clash !== undefined) {
+      throw usageError(
+        `${flag} and ${clash} name the same file (${path}): it would be overwritten; give another ${flag}`,
+      );
+    }
+    seen.set(resolve(path), flag);
+  }
+}
 
-/** What the CLI parsed for `reconcile`. */
-export type ReconcileFlags = PlanFlags & { state: string; recheck: boolean; maxChanges?: number | undefined };
+/** The checked `validate` flags (also `enable --dry-run`). Pure. */
+export function checkValidateFlags(flags: FlagsOf<typeof VALIDATION_FLAGS> & { readonly out?: string | undefined }): {
+  input: string;
+  out: string | undefined;
+  rules: ValidationRules;
+} {
+  checkDistinctFiles({ input: flags.input }, { '--out': flags.out });
+  const rules = { serialLength: flags['serial-length'], strict: flags.strict };
+  checkRunKnobs({ rules });
+  return { input: flags.input, out: flags.out, rules };
+}
 
-/** Checked settings: run options less the parts the CLI builds (token provider, base URL when simulated). */
-export interface EnableSettings extends Omit<
-  RunOptions,
-  'tokenProvider' | 'baseUrl' | 'logger' | 'retryPolicy' | 'simulated' | 'signal' | 'proxy' | 'rules' | 'state'
-> {
-  /** The state ledger's path (the CLI opens and locks it). */
+/**
+ * Picks the one credential source from flags and environment. Two at once is refused rather than
+ * ranked: a forgotten DS100_TOKEN silently winning over --key-file (or the reverse) is the kind of
+ * surprise that costs an afternoon. With --simulate, DS100_TOKEN is ignored (the simulator has its own).
+ */
+export function toCredentialSource(
+  flags: { 'key-file'?: string | undefined; 'oauth-client'?: string | undefined; simulate?: boolean },
+  env: Env,
+): CredentialSource | undefined {
+  const given: Array<{ name: string; source: CredentialSource }> = [];
+  const keyFile = flags['key-file'] ?? (env['DS100_KEY_FILE'] || undefined);
+  const oauthClient = flags['oauth-client'] ?? (env['DS100_OAUTH_CLIENT'] || undefined);
+  const token = flags.simulate ? undefined : env['DS100_TOKEN'] || undefined;
+  if (keyFile !== undefined) {
+    given.push({
+      name: flags['key-file'] ? '--key-file' : 'DS100_KEY_FILE',
+      source: { kind: 'key-file', file: keyFile },
+    });
+  }
+  if (oauthClient !== undefined) {
+    given.push({
+      name: flags['oauth-client'] ? '--oauth-client' : 'DS100_OAUTH_CLIENT',
+      source: { kind: 'oauth-client', file: oauthClient },
+    });
+  }
+  if (token !== undefined) given.push({ name: 'DS100_TOKEN', source: { kind: 'token', token } });
+  if (given.length > 1) {
+    throw usageError(`Give one way to authenticate, got ${given.map((g) => g.name).join(' and ')}; drop all but one`);
+  }
+  return given[0]?.source;
+}
+
+/** What a command that talks to the tenant needs, checked: the session's options less logger, proxy and signals. */
+export interface TenantSettings extends RunKnobs {
+  readonly input: string;
+  readonly out: string | undefined;
+  /** Explicit base URL; when undefined the credentials' adminRestApiUrl is used (or the simulator's). */
+  readonly baseUrl: string | undefined;
+  /** Where tokens come from; undefined only with --simulate and no key file (the simulator's token). */
+  readonly credentials: CredentialSource | undefined;
+  readonly simulate: boolean;
+  readonly simulateTenant: string | undefined;
+  readonly adaptiveRate: boolean;
+  readonly logFile: string | undefined;
+  readonly logLevel: LogLevel;
   readonly state: string | undefined;
   readonly summaryJson: string | undefined;
   readonly maxRuntimeMs: number | undefined;
-  /** Explicit base URL; when undefined the key file's adminRestApiUrl is used (or the simulator's). */
-  readonly baseUrl: string | undefined;
-  readonly token: string | undefined;
-  /** Where tokens come from; undefined only with --simulate and no key file (the simulator's token). */
-  readonly credentials: CredentialSource | undefined;
-  readonly retries: number;
-  readonly simulate: boolean;
-  readonly simulateTenant: string | undefined;
-  readonly logFile: string | undefined;
-  readonly logLevel: LogLevel;
-  readonly rules: ValidationRules;
 }
 
-const expectNumber = (
-  flag: string,
-  value: number,
-  { min, max, integer }: { min: number; max: number; integer: boolean },
-): number => {
-  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    const kind = integer ? 'a whole number' : 'a number';
-    throw usageError(`Expected --${flag} to be ${kind} from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-};
-
 /**
- * Checks flags and environment together and rejects what conflicts. Pure: `env` is passed in.
- * The token only ever comes from the environment: arguments leak into shell history and `ps`.
+ * Checks the flags shared by every command that talks to the tenant, with the environment, and
+ * rejects what conflicts. Pure: `env` is passed in. The token only ever comes from the environment:
+ * arguments leak into shell history and `ps`.
  */
-export function toEnableSettings(
-  flags: EnableFlags,
-  env: Readonly<Record<string, string | undefined>>,
-): EnableSettings {
-  const baseUrl = flags.baseUrl ?? (env['DS100_BASE_URL'] || undefined);
-  const token = env['DS100_TOKEN'] || undefined;
+function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
+  const baseUrl = flags['base-url'] ?? (env['DS100_BASE_URL'] || undefined);
   const credentials = toCredentialSource(flags, env);
-  if (flags.simulate && flags.baseUrl !== undefined) {
+  if (flags.simulate && flags['base-url'] !== undefined) {
     throw usageError('--simulate and --base-url conflict: a run goes either to the simulator or to a tenant');
   }
-  if (flags.simulateTenant !== undefined && !flags.simulate) {
+  if (flags['simulate-tenant'] !== undefined && !flags.simulate) {
     throw usageError('--simulate-tenant only makes sense with --simulate');
   }
   if (
@@ -269,114 +306,76 @@ export function toEnableSettings(
   if (flags.simulate && credentials?.kind === 'oauth-client') {
     throw usageError('--oauth-client cannot be used with --simulate: its issuer is a real tenant');
   }
-  const maxFailureRate =
-    flags.maxFailureRate === undefined
-      ? undefined
-      : expectNumber('max-failure-rate', flags.maxFailureRate, { min: 0, max: 100, integer: false });
-  if (flags.out !== '-' && resolve(flags.out) === resolve(flags.input)) {
-    throw usageError(`--out must not be the input file (${flags.input}): it would be overwritten`);
+  const maxRuntime = flags['max-runtime'];
+  const maxRuntimeMs = maxRuntime === undefined ? undefined : parseDuration(maxRuntime);
+  if (maxRuntime !== undefined && maxRuntimeMs === undefined) {
+    throw usageError(`Expected --max-runtime to be a duration such as 90s, 45m or 1h30m, got "${maxRuntime}"`);
   }
-  if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) {
-    throw usageError(`Expected --log-level to be one of ${LOG_LEVELS.join(', ')}, got ${flags.logLevel}`);
-  }
+  checkDistinctFiles(
+    {
+      input: flags.input,
+      '--key-file': credentials?.kind === 'token' ? undefined : credentials?.file,
+      '--simulate-tenant': flags['simulate-tenant'],
+    },
+    {
+      '--out': flags.out,
+      '--state': flags.state,
+      '--summary-json': flags['summary-json'],
+      '--log-file': flags['log-file'],
+    },
+  );
+  const knobs: RunKnobs = {
+    concurrency: flags.concurrency,
+    rate: flags.rate,
+    retryPolicy: { retries: flags.retries },
+    timeoutMs: flags.timeout * 1000,
+    maxConsecutiveForbidden: flags['max-consecutive-forbidden'],
+    maxFailureRate: flags['max-failure-rate'],
+    failureRateMinRows: flags['failure-rate-min-rows'],
+    rules: { serialLength: flags['serial-length'], strict: flags.strict },
+  };
+  checkRunKnobs(knobs);
   return {
+    ...knobs,
     input: flags.input,
     out: flags.out,
     baseUrl: flags.simulate ? undefined : baseUrl,
-    token: flags.simulate ? undefined : token,
-    concurrency: expectNumber('concurrency', flags.concurrency, { min: 1, max: 256, integer: true }),
-    rate: expectNumber('rate', flags.rate, { min: 0.01, max: 100_000, integer: false }),
-    adaptiveRate: flags.adaptiveRate ?? RUN_DEFAULTS.adaptiveRate,
-    retries: expectNumber('retries', flags.retries, { min: 0, max: 50, integer: true }),
-    timeoutMs: expectNumber('timeout', flags.timeout, { min: 0.001, max: 3600, integer: false }) * 1000,
-    simulate: flags.simulate,
-    simulateTenant: flags.simulateTenant,
-    logFile: flags.logFile,
-    logLevel: flags.logLevel as LogLevel,
     credentials,
-    maxConsecutiveForbidden: expectNumber('max-consecutive-forbidden', flags.maxConsecutiveForbidden, {
-      min: 0,
-      max: 1_000_000,
-      integer: true,
-    }),
-    maxFailureRate,
-    failureRateMinRows: expectNumber('failure-rate-min-rows', flags.failureRateMinRows, {
-      min: 1,
-      max: Number.MAX_SAFE_INTEGER,
-      integer: true,
-    }),
-    rules: toValidateSettings(flags).rules,
-    ...toStateSettings(flags),
+    simulate: flags.simulate,
+    simulateTenant: flags['simulate-tenant'],
+    adaptiveRate: flags['adaptive-rate'],
+    logFile: flags['log-file'],
+    logLevel: flags['log-level'],
+    state: flags.state,
+    summaryJson: flags['summary-json'],
+    maxRuntimeMs,
   };
 }
 
-/** Checks the state and cron flags shared by enable, plan and reconcile. Pure. */
-function toStateSettings(flags: {
-  out?: string | undefined;
-  state?: string | undefined;
-  resume?: boolean | undefined;
-  summaryJson?: string | undefined;
-  maxRuntime?: string | undefined;
-}): { state: string | undefined; resume: boolean; summaryJson: string | undefined; maxRuntimeMs: number | undefined } {
+/** The checked `enable` flags. Pure. */
+export function checkEnableFlags(
+  flags: EnableFlags,
+  env: Env,
+): TenantSettings & { readonly out: string; readonly resume: boolean } {
   if (flags.resume && flags.state === undefined) {
     throw usageError('--resume needs --state FILE: the ledger of the run to continue');
   }
-  if (flags.state !== undefined && flags.out !== undefined && resolve(flags.state) === resolve(flags.out)) {
-    throw usageError('--state and --out must be different files');
-  }
-  const maxRuntimeMs = flags.maxRuntime === undefined ? undefined : parseDuration(flags.maxRuntime);
-  if (flags.maxRuntime !== undefined && maxRuntimeMs === undefined) {
-    throw usageError(`Expected --max-runtime to be a duration such as 90s, 45m or 1h30m, got "${flags.maxRuntime}"`);
-  }
-  return { state: flags.state, resume: flags.resume ?? false, summaryJson: flags.summaryJson, maxRuntimeMs };
+  return { ...checkTenantFlags(flags, env), out: flags.out, resume: flags.resume };
 }
 
-/** Checks the reconcile flags: plan's checks, plus the limits. */
-export function toReconcileSettings(
+/** The checked `plan` flags: the same tenant, auth and pacing checks as enable; `--out` may be left out. Pure. */
+export function checkPlanFlags(flags: PlanFlags, env: Env): TenantSettings {
+  return checkTenantFlags(flags, env);
+}
+
+/** The checked `reconcile` flags: plan's, plus the state ledger and the limits. Pure. */
+export function checkReconcileFlags(
   flags: ReconcileFlags,
-  env: Readonly<Record<string, string | undefined>>,
-): ReturnType<typeof toPlanSettings> & { readonly recheck: boolean; readonly maxChanges: number | undefined } {
-  const maxChanges =
-    flags.maxChanges === undefined
-      ? undefined
-      : expectNumber('max-changes', flags.maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-  return { ...toPlanSettings(flags, env), state: flags.state, recheck: flags.recheck, maxChanges };
-}
-
-/** Checks the plan flags: the same tenant, auth and pacing checks as enable; `out` may be left out. */
-export function toPlanSettings(
-  flags: PlanFlags,
-  env: Readonly<Record<string, string | undefined>>,
-): Omit<EnableSettings, 'out'> & { readonly out: string | undefined } {
-  // '-' stands in for a missing --out only to pass enable's checks; the real value is put back.
-  return { ...toEnableSettings({ ...flags, out: flags.out ?? '-' }, env), out: flags.out };
-}
-
-/**
- * Picks the one credential source from flags and environment. Two at once is refused rather than
- * ranked: a forgotten DS100_TOKEN silently winning over --key-file (or the reverse) is the kind of
- * surprise that costs an afternoon. With --simulate, DS100_TOKEN is ignored (the simulator has its own).
- */
-export function toCredentialSource(
-  flags: { keyFile?: string | undefined; oauthClient?: string | undefined; simulate?: boolean },
-  env: Readonly<Record<string, string | undefined>>,
-): CredentialSource | undefined {
-  const given: Array<{ name: string; source: CredentialSource }> = [];
-  const keyFile = flags.keyFile ?? (env['DS100_KEY_FILE'] || undefined);
-  const oauthClient = flags.oauthClient ?? (env['DS100_OAUTH_CLIENT'] || undefined);
-  const token = flags.simulate ? undefined : env['DS100_TOKEN'] || undefined;
-  if (keyFile !== undefined) {
-    given.push({ name: flags.keyFile ? '--key-file' : 'DS100_KEY_FILE', source: { kind: 'key-file', file: keyFile } });
+  env: Env,
+): TenantSettings & { readonly state: string; readonly recheck: boolean; readonly maxChanges: number | undefined } {
+  const maxChanges = flags['max-changes'];
+  if (maxChanges !== undefined) {
+    expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   }
-  if (oauthClient !== undefined) {
-    given.push({
-      name: flags.oauthClient ? '--oauth-client' : 'DS100_OAUTH_CLIENT',
-      source: { kind: 'oauth-client', file: oauthClient },
-    });
-  }
-  if (token !== undefined) given.push({ name: 'DS100_TOKEN', source: { kind: 'token', token } });
-  if (given.length > 1) {
-    throw usageError(`Give one way to authenticate, got ${given.map((g) => g.name).join(' and ')}; drop all but one`);
-  }
-  return given[0]?.source;
+  return { ...checkTenantFlags(flags, env), state: flags.state, recheck: flags.recheck, maxChanges };
 }

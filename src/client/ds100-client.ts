@@ -1,7 +1,7 @@
-import { usageError } from '../errors.js';
+import type { TokenProvider } from '../auth/token-cache.js';
 import type { Ds100Pair } from '../types.js';
-import { createHttpDispatcher, type ProxySettings } from './http.js';
-import { HttpExchanger } from './http-exchange.js';
+import { normaliseBaseUrl } from './base-url.js';
+import { HttpClient, type ProxySettings } from './http.js';
 import {
   classifyEnableResponse,
   classifyLookupResponse,
@@ -10,7 +10,6 @@ import {
   type HttpAnswer,
 } from './response.js';
 import { parseRetryAfter } from './retry-policy.js';
-import type { TokenProvider } from '../auth/token-cache.js';
 
 export interface Ds100ClientOptions {
   /** The tenant's adminRestApiUrl, with or without the trailing slash. */
@@ -22,29 +21,6 @@ export interface Ds100ClientOptions {
   readonly connections: number;
   /** Send through a proxy (HTTPS_PROXY / NO_PROXY); direct when undefined. */
   readonly proxy?: ProxySettings | undefined;
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/**
- * Checks a base URL and returns it with a trailing slash, so that relative API paths resolve under
- * it. Plain http is refused except on loopback (the simulator): the bearer token must not cross a
- * network unencrypted.
- */
-export function normaliseBaseUrl(raw: string, what = 'the base URL'): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw usageError(`Expected ${what} to be an absolute https:// URL, got "${raw}"`);
-  }
-  const isLoopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback)) {
-    throw usageError(`Expected ${what} to use https:// (plain http only on loopback), got "${raw}"`);
-  }
-  if (url.search || url.hash) throw usageError(`Expected ${what} without ?query or #fragment, got "${raw}"`);
-  if (!url.pathname.endsWith('/')) url.pathname += '/';
-  return url;
 }
 
 // OpenSSL's verification codes as Node reports them: retrying cannot fix a certificate.
@@ -69,32 +45,24 @@ function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
 
 /** The tenant's DS100 endpoints over one pooled keep-alive client. Never throws per request. */
 export class Ds100Client {
-  readonly #http: HttpExchanger;
-  readonly #origin: string;
+  readonly #http: HttpClient;
+  readonly #base: URL;
   readonly #tokenProvider: TokenProvider;
-  // Resolved once: URL parsing per request showed in the profile.
-  readonly #enablePath: string;
-  readonly #lookupPath: string;
-  #headers: { readonly token: string; readonly headers: Record<string, string> } | undefined;
 
   constructor(options: Ds100ClientOptions) {
-    const base = normaliseBaseUrl(options.baseUrl);
-    this.#origin = base.origin;
+    this.#base = normaliseBaseUrl(options.baseUrl);
     this.#tokenProvider = options.tokenProvider;
-    this.#enablePath = new URL('v1/ds100/enable/otp', base).pathname;
-    this.#lookupPath = new URL('v1/ds100/lookup', base).pathname;
-    const dispatcher = createHttpDispatcher(base.origin, {
+    this.#http = new HttpClient(this.#base.origin, {
       connections: options.connections,
       timeoutMs: options.timeoutMs,
       proxy: options.proxy,
     });
-    this.#http = new HttpExchanger(dispatcher, options.timeoutMs);
   }
 
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
     const body = JSON.stringify({ deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId });
-    return this.#call('PATCH', this.#enablePath, body, (response, token) =>
+    return this.#call('PATCH', 'v1/ds100/enable/otp', body, (response, token) =>
       classifyEnableResponse(response, pair, [token]),
     );
   }
@@ -104,20 +72,9 @@ export class Ds100Client {
    * outcome carries the credential and the user the device is registered to; 404 is NOT_FOUND.
    */
   async lookup(deviceSerialNumber: string): Promise<AttemptOutcome> {
-    return this.#call('POST', this.#lookupPath, JSON.stringify({ deviceSerialNumber }), (response, token) =>
+    return this.#call('POST', 'v1/ds100/lookup', JSON.stringify({ deviceSerialNumber }), (response, token) =>
       classifyLookupResponse(response, deviceSerialNumber, [token]),
     );
-  }
-
-  /** The request headers for `token`, built once per token rather than once per request. */
-  #headersFor(token: string): Record<string, string> {
-    if (this.#headers?.token !== token) {
-      this.#headers = {
-        token,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
-      };
-    }
-    return this.#headers.headers;
   }
 
   /** One attempt of one call: auth, deadline, bounded body; a network failure becomes an outcome. */
@@ -136,10 +93,10 @@ export class Ds100Client {
       return { ok: false, code: 'TOKEN_ERROR', message: safeExcerpt(String((error as Error).message ?? error)) };
     }
     const exchange = await this.#http.send({
-      origin: this.#origin,
+      origin: this.#base.origin,
       method,
-      path,
-      headers: this.#headersFor(token),
+      path: new URL(path, this.#base).pathname,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
       body,
     });
     if (!exchange.ok) return networkFailure(exchange.error, exchange.isTimeout);

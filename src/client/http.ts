@@ -1,20 +1,4 @@
-import { createRequire } from 'node:module';
-import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentClass, Pool as PoolClass } from 'undici';
-
-// undici's classes are loaded from their own modules rather than from its index, which also loads
-// its fetch and cookie modules; those read Node's global Headers, which loads Node's own bundled copy
-// of undici and compiles a second HTTP parser: about 90 ms and 8 MB at every start (BENCHMARKS.md).
-// The index also gives every dispatcher its request()/connect() methods (the proxy agent's CONNECT
-// tunnel needs connect()); that one line is done here the same way.
-const requireUndici = createRequire(import.meta.url);
-const Pool = requireUndici('undici/lib/dispatcher/pool.js') as typeof PoolClass;
-const EnvHttpProxyAgent = requireUndici(
-  'undici/lib/dispatcher/env-http-proxy-agent.js',
-) as typeof EnvHttpProxyAgentClass;
-Object.assign(
-  (requireUndici('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype,
-  requireUndici('undici/lib/api/index.js'),
-);
+import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
 
 /**
  * Where outgoing requests go through a proxy. Read from the usual environment variables by
@@ -46,31 +30,98 @@ export const describeProxy = (proxy: string): string => {
   }
 };
 
-export interface HttpDispatcherOptions {
+/** What came back for one request: an HTTP answer, or the error that ended it (network, deadline). */
+export type Exchange =
+  | {
+      readonly ok: true;
+      readonly status: number;
+      /** The body as text, cut at `MAX_BODY_BYTES`. */
+      readonly body: string;
+      readonly retryAfter: string | undefined;
+      readonly location: string | undefined;
+    }
+  | { readonly ok: false; readonly error: unknown; readonly isTimeout: boolean };
+
+/** Enough for any documented body; a runaway proxy page is cut here rather than filling memory. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface HttpClientOptions {
+  /** Keep-alive connections; match the run's concurrency. */
   readonly connections: number;
-  /** Backstop for the per-attempt deadline; undici's defaults are five minutes. */
+  /** Deadline of one request, headers and body together. */
   readonly timeoutMs: number;
   readonly proxy?: ProxySettings | undefined;
 }
 
+export interface HttpRequest {
+  readonly origin: string;
+  readonly method: 'PATCH' | 'POST';
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const firstValue = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? value[0] : value;
+
 /**
- * The undici dispatcher for one origin. Without a proxy: a keep-alive Pool (the fast path). With one:
- * an EnvHttpProxyAgent given the settings explicitly (empty strings, so that it does not read
+ * HTTP for one origin over undici. Without a proxy: a keep-alive Pool. With one: an
+ * EnvHttpProxyAgent given the settings explicitly (empty strings, so that it does not read
  * process.env behind our back), which honours NO_PROXY and tunnels through the proxy with CONNECT.
- * Redirects are never followed: neither dispatcher has a redirect interceptor.
- * TLS certificates are always verified; a private CA is added with NODE_EXTRA_CA_CERTS.
+ * Redirects are never followed: neither dispatcher has a redirect interceptor. TLS certificates are
+ * always verified; a private CA is added with NODE_EXTRA_CA_CERTS.
  */
-export function createHttpDispatcher(origin: string, options: HttpDispatcherOptions): Dispatcher {
-  const common = {
-    connections: options.connections,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  };
-  if (!options.proxy) return new Pool(origin, common);
-  return new EnvHttpProxyAgent({
-    ...common,
-    httpProxy: options.proxy.httpProxy ?? '',
-    httpsProxy: options.proxy.httpsProxy ?? '',
-    noProxy: options.proxy.noProxy ?? '',
-  });
+export class HttpClient {
+  readonly #dispatcher: Dispatcher;
+  readonly #timeoutMs: number;
+
+  constructor(origin: string, options: HttpClientOptions) {
+    // undici's own timeouts only bound the gaps between bytes; they back up the deadline below.
+    const common = {
+      connections: options.connections,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    };
+    this.#dispatcher = options.proxy
+      ? new EnvHttpProxyAgent({
+          ...common,
+          httpProxy: options.proxy.httpProxy ?? '',
+          httpsProxy: options.proxy.httpsProxy ?? '',
+          noProxy: options.proxy.noProxy ?? '',
+        })
+      : new Pool(origin, common);
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  /** One request with a deadline for the whole exchange; never rejects: failures come back as `ok: false`. */
+  async send(request: HttpRequest): Promise<Exchange> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error('the attempt deadline passed')), this.#timeoutMs);
+    try {
+      const response = await this.#dispatcher.request({ ...request, signal: deadline.signal });
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      // Read to the end even past the cut, so that the connection stays usable for the next request.
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        if (bytes < MAX_BODY_BYTES) chunks.push(chunk.subarray(0, MAX_BODY_BYTES - bytes));
+        bytes += chunk.length;
+      }
+      return {
+        ok: true,
+        status: response.statusCode,
+        // Decoded once at the end, so a character split across two chunks comes out whole.
+        body: Buffer.concat(chunks).toString('utf8'),
+        retryAfter: firstValue(response.headers['retry-after']),
+        location: firstValue(response.headers['location']),
+      };
+    } catch (error) {
+      return { ok: false, error, isTimeout: deadline.signal.aborted };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
 }

@@ -1,9 +1,10 @@
 import type { RunSummary } from '../output/summary.js';
-import { processRows, type RunOptions, type SentRow } from '../pipeline/run-rows.js';
+import type { RunOptions } from '../pipeline/run-options.js';
+import { runRows, type SentRow } from '../pipeline/run-rows.js';
 import type { InputRow, RowResult } from '../types.js';
 
-/** Options of `plan()`: those of `run()`, with `out` optional (without it only the summary is made). */
-export type PlanOptions = Omit<RunOptions, 'out'> & { readonly out?: string | undefined };
+/** Options of `plan()`: a run's options; without `out` only the summary is made. */
+export type PlanOptions = Omit<RunOptions, 'state'>;
 
 const sameUser = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
@@ -37,7 +38,7 @@ export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowRe
  * checks, auth, pacing and retries as a run. Nothing is written to the tenant.
  */
 export async function plan(options: PlanOptions): Promise<RunSummary> {
-  return processRows(options, {
+  return runRows(options, {
     command: 'plan',
     send: (client, row) => client.lookup(row.deviceSerialNumber),
     toResult: planResult,

@@ -1,20 +1,14 @@
+import { usageError } from '../errors.js';
 import type { RunSummary } from '../output/summary.js';
-import { planResult } from './plan.js';
-import {
-  enableResult,
-  notAttempted,
-  processRows,
-  type FollowUp,
-  type RunOptions,
-  type SentRow,
-} from '../pipeline/run-rows.js';
+import { expectNumber, type RunOptions } from '../pipeline/run-options.js';
+import { notAttempted, runRows, type FollowUp, type SentRow } from '../pipeline/run-rows.js';
 import type { StateStore } from '../state/state-store.js';
 import type { InputRow, RowResult } from '../types.js';
+import { enableResult } from './enable.js';
+import { planResult } from './plan.js';
 
-/** Options of `reconcile()`: those of `run()`, with the state ledger required. */
-export interface ReconcileOptions extends Omit<RunOptions, 'resume' | 'state' | 'out'> {
-  /** Results CSV (`-` for stdout); without it only the summary is made. */
-  readonly out?: string | undefined;
+/** Options of `reconcile()`: a run's options, with the state ledger required. */
+export interface ReconcileOptions extends RunOptions {
   readonly state: StateStore;
   /** Look pairs the ledger calls enabled up again (read-only) instead of trusting it. Default false. */
   readonly recheck?: boolean;
@@ -30,7 +24,15 @@ export interface ReconcileOptions extends Omit<RunOptions, 'resume' | 'state' | 
  */
 export async function reconcile(options: ReconcileOptions): Promise<RunSummary> {
   const { state } = options;
-  const maxChanges = options.maxChanges ?? Number.POSITIVE_INFINITY;
+  if (!state) throw usageError('Expected `state` (--state): reconcile keeps what it did in a state ledger');
+  const maxChanges =
+    options.maxChanges === undefined
+      ? Number.POSITIVE_INFINITY
+      : expectNumber('maxChanges', '--max-changes', options.maxChanges, {
+          min: 0,
+          max: Number.MAX_SAFE_INTEGER,
+          integer: true,
+        });
   let changes = 0;
 
   // The lookup is read the way `plan` reads it; reconcile then acts on plan's verdict.
@@ -63,7 +65,7 @@ export async function reconcile(options: ReconcileOptions): Promise<RunSummary> 
     return enableResult(row, { outcome: enabled.outcome, attempts: looked.attempts + enabled.attempts });
   };
 
-  return processRows(options, {
+  return runRows(options, {
     command: 'reconcile',
     settle: (row) =>
       options.recheck

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { stringify, type Stringifier } from 'csv-stringify';
 import { Ds100Error } from '../errors.js';
 import type { RowResult } from '../types.js';
-import { csvLine } from './csv-line.js';
 
 /** The results file's fixed columns, in order: the public contract. Carried input columns follow. */
 export const RESULT_COLUMNS = [
@@ -21,11 +21,6 @@ export const RESULT_COLUMNS = [
   'errorMessage',
   'attempts',
 ] as const;
-
-/** How long finished rows may wait to be written together. */
-const BATCH_MS = 20;
-/** Room for a batch, so that the pipe never pauses while the file is held back. */
-const FILE_BUFFER_BYTES = 1024 * 1024;
 
 const fixedNames = new Set(RESULT_COLUMNS.map((name) => name.toLowerCase()));
 
@@ -52,13 +47,14 @@ export const resultRecord = (result: RowResult): string[] => [
 ];
 
 /**
- * Writes results as rows finish, through a stream with backpressure, so a crash loses only the rows
- * in flight. `-` writes to stdout; a closed stdout (`| head`) stops the writing, not the run.
+ * Writes results as rows finish, through csv-stringify into the file (or stdout for `-`), so that a
+ * crash loses only the rows in flight. Cells a spreadsheet would run as a formula get a leading `'`
+ * (`escape_formulas`). A closed stdout (`| head`) stops the writing, not the run.
  */
 export class ResultsWriter {
+  readonly #csv: Stringifier;
   readonly #destination: Writable;
   readonly #isStdout: boolean;
-  #isCorked = false;
   /** Set when stdout's reader went away: later rows are dropped, the run goes on. */
   #isGone = false;
   #error: Error | undefined;
@@ -66,15 +62,21 @@ export class ResultsWriter {
   private constructor(destination: Writable, isStdout: boolean) {
     this.#destination = destination;
     this.#isStdout = isStdout;
+    this.#csv = stringify({ escape_formulas: true });
+    // stdout is never ended: the summary may follow on it.
+    this.#csv.pipe(destination, { end: !isStdout });
     destination.on('error', (error: NodeJS.ErrnoException) => {
       if (isStdout && error.code === 'EPIPE') this.#isGone = true;
       else this.#error ??= error;
+      // Nothing takes the lines any more: let what is queued drain into nothing, so no write waits forever.
+      this.#csv.unpipe(destination);
+      this.#csv.resume();
     });
   }
 
   static async open(path: string, carriedNames: readonly string[]): Promise<ResultsWriter> {
     const isStdout = path === '-';
-    const destination = isStdout ? process.stdout : createWriteStream(path, { highWaterMark: FILE_BUFFER_BYTES });
+    const destination = isStdout ? process.stdout : createWriteStream(path);
     if (!isStdout) {
       try {
         await once(destination, 'open');
@@ -84,54 +86,35 @@ export class ResultsWriter {
       }
     }
     const writer = new ResultsWriter(destination, isStdout);
-    await writer.#write(csvLine(resultHeader(carriedNames)));
+    await writer.#write(resultHeader(carriedNames));
     return writer;
   }
 
   /** Undefined when the line was taken at once, else a promise that resolves when there is room. */
   write(result: RowResult): Promise<void> | undefined {
-    this.#batch();
-    return this.#write(csvLine(resultRecord(result)));
+    return this.#write(resultRecord(result));
   }
 
-  #write(line: string): Promise<void> | undefined {
+  #write(record: readonly string[]): Promise<void> | undefined {
     if (this.#error) throw this.#error;
-    if (this.#isGone || this.#destination.write(line)) return undefined;
+    if (this.#isGone || this.#csv.write(record)) return undefined;
     return this.#drained();
   }
 
-  /** Waits until the destination takes more; a reader of stdout going away ends the wait too. */
   async #drained(): Promise<void> {
-    try {
-      await once(this.#destination, 'drain');
-    } catch (error) {
-      if (!this.#isGone) throw error;
-    }
-  }
-
-  /**
-   * Holds the file's writes for a few milliseconds, so that the rows finished meanwhile go out in
-   * one write call rather than one each: at thousands of rows a second, one-row file writes took a
-   * tenth of the run's time. A crash can lose those few milliseconds of rows; a normal end, an
-   * error or Ctrl-C (close) writes them.
-   */
-  #batch(): void {
-    if (this.#isCorked || this.#isStdout) return;
-    this.#isCorked = true;
-    this.#destination.cork();
-    setTimeout(() => {
-      this.#isCorked = false;
-      this.#destination.uncork();
-    }, BATCH_MS);
+    await once(this.#csv, 'drain');
+    if (this.#error) throw this.#error;
   }
 
   async close(): Promise<void> {
+    this.#csv.end();
     if (this.#isStdout) {
-      // stdout is never ended (the summary may follow on it); what it still buffers goes out first.
-      if (!this.#isGone && this.#destination.writableNeedDrain) await this.#drained();
+      await finished(this.#csv);
+      // What stdout still buffers goes out before the summary is printed.
+      if (!this.#isGone && this.#destination.writableNeedDrain) await once(this.#destination, 'drain');
       return;
     }
-    this.#destination.end();
+    if (this.#error) throw this.#error;
     await finished(this.#destination);
   }
 }

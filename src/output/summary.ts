@@ -35,6 +35,7 @@ export class SummaryCounter {
   }
 
   finish(fields: {
+    command: RunSummary['command'];
     input: string;
     out: string;
     requests: number;
@@ -51,51 +52,6 @@ export class SummaryCounter {
       elapsedMs: Date.now() - this.#started,
     };
   }
-}
-
-/** Exit codes, stable because cron wrappers and monitoring branch on them (README and --help). */
-export const EXIT_CODES = {
-  ok: 0,
-  rowsNeedAttention: 1,
-  usage: 2,
-  aborted: 3,
-  locked: 4,
-  maxChanges: 5,
-  maxRuntime: 6,
-  internal: 70,
-  sigint: 130,
-  sigterm: 143,
-} as const;
-
-// Per command, the outcomes that need nothing more from anyone. For reconcile a device not
-// registered yet is the normal state of a rollout: it is looked at again on the next run.
-const GOOD_OUTCOMES: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
-  enable: ['enabled'],
-  plan: ['would-enable', 'already-enabled'],
-  validate: ['valid'],
-  reconcile: ['enabled', 'unchanged', 'not-registered'],
-};
-
-/**
- * Exit status of a finished run: 3, 6 or 130 when it stopped early (breaker, --max-runtime, a signal;
- * the CLI says 143 for SIGTERM), 5 when --max-changes held changes back, 0 when every row ended well,
- * 1 otherwise.
- */
-export function exitCodeFor(summary: RunSummary): number {
-  switch (summary.stopped?.code) {
-    case 'RUN_ABORTED':
-      return EXIT_CODES.aborted;
-    case 'INTERRUPTED':
-      return EXIT_CODES.sigint;
-    case 'MAX_RUNTIME':
-      return EXIT_CODES.maxRuntime;
-    default:
-      break;
-  }
-  if (summary.byErrorCode.MAX_CHANGES_REACHED) return EXIT_CODES.maxChanges;
-  const good = GOOD_OUTCOMES[summary.command ?? 'enable'];
-  const goodRows = good.reduce((sum, outcome) => sum + (summary.byOutcome[outcome] ?? 0), 0);
-  return goodRows === summary.rows ? EXIT_CODES.ok : EXIT_CODES.rowsNeedAttention;
 }
 
 // `not-attempted` is listed only when a run stopped early and there are some.
@@ -160,9 +116,6 @@ export interface ValidationSummary {
   readonly examples: ReadonlyMap<RowErrorCode, ReadonlyArray<{ readonly line: number; readonly message: string }>>;
   readonly elapsedMs: number;
 }
-
-/** 0 when every row is valid (warnings allowed), 1 otherwise. */
-export const validationExitCode = (summary: ValidationSummary): 0 | 1 => (summary.invalid === 0 ? 0 : 1);
 
 /** The validation report printed at the end: counts by code, each with its first examples. */
 export function formatValidationSummary(summary: ValidationSummary): string {

@@ -157,7 +157,9 @@ describe('ds100-bulk enable (built CLI)', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('DS100_TOKEN');
     expect(stdout).toMatch(/Exit codes:\n {2}0 +every row was enabled/);
-    for (const code of ['1', '2', '3', '4', '5', '6', '70', '130 / 143'])
+    for (const code of ['1', '2', '3', '4', '6', '70', '130 / 143'])
       expect(stdout).toMatch(new RegExp(`\\n {2}${code} +\\S`));
+    const reconcile = await cli(['reconcile', '--help']);
+    expect(reconcile.stdout).toMatch(/\n {2}5 +--max-changes was reached/);
   });
 });

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import { run } from '../../src/pipeline/run-rows.js';
+import { run } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir, shipmentCsv } from '../helpers/credentials.js';
 import { countBy, readResults } from '../helpers/results.js';

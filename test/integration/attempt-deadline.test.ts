@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import { run } from '../../src/pipeline/run-rows.js';
+import { run } from '../../src/index.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 
 let dir: string;

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run, type RunOptions } from '../../src/pipeline/run-rows.js';
+import { run, type RunOptions } from '../../src/index.js';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { Registry } from '../../src/simulator/registry.js';
 import {

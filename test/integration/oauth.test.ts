@@ -7,8 +7,8 @@ import { loadCredentials } from '../../src/auth/credentials.js';
 import { readOAuthClientFile } from '../../src/auth/key-file.js';
 import { signClientAssertion } from '../../src/auth/oauth-token-provider.js';
 import { Ds100Error } from '../../src/errors.js';
-import { exitCodeFor } from '../../src/output/summary.js';
-import { run } from '../../src/pipeline/run-rows.js';
+import { exitCodeFor } from '../../src/index.js';
+import { run } from '../../src/index.js';
 import type { OAuthClientRegistration } from '../../src/simulator/auth.js';
 import { SIMULATOR_BASE_PATH, startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import {

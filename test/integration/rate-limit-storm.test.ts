@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/pipeline/run-rows.js';
+import { run } from '../../src/index.js';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { generatePairs } from '../../src/simulator/registry.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import { exitCodeFor } from '../../src/output/summary.js';
+import { exitCodeFor } from '../../src/index.js';
 import { reconcile, type ReconcileOptions } from '../../src/commands/reconcile.js';
-import { run } from '../../src/pipeline/run-rows.js';
+import { run } from '../../src/index.js';
 import { Registry } from '../../src/simulator/registry.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { loadLedger, pairKey } from '../../src/state/ledger.js';

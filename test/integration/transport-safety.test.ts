@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import { run } from '../../src/pipeline/run-rows.js';
+import { run } from '../../src/index.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import { makeTempDir, shipmentCsv } from '../helpers/credentials.js';
 import { readResults } from '../helpers/results.js';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { toPlanSettings, toValidateSettings } from '../../src/cli/options.js';
 import { classifyLookupResponse } from '../../src/client/response.js';
 import { planResult } from '../../src/commands/plan.js';
 import type { InputRow } from '../../src/types.js';
@@ -53,40 +52,5 @@ describe('plan: lookup outcome to what a run would do', () => {
       errorCode: 'FORBIDDEN',
     });
     expect(plan(200, '{"not":"an array"}')).toMatchObject({ outcome: 'failed', errorCode: 'BAD_RESPONSE' });
-  });
-});
-
-describe('flag checks', () => {
-  it('validate: --serial-length must be 0 to 36, --out not the input', () => {
-    expect(toValidateSettings({ input: 'a.csv', serialLength: 9, strict: true }).rules).toEqual({
-      serialLength: 9,
-      strict: true,
-    });
-    expect(() => toValidateSettings({ input: 'a.csv', serialLength: 40, strict: false })).toThrow(
-      /Expected --serial-length to be a whole number from 0 to 36, got 40/,
-    );
-    expect(() => toValidateSettings({ input: 'a.csv', out: './a.csv', serialLength: 9, strict: false })).toThrow(
-      /--out must not be the input file/,
-    );
-  });
-
-  it('plan: needs a tenant and a token like enable, but --out is optional', () => {
-    const flags = {
-      input: 'a.csv',
-      concurrency: 4,
-      rate: 10,
-      retries: 5,
-      timeout: 30,
-      simulate: false,
-      logLevel: 'info',
-      serialLength: 9,
-      strict: false,
-      maxConsecutiveForbidden: 3,
-      failureRateMinRows: 100,
-    };
-    expect(() => toPlanSettings(flags, {})).toThrow(/No tenant given/);
-    const settings = toPlanSettings(flags, { DS100_BASE_URL: 'https://t.example/', DS100_TOKEN: 'x' });
-    expect(settings.out).toBeUndefined();
-    expect(settings.baseUrl).toBe('https://t.example/');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseBaseUrl } from '../../src/client/ds100-client.js';
+import { normaliseBaseUrl } from '../../src/client/base-url.js';
 import { describeProxy, proxySettingsFromEnv } from '../../src/client/http.js';
 import { tokenEndpointFor } from '../../src/auth/oauth-token-provider.js';
 

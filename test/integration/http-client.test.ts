@@ -1,11 +1,10 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { createHttpDispatcher } from '../../src/client/http.js';
-import { HttpExchanger, MAX_BODY_BYTES } from '../../src/client/http-exchange.js';
+import { HttpClient, MAX_BODY_BYTES } from '../../src/client/http.js';
 
 let server: Server | undefined;
-let exchanger: HttpExchanger | undefined;
+let exchanger: HttpClient | undefined;
 afterEach(async () => {
   await exchanger?.close();
   server?.closeAllConnections();
@@ -13,12 +12,12 @@ afterEach(async () => {
   server = exchanger = undefined;
 });
 
-/** A raw HTTP server on port 0, and an exchanger with one keep-alive connection to it. */
-async function serve(listener: RequestListener, timeoutMs = 5000): Promise<{ origin: string; http: HttpExchanger }> {
+/** A raw HTTP server on port 0, and a client with one keep-alive connection to it. */
+async function serve(listener: RequestListener, timeoutMs = 5000): Promise<{ origin: string; http: HttpClient }> {
   server = createServer(listener);
   await new Promise<void>((listening) => server!.listen(0, '127.0.0.1', listening));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  exchanger = new HttpExchanger(createHttpDispatcher(origin, { connections: 1, timeoutMs }), timeoutMs);
+  exchanger = new HttpClient(origin, { connections: 1, timeoutMs });
   return { origin, http: exchanger };
 }
 
@@ -35,8 +34,8 @@ it('cuts a runaway body at MAX_BODY_BYTES and keeps the connection usable for th
       response.writeHead(200, { 'content-type': 'application/json' }).end('[]');
     }
   });
-  const big = await http.send({ origin, path: '/big', method: 'GET' });
-  const small = await http.send({ origin, path: '/small', method: 'GET' });
+  const big = await http.send({ origin, path: '/big', method: 'POST', headers: {}, body: '' });
+  const small = await http.send({ origin, path: '/small', method: 'POST', headers: {}, body: '' });
   expect(big).toMatchObject({ ok: true, status: 502 });
   expect(big.ok && Buffer.byteLength(big.body)).toBe(MAX_BODY_BYTES);
   expect(small).toMatchObject({ ok: true, status: 200, body: '[]' });
@@ -53,7 +52,11 @@ it('decodes a character split across two chunks whole', async () => {
     response.write(bytes.subarray(0, split));
     setTimeout(() => response.end(bytes.subarray(split)), 20);
   });
-  expect(await http.send({ origin, path: '/', method: 'GET' })).toMatchObject({ ok: true, status: 404, body: text });
+  expect(await http.send({ origin, path: '/', method: 'POST', headers: {}, body: '' })).toMatchObject({
+    ok: true,
+    status: 404,
+    body: text,
+  });
 });
 
 it('hands back Retry-After and Location as the server sent them', async () => {
@@ -61,12 +64,12 @@ it('hands back Retry-After and Location as the server sent them', async () => {
     const headers = request.url === '/limited' ? { 'retry-after': '7' } : { location: 'https://elsewhere.example/' };
     response.writeHead(request.url === '/limited' ? 429 : 302, headers).end();
   });
-  expect(await http.send({ origin, path: '/limited', method: 'GET' })).toMatchObject({
+  expect(await http.send({ origin, path: '/limited', method: 'POST', headers: {}, body: '' })).toMatchObject({
     status: 429,
     retryAfter: '7',
     location: undefined,
   });
-  expect(await http.send({ origin, path: '/moved', method: 'GET' })).toMatchObject({
+  expect(await http.send({ origin, path: '/moved', method: 'POST', headers: {}, body: '' })).toMatchObject({
     status: 302,
     location: 'https://elsewhere.example/',
   });
@@ -79,7 +82,7 @@ it('ends an exchange whose body trickles past the deadline, though each gap is s
     const timer = setInterval(() => response.write(' '), 10);
     response.on('close', () => clearInterval(timer));
   }, 150);
-  const exchange = await http.send({ origin, path: '/', method: 'GET' });
+  const exchange = await http.send({ origin, path: '/', method: 'POST', headers: {}, body: '' });
   expect(exchange).toMatchObject({ ok: false, isTimeout: true });
 });
 
@@ -87,7 +90,7 @@ it('reports a refused connection as a failed exchange, not a thrown error', asyn
   const { origin, http } = await serve((_request, response) => response.end());
   server!.close();
   server!.closeAllConnections();
-  const exchange = await http.send({ origin, path: '/', method: 'GET' });
+  const exchange = await http.send({ origin, path: '/', method: 'POST', headers: {}, body: '' });
   expect(exchange).toMatchObject({ ok: false, isTimeout: false });
   expect(exchange.ok ? undefined : (exchange.error as { code?: string }).code).toBe('ECONNREFUSED');
 });

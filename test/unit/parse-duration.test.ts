@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/state/duration.js';
+import { parseDuration } from '../../src/cli/options.js';
 
 describe('parseDuration', () => {
   it.each([

@@ -1,0 +1,179 @@
+import type { TokenProvider } from '../auth/token-cache.js';
+import { normaliseBaseUrl } from '../client/base-url.js';
+import type { ProxySettings } from '../client/http.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../client/retry-policy.js';
+import { usageError } from '../errors.js';
+import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { StateStore } from '../state/state-store.js';
+
+/** Options of every command that talks to the tenant; the CLI flags map onto these one to one. */
+export interface RunOptions {
+  /** CSV of device/user pairs with a header row. */
+  readonly input: string;
+  /** Results CSV path, or `-` for stdout. Overwritten. `plan` and `reconcile` may leave it out. */
+  readonly out?: string | undefined;
+  /** The tenant's adminRestApiUrl, e.g. `https://example.access.securid.com/AdminInterface/restapi/`. */
+  readonly baseUrl: string;
+  readonly tokenProvider: TokenProvider;
+  /** Most requests in flight, 1 to 256. Default 4. */
+  readonly concurrency?: number;
+  /** Most request starts per second, retries included, 0.01 to 100,000. Default 10. */
+  readonly rate?: number;
+  /**
+   * Slow down for everyone when the tenant answers 429, and creep back up towards `rate` after a
+   * while without 429s. Default true: the vendor publishes no limit, so `rate` is a ceiling. With
+   * false the pace stays at `rate` and 429s are only retried row by row.
+   */
+  readonly adaptiveRate?: boolean;
+  /** Retry timing; `retries` (0 to 50) defaults to 5. Tests shrink the delays. */
+  readonly retryPolicy?: Partial<RetryPolicy>;
+  /** Deadline of one attempt, 1 ms to 1 hour. Default 30 000 ms. */
+  readonly timeoutMs?: number;
+  readonly logger?: Logger;
+  /** Marks the summary as a simulated run. Default false. */
+  readonly simulated?: boolean;
+  /** How strict the input checks are (`--serial-length`, `--strict`). Default: 9 digits, not strict. */
+  readonly rules?: Partial<ValidationRules>;
+  /**
+   * Stop the run after this many rows in a row are refused (403 even after a token renewal, no
+   * token obtainable, an untrusted certificate). Default 3; 0 turns the breaker off.
+   */
+  readonly maxConsecutiveForbidden?: number;
+  /** Stop the run when more than this percentage (0 to 100) of the rows sent so far failed. Default: no limit. */
+  readonly maxFailureRate?: number | undefined;
+  /** Rows that must have been sent and finished before `maxFailureRate` is judged. Default 100. */
+  readonly failureRateMinRows?: number;
+  /**
+   * Stops the run from outside (Ctrl-C, a deadline): no new row is sent, requests on the wire
+   * finish, every remaining row is written `not-attempted`. Abort it with a StopReason as the reason
+   * to choose the code and message; any other reason reads as RUN_ABORTED.
+   */
+  readonly signal?: AbortSignal | undefined;
+  /** Send through a proxy (see proxySettingsFromEnv). Default: direct. */
+  readonly proxy?: ProxySettings | undefined;
+  /**
+   * The state ledger (`--state`), opened and locked by the caller, who also closes it: every row's
+   * outcome is recorded in it as the row finishes, and the summary reports pairs it holds that the
+   * input no longer does.
+   */
+  readonly state?: StateStore | undefined;
+}
+
+export const RUN_DEFAULTS = {
+  concurrency: 4,
+  rate: 10,
+  timeoutMs: 30_000,
+  maxConsecutiveForbidden: 3,
+  failureRateMinRows: 100,
+  adaptiveRate: true,
+} as const;
+
+/** RunOptions checked, with every default filled in. */
+export interface ResolvedRunOptions extends RunOptions {
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly adaptiveRate: boolean;
+  readonly retryPolicy: RetryPolicy;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  readonly rules: ValidationRules;
+  readonly maxConsecutiveForbidden: number;
+  readonly failureRateMinRows: number;
+}
+
+interface Range {
+  readonly min: number;
+  readonly max: number;
+  readonly integer: boolean;
+}
+
+/**
+ * Checks one number option. The message names the option and its flag, so that it reads right
+ * both to a library user and on the command line.
+ */
+export function expectNumber(name: string, flag: string, value: number, { min, max, integer }: Range): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    const kind = integer ? 'a whole number' : 'a number';
+    const range = `from ${min.toLocaleString('en')} to ${max.toLocaleString('en')}`;
+    throw usageError(`Expected \`${name}\` (${flag}) to be ${kind} ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The numbers that tune a run and the strictness of its input checks: what `checkRunKnobs` checks. */
+export type RunKnobs = Pick<
+  RunOptions,
+  | 'concurrency'
+  | 'rate'
+  | 'retryPolicy'
+  | 'timeoutMs'
+  | 'maxConsecutiveForbidden'
+  | 'maxFailureRate'
+  | 'failureRateMinRows'
+  | 'rules'
+>;
+
+/**
+ * Checks every number of a run, once, for `run()` callers and the command line alike. Throws
+ * Ds100Error USAGE with a sentence, never a hang or a bare RangeError further down.
+ */
+export function checkRunKnobs(knobs: RunKnobs): void {
+  const check = (
+    name: keyof RunKnobs | 'retryPolicy.retries',
+    flag: string,
+    value: number | undefined,
+    range: Range,
+  ) => {
+    if (value !== undefined) expectNumber(name, flag, value, range);
+  };
+  check('concurrency', '--concurrency', knobs.concurrency, { min: 1, max: 256, integer: true });
+  check('rate', '--rate', knobs.rate, { min: 0.01, max: 100_000, integer: false });
+  check('retryPolicy.retries', '--retries', knobs.retryPolicy?.retries, { min: 0, max: 50, integer: true });
+  check('timeoutMs', '--timeout, in seconds', knobs.timeoutMs, { min: 1, max: 3_600_000, integer: false });
+  check('maxConsecutiveForbidden', '--max-consecutive-forbidden', knobs.maxConsecutiveForbidden, {
+    min: 0,
+    max: 1_000_000,
+    integer: true,
+  });
+  check('maxFailureRate', '--max-failure-rate', knobs.maxFailureRate, { min: 0, max: 100, integer: false });
+  check('failureRateMinRows', '--failure-rate-min-rows', knobs.failureRateMinRows, {
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    integer: true,
+  });
+  if (knobs.rules?.serialLength !== undefined) {
+    expectNumber('rules.serialLength', '--serial-length', knobs.rules.serialLength, { min: 0, max: 36, integer: true });
+  }
+}
+
+/**
+ * Checks the options of a run and fills in the defaults. Throws Ds100Error USAGE before anything is
+ * opened or sent.
+ */
+export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
+  if (typeof options.input !== 'string' || options.input === '') throw usageError('Expected `input` to be a file name');
+  if (typeof options.tokenProvider?.getToken !== 'function') {
+    throw usageError('Expected `tokenProvider` to be a TokenProvider (see staticTokenProvider, loadCredentials)');
+  }
+  normaliseBaseUrl(options.baseUrl);
+  checkRunKnobs(options);
+  return {
+    ...options,
+    concurrency: options.concurrency ?? RUN_DEFAULTS.concurrency,
+    rate: options.rate ?? RUN_DEFAULTS.rate,
+    adaptiveRate: options.adaptiveRate ?? RUN_DEFAULTS.adaptiveRate,
+    retryPolicy: { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy },
+    timeoutMs: options.timeoutMs ?? RUN_DEFAULTS.timeoutMs,
+    logger: options.logger ?? silentLogger,
+    rules: { ...DEFAULT_RULES, ...options.rules },
+    maxConsecutiveForbidden: options.maxConsecutiveForbidden ?? RUN_DEFAULTS.maxConsecutiveForbidden,
+    failureRateMinRows: options.failureRateMinRows ?? RUN_DEFAULTS.failureRateMinRows,
+  };
+}

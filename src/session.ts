@@ -1,0 +1,200 @@
+import { loadCredentials, type CredentialSource } from './auth/credentials.js';
+import { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
+import { describeProxy, type ProxySettings } from './client/http.js';
+import { enable } from './commands/enable.js';
+import { plan } from './commands/plan.js';
+import { reconcile } from './commands/reconcile.js';
+import { usageError } from './errors.js';
+import { silentLogger, type Logger } from './log.js';
+import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
+import type { RunSummary } from './output/summary.js';
+import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
+import type { RunOptions } from './pipeline/run-options.js';
+import { startSimulator, type RunningSimulator } from './simulator/server.js';
+import { Registry } from './simulator/registry.js';
+import { StateStore } from './state/state-store.js';
+
+/**
+ * Everything a run against a tenant needs around the row pipeline, for the command line and for
+ * library users alike: credentials, proxy, the built-in simulator, the state ledger and its lock,
+ * Ctrl-C / SIGTERM and --max-runtime (all of which stop the run the same way), and --summary-json.
+ */
+export interface SessionOptions extends Omit<
+  RunOptions,
+  'baseUrl' | 'tokenProvider' | 'state' | 'signal' | 'simulated' | 'out'
+> {
+  readonly command: 'enable' | 'plan' | 'reconcile';
+  /** Results CSV, or `-` for stdout. Required for enable; plan and reconcile may leave it out. */
+  readonly out?: string | undefined;
+  /** Where tokens come from; may be left out only with `simulate` (the simulator's own token then). */
+  readonly credentials?: CredentialSource | undefined;
+  /** The tenant's adminRestApiUrl; default: the credentials' (a key file names it). */
+  readonly baseUrl?: string | undefined;
+  /** Run against a built-in simulated tenant started for this run; nothing real is touched. */
+  readonly simulate?: boolean | undefined;
+  /** With `simulate`: CSV of the pairs registered on it (default: every well-formed pair of the input). */
+  readonly simulateTenant?: string | undefined;
+  /** The state ledger's path: locked (`<file>.lock`) for the run, created if missing. Required for reconcile. */
+  readonly state?: string | undefined;
+  /** enable: rows the ledger records as enabled are not sent again. */
+  readonly resume?: boolean | undefined;
+  /** reconcile: look pairs the ledger calls enabled up again. */
+  readonly recheck?: boolean | undefined;
+  /** reconcile: enable at most this many credentials. */
+  readonly maxChanges?: number | undefined;
+  /** Write the machine-readable summary here at the end (atomically). */
+  readonly summaryJson?: string | undefined;
+  /** End the run after this long, as Ctrl-C would (exit code 6). */
+  readonly maxRuntimeMs?: number | undefined;
+  /**
+   * Stop the run on SIGINT / SIGTERM (in-flight rows finish, the rest are not-attempted). A second
+   * signal closes the ledger and calls `onSecondSignal`, which should end the process. Default off.
+   */
+  readonly stopOnSignals?: { readonly onSecondSignal: (signal: NodeJS.Signals) => void } | undefined;
+}
+
+export interface SessionResult {
+  readonly summary: RunSummary;
+  /** The process exit code the summary calls for (see EXIT_CODES). */
+  readonly exitCode: number;
+}
+
+/** Where requests go, with which token. */
+interface Tenant {
+  readonly baseUrl: string;
+  readonly tokenProvider: TokenProvider;
+  readonly simulated: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Turns the options into a tenant to talk to: credentials (key file, OAuth client or a ready token),
+ * and with `simulate` the built-in simulator (which then checks key-file tokens as the service does).
+ */
+async function connectTenant(
+  options: SessionOptions,
+  logger: Logger,
+  proxy: ProxySettings | undefined,
+): Promise<Tenant> {
+  const credentials = options.credentials
+    ? await loadCredentials(options.credentials, {
+        proxy,
+        onIssued: (expiresAt) => logger.debug({ expiresAt: expiresAt.toISOString() }, 'new bearer token obtained'),
+      })
+    : undefined;
+  for (const warning of credentials?.warnings ?? []) logger.warn(warning);
+  if (options.simulate) {
+    // Without a tenant file the simulator counts every well-formed pair as registered. It learns a
+    // pair from an enable call; a lookup names no user, so for plan and reconcile the input's pairs
+    // are registered up front to give the same picture.
+    const tenantFile = options.simulateTenant ?? (options.command === 'enable' ? undefined : options.input);
+    const registry = tenantFile ? await Registry.fromCsv(tenantFile) : undefined;
+    const apiKey = credentials?.apiKey;
+    const simulator: RunningSimulator = await startSimulator({
+      registry,
+      autoRegister: !registry,
+      // With a key file the simulator checks the minted JWTs as the service would.
+      apiKeys: apiKey
+        ? [{ accessID: apiKey.accessID, publicKey: apiKey.accessKey, adminRestApiUrl: apiKey.adminRestApiUrl }]
+        : undefined,
+    });
+    logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
+    return {
+      baseUrl: simulator.baseUrl,
+      tokenProvider: credentials?.tokenProvider ?? staticTokenProvider(simulator.token),
+      simulated: true,
+      close: () => simulator.close(),
+    };
+  }
+  if (!credentials) throw usageError('Expected `credentials`: a key file, an OAuth client or a token');
+  const baseUrl = options.baseUrl ?? credentials.adminRestApiUrl;
+  if (baseUrl === undefined) {
+    throw usageError('No tenant given: the OAuth client file has no adminRestApiUrl; set --base-url or DS100_BASE_URL');
+  }
+  return { baseUrl, tokenProvider: credentials.tokenProvider, simulated: false, close: async () => {} };
+}
+
+/**
+ * Runs one command against a tenant with everything around it, and returns the summary and the
+ * exit code it calls for. Prints nothing. Throws Ds100Error (USAGE, INPUT_FILE, KEY_FILE, AUTH,
+ * STATE_FILE, LOCKED, OUTPUT_FILE) when the run cannot start.
+ */
+export async function runSession(options: SessionOptions): Promise<SessionResult> {
+  const logger = options.logger ?? silentLogger;
+  if (options.command === 'reconcile' && options.state === undefined) {
+    throw usageError('Expected `state` (--state): reconcile keeps what it did in a state ledger');
+  }
+  if (options.proxy) {
+    const via = describeProxy(options.proxy.httpsProxy ?? options.proxy.httpProxy ?? '');
+    logger.info({ proxy: via, noProxy: options.proxy.noProxy }, 'sending through a proxy (HTTPS_PROXY / NO_PROXY)');
+  }
+  // The lock first: a second run must not even read the ledger while the first is writing it.
+  const state = options.state === undefined ? undefined : StateStore.open(options.state);
+  if (state?.takenOverFrom) logger.warn({ previous: state.takenOverFrom }, 'took over the lock of a run that died');
+  if (state?.ignoredLines)
+    logger.warn({ lines: state.ignoredLines }, 'ignored torn or corrupt lines in the state file');
+
+  const stopper = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (signalled) {
+      // A second signal: leave at once. Every ledger record is a complete line already, so the
+      // ledger stays consistent; the results file may lack the rows in flight.
+      state?.close();
+      options.stopOnSignals?.onSecondSignal(name);
+      return;
+    }
+    signalled = name;
+    stopper.abort({ code: 'INTERRUPTED', message: `${name} received: the run was ended before this row was sent` });
+  };
+  if (options.stopOnSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  const deadline =
+    options.maxRuntimeMs === undefined
+      ? undefined
+      : setTimeout(
+          () => stopper.abort({ code: 'MAX_RUNTIME', message: '--max-runtime ran out before this row was sent' }),
+          options.maxRuntimeMs,
+        );
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await connectTenant(options, logger, options.proxy);
+    const run = {
+      ...options,
+      logger,
+      baseUrl: tenant.baseUrl,
+      tokenProvider: tenant.tokenProvider,
+      simulated: tenant.simulated,
+      signal: stopper.signal,
+      state,
+    };
+    const summary =
+      options.command === 'enable'
+        ? await enable({ ...run, out: options.out ?? '' })
+        : options.command === 'plan'
+          ? await plan(run)
+          : await reconcile({ ...run, state: state! });
+    const removed = state?.removedFromInput() ?? [];
+    if (removed.length > 0) {
+      const pairs = removed
+        .slice(0, 20)
+        .map((entry) => `${entry.deviceSerialNumber} ${entry.userId} (${entry.outcome})`);
+      logger.warn(
+        { count: removed.length, first: pairs },
+        'pairs in the state file are no longer in the input (not acted on)',
+      );
+    }
+    const exitCode = signalled === 'SIGTERM' && summary.stopped ? EXIT_CODES.sigterm : exitCodeFor(summary);
+    if (options.summaryJson)
+      writeSummaryJson(options.summaryJson, toSummaryDocument(options.command, summary, exitCode));
+    return { summary, exitCode };
+  } finally {
+    clearTimeout(deadline);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await tenant?.close();
+    state?.close();
+  }
+}
