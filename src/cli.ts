@@ -37,8 +37,7 @@ import { reconcile } from './commands/reconcile.js';
 import { run, type RunOptions } from './pipeline/run-rows.js';
 import { StateStore } from './state/state-store.js';
 import { validate } from './commands/validate.js';
-import { Registry } from './simulator/registry.js';
-import { SIMULATOR_STATS_PATH, startSimulator, type RunningSimulator } from './simulator/server.js';
+import { Registry, SIMULATOR_STATS_PATH, startSimulator, type RunningSimulator } from './simulator/index.js';
 
 // V8 lets the old generation grow to up to four times the live data before collecting when a
 // program allocates fast, which a run of thousands of rows a second does: a 40,000-row run peaked at

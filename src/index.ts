@@ -6,8 +6,6 @@ export { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
 export { exitCodeFor, formatSummary, type RunSummary } from './output/summary.js';
 export { RESULT_COLUMNS } from './output/results-writer.js';
-export { startSimulator, type SimulatorOptions, type RunningSimulator, type FaultStep } from './simulator/server.js';
-export { Registry, generatePairs } from './simulator/registry.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';
 export type { StopCode, StopReason } from './types.js';
 export { cachingTokenProvider, type IssuedToken } from './auth/token-cache.js';
@@ -21,12 +19,6 @@ export {
 export { oauthTokenProvider, DEFAULT_OAUTH_SCOPE, type OAuthTokenOptions } from './auth/oauth-token-provider.js';
 export { loadCredentials, type CredentialSource, type LoadedCredentials } from './auth/credentials.js';
 export { proxySettingsFromEnv, type ProxySettings } from './client/http.js';
-export {
-  DS100_SCOPES,
-  type SimulatorAuthOptions,
-  type ApiKeyRegistration,
-  type OAuthClientRegistration,
-} from './simulator/auth.js';
 export { validate, type ValidateOptions } from './commands/validate.js';
 export { reconcile, type ReconcileOptions } from './commands/reconcile.js';
 export { StateStore } from './state/state-store.js';

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { generatePairs } from '../../src/simulator/registry.js';
+import { generatePairs } from '../../src/simulator/index.js';
 import { tempDir } from '../helpers/files.js';
 
 const root = join(import.meta.dirname, '..', '..');

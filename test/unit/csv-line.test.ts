@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { csvCell, csvLine } from '../../src/output/csv-line.js';
-import { seededRandom } from '../../src/simulator/registry.js';
+import { seededRandom } from '../../src/simulator/tenant.js';
 
 // Characters that matter to CSV and to spreadsheets, plus ordinary and multi-byte ones.
 const ALPHABET = [
