@@ -23,7 +23,7 @@ async function writeShipment(file: string, rows: number): Promise<void> {
 /** Validates in a fresh process (built dist/, report written) and returns its peak RSS in MB. */
 function peakRssMb(input: string, out: string): { rows: number; invalid: number; rssMb: number } {
   const script = `
-    const { validate } = await import(${JSON.stringify(join(root, 'dist', 'validate.js'))});
+    const { validate } = await import(${JSON.stringify(join(root, 'dist', 'commands', 'validate.js'))});
     const summary = await validate({ input: ${JSON.stringify(input)}, out: ${JSON.stringify(out)} });
     console.log(JSON.stringify({ rows: summary.rows, invalid: summary.invalid, rssMb: process.resourceUsage().maxRSS / 1024 }));
   `;
