@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { generatePairs } from '../dist/simulator/registry.js';
+import { generatePairs } from '../dist/simulator/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TIME = '/usr/bin/time';

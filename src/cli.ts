@@ -30,8 +30,7 @@ import { createLogger } from './log.js';
 import { EXIT_CODES, validationExitCode } from './output/exit-codes.js';
 import { formatSummary, formatValidationSummary } from './output/summary.js';
 import { runSession, type SessionOptions } from './session.js';
-import { Registry } from './simulator/registry.js';
-import { SIMULATOR_STATS_PATH, startSimulator } from './simulator/server.js';
+import { Registry, SIMULATOR_STATS_PATH, startSimulator } from './simulator/index.js';
 
 // The summary is for people; when the results CSV goes to stdout it must not be mixed in.
 const printerFor = (out: string | undefined) => (out === '-' ? console.error : console.log);

@@ -10,8 +10,7 @@ import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
 import type { RunSummary } from './output/summary.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import type { RunOptions } from './pipeline/run-options.js';
-import { startSimulator, type RunningSimulator } from './simulator/server.js';
-import { Registry } from './simulator/registry.js';
+import { Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
 import { StateStore } from './state/state-store.js';
 
 /**

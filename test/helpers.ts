@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { generatePairs } from '../src/simulator/registry.js';
+import { generatePairs } from '../src/simulator/index.js';
 import type { Ds100Pair } from '../src/types.js';
 
 /** A fresh temporary folder for one test. */

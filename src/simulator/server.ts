@@ -10,43 +10,23 @@ import {
   type OAuthClientRegistration,
   type SimulatorAuthOptions,
 } from './auth.js';
-import { Registry, seededRandom, type Credential } from './registry.js';
+import { Faults, type FaultOptions, type FaultStep } from './faults.js';
+import { Tenant, seededRandom, type Ds100Action, type Registry, type TenantOptions } from './tenant.js';
 
-/** A scripted answer for one request to one serial; steps are used up in order. */
-export interface FaultStep {
-  /** Answer with this status instead of handling the request (omit to handle it normally). */
-  readonly status?: number;
-  readonly retryAfter?: string;
-  /** Raw body to send with `status`; defaults to the documented error body for that status. */
-  readonly body?: string;
-  /** Wait this long before answering (longer than the client's timeout makes a timeout). */
-  readonly delayMs?: number;
-  /** Put the request's Authorization header into the error body, as a careless server might (leak tests). */
-  readonly echoAuthorization?: boolean;
-}
+/**
+ * The simulator's HTTP side: routes, request bodies, answers and the record of what was answered.
+ * What a DS100 call answers is the tenant's business (tenant.ts), who may call is auth.ts's, and
+ * deliberate misbehaviour is faults.ts's.
+ */
 
-export interface SimulatorOptions {
+/** Everything a simulator can be told; the tenant's and the faults' options are documented with them. */
+export interface SimulatorOptions extends TenantOptions, FaultOptions {
   readonly port?: number;
   readonly host?: string;
-  readonly registry?: Registry;
-  /** Treat every unknown, well-formed pair as registered to the user it names. Default false. */
-  readonly autoRegister?: boolean;
-  /**
-   * With `autoRegister`: answer for an unknown pair as if registered, without keeping it, so that
-   * memory stays flat through millions of requests (benchmarks). Default false.
-   */
-  readonly stateless?: boolean;
   /** The bearer token the tenant accepts; a random one by default. */
   readonly token?: string;
-  /** Added to every answer. Default 0. */
-  readonly latencyMs?: number;
-  /** A token bucket: more than `perSecond` requests a second (after a burst of `burst`) get 429. */
-  readonly rateLimit?: { readonly perSecond: number; readonly burst?: number };
-  /** Share of requests answered with a random 500, 0 to 1. Default 0. */
-  readonly errorRate?: number;
+  /** Seeds the random failures of `errorRate`, so that a run can be repeated. Default 1. */
   readonly seed?: number;
-  /** Per-serial scripted answers for tests. */
-  readonly faults?: ReadonlyMap<string, readonly FaultStep[]>;
   /** Keep a log of every call (tests); off for long benchmarks. Default true. */
   readonly recordCalls?: boolean;
   /** API keys whose signed JWTs are accepted (the static `token` stays accepted too). */
@@ -104,8 +84,23 @@ export const SIMULATOR_BASE_PATH = '/AdminInterface/restapi/';
 export const SIMULATOR_OAUTH_PATH = '/oauth';
 /** Outside the API's base path, so that it can never be mistaken for a tenant call. No token needed. */
 export const SIMULATOR_STATS_PATH = '/__simulator/stats';
-const SIMULATOR_ADMIN = 'simulator-admin@example.com';
 const MAX_BODY_BYTES = 1024 * 1024;
+
+interface Ds100Route {
+  readonly action: Ds100Action;
+  /** The OAuth scope an access token needs for it. */
+  readonly scope: string;
+  /** The body's properties: exactly these, all strings. */
+  readonly fields: readonly string[];
+}
+
+const PAIR_FIELDS = ['deviceSerialNumber', 'userId'];
+/** By `${method} ${path below the base path}`. */
+const DS100_ROUTES: ReadonlyMap<string, Ds100Route> = new Map([
+  ['PATCH v1/ds100/enable/otp', { action: 'enable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
+  ['PATCH v1/ds100/disable/otp', { action: 'disable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
+  ['POST v1/ds100/lookup', { action: 'lookup', scope: DS100_SCOPES.read, fields: ['deviceSerialNumber'] }],
+]);
 
 const ERROR_BODIES: Record<number, (path: string) => object> = {
   400: () => ({ code: '400 BAD_REQUEST', description: 'Wrong number of properties in the request body.' }),
@@ -124,37 +119,6 @@ const ERROR_BODIES: Record<number, (path: string) => object> = {
 
 const errorBody = (status: number, path: string): string =>
   JSON.stringify((ERROR_BODIES[status] ?? ERROR_BODIES[500]!)(path));
-
-class TokenBucket {
-  #tokens: number;
-  #last = performance.now();
-  constructor(
-    readonly perSecond: number,
-    readonly burst: number,
-  ) {
-    this.#tokens = burst;
-  }
-  /** Takes a token, or returns the whole seconds until one is available. */
-  take(): number {
-    const now = performance.now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.perSecond);
-    this.#last = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - this.#tokens) / this.perSecond));
-  }
-}
-
-const publicRecord = (credential: Credential): object => ({
-  userId: credential.userId,
-  tokenSerialNumber: credential.tokenSerialNumber,
-  tokenStatus: credential.tokenStatus,
-  tokenStatusChangedAt: credential.tokenStatusChangedAt,
-  tokenStatusChangedBy: credential.tokenStatusChangedBy,
-  deviceSerialNumber: credential.deviceSerialNumber,
-});
 
 async function readBody(request: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
@@ -189,13 +153,9 @@ function readExactProperties(body: string, names: readonly string[]): Record<str
  * lookup calls with the documented status codes and error bodies.
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const registry = options.registry ?? new Registry();
+  const tenant = new Tenant(options);
+  const faults = new Faults(options, seededRandom(options.seed ?? 1));
   const token = options.token ?? randomBytes(24).toString('base64url');
-  const random = seededRandom(options.seed ?? 1);
-  const bucket = options.rateLimit
-    ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst ?? Math.max(1, options.rateLimit.perSecond))
-    : undefined;
-  const faults = new Map([...(options.faults ?? new Map<string, readonly FaultStep[]>())].map(([k, v]) => [k, [...v]]));
   const calls: SimulatorCall[] = [];
   const countsByStatus = new Map<number, number>();
   const recordCalls = options.recordCalls ?? true;
@@ -238,83 +198,61 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         headers,
       );
 
+    const sendFault = (status: number, step: FaultStep): void => {
+      const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
+      const echoed = step.echoAuthorization
+        ? JSON.stringify({ description: `rejected ${request.headers.authorization ?? ''}` })
+        : undefined;
+      send(status, echoed ?? step.body ?? errorBody(status, path), headers);
+    };
+
     const body = await readBody(request);
     // Counted from the request's arrival, so that reading the body does not add to it.
-    if (options.latencyMs) await sleep(Math.max(0, options.latencyMs - (performance.now() - at)));
+    const latency = faults.latencyLeft(performance.now() - at);
+    if (latency !== undefined) await sleep(latency);
 
     if (path === `${SIMULATOR_OAUTH_PATH}/token` && request.method === 'POST') {
       const form = new URLSearchParams(body ?? '');
       const answer = await auth.handleTokenRequest(form, `${origin}${SIMULATOR_OAUTH_PATH}/token`);
       return send(answer.status, JSON.stringify(answer.body), { 'cache-control': 'no-store' });
     }
-    const route = path.startsWith(SIMULATOR_BASE_PATH) ? path.slice(SIMULATOR_BASE_PATH.length) : undefined;
-    const action =
-      route === 'v1/ds100/enable/otp' && request.method === 'PATCH'
-        ? 'enable'
-        : route === 'v1/ds100/disable/otp' && request.method === 'PATCH'
-          ? 'disable'
-          : route === 'v1/ds100/lookup' && request.method === 'POST'
-            ? 'lookup'
-            : undefined;
-    if (!action) return sendError(404, `No endpoint ${request.method} ${path}`);
+    const route = path.startsWith(SIMULATOR_BASE_PATH)
+      ? DS100_ROUTES.get(`${request.method} ${path.slice(SIMULATOR_BASE_PATH.length)}`)
+      : undefined;
+    if (!route) return sendError(404, `No endpoint ${request.method} ${path}`);
     if (recordCalls && request.headers.authorization?.startsWith('Bearer ')) {
       bearerTokensSeen.add(request.headers.authorization.slice('Bearer '.length));
     }
-    const verdict = await auth.verifyBearer(
-      request.headers.authorization,
-      action === 'lookup' ? DS100_SCOPES.read : DS100_SCOPES.manage,
-    );
+    const verdict = await auth.verifyBearer(request.headers.authorization, route.scope);
     if (!verdict.ok) {
       call.authError = verdict.reason;
       return sendError(403);
     }
-    if (bucket) {
-      const waitSeconds = bucket.take();
-      if (waitSeconds > 0) return sendError(429, undefined, { 'retry-after': String(waitSeconds) });
+    const admission = faults.limiter?.admit(performance.now());
+    if (admission && !admission.ok) {
+      return sendError(429, undefined, { 'retry-after': String(admission.retryAfterSeconds) });
     }
-    if (!String(request.headers['content-type']).startsWith('application/json')) return sendError(415);
-    if (body === undefined) return sendError(400, 'The request body is too large.');
+    try {
+      if (!String(request.headers['content-type']).startsWith('application/json')) return sendError(415);
+      if (body === undefined) return sendError(400, 'The request body is too large.');
+      const fields = readExactProperties(body, route.fields);
+      if (typeof fields === 'string') return sendError(400, fields);
+      const serial = fields['deviceSerialNumber']!;
+      call.serial = serial;
 
-    const fields = readExactProperties(
-      body,
-      action === 'lookup' ? ['deviceSerialNumber'] : ['deviceSerialNumber', 'userId'],
-    );
-    if (typeof fields === 'string') return sendError(400, fields);
-    const serial = fields['deviceSerialNumber']!;
-    call.serial = serial;
+      const step = faults.nextStep(serial);
+      if (step?.delayMs) await sleep(step.delayMs);
+      // A scripted status comes first; a step with only a delay leaves room for a random failure.
+      const failure = step?.status === undefined ? faults.randomFailure() : step;
+      if (failure?.status !== undefined) return sendFault(failure.status, failure);
 
-    const step = faults.get(serial)?.shift();
-    if (step?.delayMs) await sleep(step.delayMs);
-    if (step?.status !== undefined) {
-      const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
-      const echoed = step.echoAuthorization
-        ? JSON.stringify({ description: `rejected ${request.headers.authorization ?? ''}` })
-        : undefined;
-      return send(step.status, echoed ?? step.body ?? errorBody(step.status, path), headers);
+      const answer = tenant.answer(route.action, { deviceSerialNumber: serial, userId: fields['userId'] });
+      if (answer.status === 404) return sendError(404, answer.description);
+      return send(200, JSON.stringify(answer.records));
+    } finally {
+      // Only admitted requests get here: a limiter that counts requests in flight frees the slot.
+      if (admission) faults.limiter?.release?.();
     }
-    if (options.errorRate && random() < options.errorRate) return sendError(500);
-
-    let credential = registry.get(serial);
-    const userId = fields['userId'];
-    if (!credential && options.autoRegister && userId !== undefined) {
-      const pair = { deviceSerialNumber: serial, userId };
-      credential = options.stateless ? Registry.credentialFor(pair) : registry.register(pair);
-    }
-    if (!credential) return sendError(404, `DS100 with serial number ${serial} not found`);
-    if (action === 'lookup') {
-      return send(
-        200,
-        JSON.stringify([{ ...publicRecord(credential), tokenState: 'Assigned', deviceType: 'SecurID DS100' }]),
-      );
-    }
-    if (credential.userId !== userId) return sendError(404, `DS100 ${serial} is not registered to user ${userId}`);
-    const status = action === 'enable' ? 'Enabled' : 'Disabled';
-    if (credential.tokenStatus !== status) {
-      credential.tokenStatus = status;
-      credential.tokenStatusChangedAt = new Date().toISOString();
-      credential.tokenStatusChangedBy = SIMULATOR_ADMIN;
-    }
-    return send(200, JSON.stringify([publicRecord(credential)]));
   }
 
   const server = createServer((request, response) => {
@@ -335,7 +273,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   return {
     baseUrl: `${origin}${SIMULATOR_BASE_PATH}`,
     token,
-    registry,
+    registry: tenant.registry,
     calls,
     countsByStatus,
     oauthIssuer: `${origin}${SIMULATOR_OAUTH_PATH}`,

@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from '../../src/simulator/registry.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { Registry, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { pairsCsv, readResults, somePairs, tempDir, writeFile } from '../helpers.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { run } from '../../src/index.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 
 let dir: string;
 let simulator: RunningSimulator | undefined;

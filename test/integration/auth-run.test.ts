@@ -6,8 +6,7 @@ import type { ApiKey } from '../../src/auth/key-file.js';
 import { staticTokenProvider, type TokenProvider } from '../../src/auth/token-cache.js';
 import { exitCodeFor } from '../../src/index.js';
 import { run, type RunOptions } from '../../src/index.js';
-import { Registry } from '../../src/simulator/registry.js';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
+import { Registry, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { makeApiKey, makeTempDir, shipmentCsv } from '../helpers/credentials.js';
 import { countBy, readResults } from '../helpers/results.js';
 

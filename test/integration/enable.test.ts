@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run, type RunOptions } from '../../src/index.js';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import { Registry } from '../../src/simulator/registry.js';
 import {
+  Registry,
   startSimulator,
   type FaultStep,
   type RunningSimulator,
   type SimulatorOptions,
-} from '../../src/simulator/server.js';
+} from '../../src/simulator/index.js';
 import { Ds100Error } from '../../src/errors.js';
 import { FAST_RETRY, pairsCsv, readResults, somePairs, tempDir, writeFile } from '../helpers.js';
 import type { Ds100Pair } from '../../src/types.js';

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { generatePairs } from '../../src/simulator/registry.js';
+import { generatePairs } from '../../src/simulator/index.js';
 import { tempDir } from '../helpers/files.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -23,7 +23,7 @@ async function writeShipment(file: string, rows: number): Promise<void> {
 /** Validates in a fresh process (built dist/, report written) and returns its peak RSS in MB. */
 function peakRssMb(input: string, out: string): { rows: number; invalid: number; rssMb: number } {
   const script = `
-    const { validate } = await import(${JSON.stringify(join(root, 'dist', 'validate.js'))});
+    const { validate } = await import(${JSON.stringify(join(root, 'dist', 'commands', 'validate.js'))});
     const summary = await validate({ input: ${JSON.stringify(input)}, out: ${JSON.stringify(out)} });
     console.log(JSON.stringify({ rows: summary.rows, invalid: summary.invalid, rssMb: process.resourceUsage().maxRSS / 1024 }));
   `;

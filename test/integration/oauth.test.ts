@@ -9,8 +9,8 @@ import { signClientAssertion } from '../../src/auth/oauth-token-provider.js';
 import { Ds100Error } from '../../src/errors.js';
 import { exitCodeFor } from '../../src/index.js';
 import { run } from '../../src/index.js';
-import type { OAuthClientRegistration } from '../../src/simulator/auth.js';
-import { SIMULATOR_BASE_PATH, startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { startSimulator, type OAuthClientRegistration, type RunningSimulator } from '../../src/simulator/index.js';
+import { SIMULATOR_BASE_PATH } from '../../src/simulator/server.js';
 import {
   makeOAuthClient,
   makeTempDir,

@@ -5,8 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { plan } from '../../src/commands/plan.js';
 import { run } from '../../src/index.js';
-import { Registry } from '../../src/simulator/registry.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { Registry, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { fixture, tempDir, USER_1, USER_2, USER_3 } from '../helpers/files.js';
 
 let simulator: RunningSimulator | undefined;

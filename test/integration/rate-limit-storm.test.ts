@@ -7,8 +7,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/index.js';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import { generatePairs } from '../../src/simulator/registry.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { generatePairs, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 
 const ROWS = 80;
 

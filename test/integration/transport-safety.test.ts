@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { run } from '../../src/index.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { makeTempDir, shipmentCsv } from '../helpers/credentials.js';
 import { readResults } from '../helpers/results.js';
 

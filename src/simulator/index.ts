@@ -1,0 +1,21 @@
+/**
+ * The DS100 simulator, a local stand-in for a tenant's Cloud Administration API for tests, demos and
+ * benchmarks: `import { startSimulator } from 'ds100-bulk/simulator'`. It is not part of the main
+ * entry, so that a program that only enables credentials does not load it.
+ */
+export {
+  startSimulator,
+  SIMULATOR_STATS_PATH,
+  type SimulatorOptions,
+  type RunningSimulator,
+  type SimulatorCall,
+  type SimulatorStats,
+} from './server.js';
+export { Registry, generatePairs, type Credential, type TenantOptions } from './tenant.js';
+export type { FaultStep, FaultOptions, TokenBucketOptions } from './faults.js';
+export {
+  DS100_SCOPES,
+  type SimulatorAuthOptions,
+  type ApiKeyRegistration,
+  type OAuthClientRegistration,
+} from './auth.js';
