@@ -21,7 +21,7 @@ import {
 const CONCURRENCY = 8;
 const ROWS = 40_000;
 const AUTOCANNON_SECONDS = 6;
-const TARGET = 0.6;
+const TARGET = 0.4;
 
 export async function main() {
   const { dir, cleanup } = await tempDir();

@@ -70,18 +70,18 @@ export async function writeShipment(file, rows, seed = 1) {
 }
 
 /**
- * Runs `ds100-bulk enable` as a child process, the way an administrator would, and measures it:
+ * Runs `ds100-bulk enable` (this checkout's, or the one `bin` names) as a child process, the way an administrator would, and measures it:
  * wall time, the run's own elapsed time and figures (from its "run finished" log line), and the
  * child's peak RSS and CPU time (`process.resourceUsage()`, written at exit by bench/rss-reporter.js).
  */
-export async function runEnable({ input, out, simulator, flags = [], nodeFlags = [], dir }) {
+export async function runEnable({ input, out, simulator, flags = [], nodeFlags = [], dir, bin = BIN }) {
   const logFile = join(dir, `enable-${Date.now()}.log`);
   const rssFile = join(dir, `enable-${Date.now()}.rss`);
   const args = [
     ...nodeFlags,
     '--import',
     RSS_REPORTER,
-    BIN,
+    bin,
     'enable',
     input,
     '--out',

@@ -20,6 +20,7 @@ const BENCHMARKS = [
   { id: 'adaptation', file: 'adaptation.bench.js' },
   { id: 'latency', file: 'latency.bench.js' },
   { id: 'memory', file: 'memory.bench.js' },
+  { id: 'cpu', file: 'cpu.bench.js' },
   // Hook for the validation-speed benchmark: run when the file exists.
   { id: 'validate', file: 'validate.bench.js', isOptional: true },
 ];

@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
 import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
@@ -50,6 +49,25 @@ export function rateWindow(rate: number): { intervalCap: number; interval: numbe
 // Retries go ahead of first attempts still waiting: a row already under way finishes sooner, and
 // after a 403 the renewal retry tells at once whether the credentials work.
 const RETRY_PRIORITY = 1;
+
+/**
+ * Waits `ms`, or rejects with the signal's reason when it aborts first. On the global timers
+ * (unlike node:timers/promises) so that tests can fake time.
+ */
+function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /** A failed attempt, thrown so that p-retry sees it; the run reads the outcome back. */
 class AttemptFailedError extends Error {
@@ -126,7 +144,7 @@ export class RequestQueue {
             if (!(error instanceof AttemptFailedError)) return false;
             const decision = decideRetry(error.outcome, attempts, this.#policy, this.#random, forbidden);
             if (!decision.retry) return false;
-            if (decision.delayMs > 0) await sleep(decision.delayMs, undefined, { signal: this.#signal });
+            if (decision.delayMs > 0) await wait(decision.delayMs, this.#signal);
             return true;
           },
           signal: this.#signal,
