@@ -4,7 +4,7 @@ import type { ProxySettings } from '../client/http.js';
 import type { AttemptOutcome } from '../client/response.js';
 import type { TokenProvider } from '../auth/token-cache.js';
 import { Ds100Error } from '../errors.js';
-import { openInput } from '../input/read-rows.js';
+import { openInput } from '../input/open-input.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { silentLogger, type Logger } from '../log.js';
 import { ResultsWriter } from '../output/results-writer.js';
@@ -241,39 +241,36 @@ export async function processRows(
         concurrency,
         rate,
         adaptiveRate: isAdaptive,
-        rows: input.scan.rows,
+        rows: input.rows,
       },
       'run started',
     );
     try {
-      // Batch by batch (a file chunk's worth of rows): one trip through the async iterator per batch
-      // rather than per row.
-      for await (const batch of input.batches)
-        for (const item of batch) {
-          state?.markSeen(item.row);
-          if (item.kind === 'invalid') {
-            const { code, message } = item.problem;
-            await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
-            continue;
-          }
-          const { row, warning } = item;
-          if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
-          const settled = action.settle?.(row);
-          if (settled) {
-            await record(settled);
-            continue;
-          }
-          if (stopReason) {
-            // Still read and written, so that the results hold every input row.
-            await record(notAttempted(row, stopReason));
-            continue;
-          }
-          const admitted = dispatcher.submit(
-            () => action.send(client, row),
-            async (dispatched) => record(await toResult(row, dispatched)),
-          );
-          if (admitted) await admitted; // most rows are admitted at once: no trip through the microtasks
+      for await (const item of input.items) {
+        state?.markSeen(item.row);
+        if (item.kind === 'invalid') {
+          const { code, message } = item.problem;
+          await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
+          continue;
         }
+        const { row, warning } = item;
+        if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
+        const settled = action.settle?.(row);
+        if (settled) {
+          await record(settled);
+          continue;
+        }
+        if (stopReason) {
+          // Still read and written, so that the results hold every input row.
+          await record(notAttempted(row, stopReason));
+          continue;
+        }
+        const admitted = dispatcher.submit(
+          () => action.send(client, row),
+          async (dispatched) => record(await toResult(row, dispatched)),
+        );
+        if (admitted) await admitted; // most rows are admitted at once: no trip through the microtasks
+      }
     } finally {
       // Rows already admitted still finish and are written, even when reading failed half-way.
       await dispatcher.drain();
