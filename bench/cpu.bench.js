@@ -25,7 +25,11 @@ export async function main() {
     const measure = async (bin) => {
       const run = await runEnable({ input, out: join(dir, 'results.csv'), simulator, dir, flags: FLAGS, bin });
       if ((run.finished.byOutcome.enabled ?? 0) !== ROWS) throw new Error(`expected ${ROWS} rows enabled`);
-      return { cpuPerThousand: (run.cpuMs * 1000) / ROWS, rate: ROWS / (run.finished.elapsedMs / 1000), rss: run.maxRssMb };
+      return {
+        cpuPerThousand: (run.cpuMs * 1000) / ROWS,
+        rate: ROWS / (run.finished.elapsedMs / 1000),
+        rss: run.maxRssMb,
+      };
     };
     const after = [];
     const old = [];
@@ -37,7 +41,9 @@ export async function main() {
     const now = best(after);
     const then = before ? best(old) : undefined;
     const describe = (runs) =>
-      runs.map((r) => `${fmt(r.cpuPerThousand, 0)} ms (${fmt(r.rate, 1)} rows/s, peak RSS ${fmt(r.rss, 0)} MB)`).join(', ');
+      runs
+        .map((r) => `${fmt(r.cpuPerThousand, 0)} ms (${fmt(r.rate, 1)} rows/s, peak RSS ${fmt(r.rss, 0)} MB)`)
+        .join(', ');
     return report({
       id: 'cpu',
       title: '6. CPU at a realistic pace (--rate 100, 150 ms per answer)',

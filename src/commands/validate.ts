@@ -1,7 +1,9 @@
-import { openInput } from '../input/read-rows.js';
-import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
+import { openInput, type ReadItem } from '../input/open-input.js';
+import { DEFAULT_RULES, type RowProblem, type ValidationRules } from '../input/validate-row.js';
+import { CROSS_ROW_CODES } from '../input/verdict.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import type { ValidationSummary } from '../output/summary.js';
+import type { RowErrorCode } from '../types.js';
 
 /** Options of `validate()`, which `ds100-bulk validate` and `enable --dry-run` call. */
 export interface ValidateOptions {
@@ -15,44 +17,67 @@ export interface ValidateOptions {
   readonly examplesPerCode?: number | undefined;
 }
 
+type Counts = Partial<Record<RowErrorCode, number>>;
+
 /**
- * Checks an input file offline with exactly the checks a run applies (the same `openInput`), and
- * writes a per-row report when `out` is given. No network, no credentials. Throws a Ds100Error
- * INPUT_FILE when the file itself cannot be used.
+ * Checks an input file offline with exactly the checks a run applies (the same `openInput`, whose
+ * rows it reads once, as a run does), and writes a per-row report when `out` is given. No network,
+ * no credentials. Throws a Ds100Error INPUT_FILE when the file itself cannot be used.
  */
 export async function validate(options: ValidateOptions): Promise<ValidationSummary> {
   const started = Date.now();
-  const input = await openInput(options.input, {
-    rules: { ...DEFAULT_RULES, ...options.rules },
-    examplesPerCode: options.examplesPerCode,
-  });
-  if (options.out !== undefined) {
-    const writer = await ResultsWriter.open(options.out, input.columns.carriedNames);
-    try {
-      for await (const batch of input.batches) {
-        for (const item of batch) {
-          const finding = item.kind === 'invalid' ? item.problem : item.warning;
-          await writer.write({
-            ...item.row,
-            outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
-            errorCode: finding?.code,
-            errorMessage: finding?.message,
-            attempts: 0,
-          });
-        }
-      }
-    } finally {
-      await writer.close();
-    }
+  const examplesPerCode = options.examplesPerCode ?? 3;
+  const input = await openInput(options.input, { rules: { ...DEFAULT_RULES, ...options.rules } });
+  let writer: ResultsWriter | undefined;
+  try {
+    writer = options.out === undefined ? undefined : await ResultsWriter.open(options.out, input.columns.carriedNames);
+  } catch (error) {
+    await input.close();
+    throw error;
   }
-  const { rows, valid, invalid, byErrorCode, byWarningCode, examples } = input.scan;
+
+  let valid = 0;
+  // A row's own codes and the codes across rows are counted apart and listed in that order, each in
+  // order of first appearance: the summary sorts codes by count, and ties keep this order.
+  const ownErrors: Counts = {};
+  const crossRowErrors: Counts = {};
+  const byWarningCode: Counts = {};
+  const examples = new Map<RowErrorCode, ReadonlyArray<{ readonly line: number; readonly message: string }>>();
+  const note = (counts: Counts, line: number, { code, message }: RowProblem): void => {
+    counts[code] = (counts[code] ?? 0) + 1;
+    const kept = examples.get(code) ?? [];
+    if (kept.length < examplesPerCode) examples.set(code, [...kept, { line, message }]);
+  };
+  const report = (writer: ResultsWriter, item: ReadItem, finding: RowProblem | undefined) =>
+    writer.write({
+      ...item.row,
+      outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
+      errorCode: finding?.code,
+      errorMessage: finding?.message,
+      attempts: 0,
+    });
+
+  try {
+    for await (const item of input.items) {
+      if (item.kind === 'invalid') {
+        note(CROSS_ROW_CODES.has(item.problem.code) ? crossRowErrors : ownErrors, item.row.line, item.problem);
+        if (writer) await report(writer, item, item.problem);
+        continue;
+      }
+      valid++;
+      if (item.warning) note(byWarningCode, item.row.line, item.warning);
+      if (writer) await report(writer, item, item.warning);
+    }
+  } finally {
+    await writer?.close();
+  }
   return {
     input: options.input,
     out: options.out ?? '',
-    rows,
+    rows: input.rows,
     valid,
-    invalid,
-    byErrorCode,
+    invalid: input.rows - valid,
+    byErrorCode: { ...ownErrors, ...crossRowErrors },
     byWarningCode,
     examples,
     elapsedMs: Date.now() - started,

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { Ds100Error } from '../errors.js';
+import type { FileHandle } from 'node:fs/promises';
+import { describeFsError, Ds100Error } from '../errors.js';
 
 /**
  * Checks that a file is a CSV at all before any row is read: people send spreadsheets, PDFs and
@@ -29,17 +29,20 @@ const inputFileError = (message: string, cause?: unknown): Ds100Error =>
 const startsWith = (head: Uint8Array, bytes: readonly number[]): boolean =>
   head.length >= bytes.length && bytes.every((byte, index) => head[index] === byte);
 
-/** Throws a Ds100Error INPUT_FILE when the file is empty, binary, a known non-CSV format or UTF-16. */
-export async function checkFileKind(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  let head: Uint8Array;
-  try {
-    const buffer = Buffer.alloc(4096);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    head = buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+/** The Ds100Error INPUT_FILE for a file that cannot be opened or read (a Ds100Error is kept as it is). */
+export const cannotRead = (file: string, error: unknown): Ds100Error =>
+  error instanceof Ds100Error
+    ? error
+    : inputFileError(`${file}: cannot read the input file: ${describeFsError(error as NodeJS.ErrnoException)}`, error);
+
+/**
+ * Throws a Ds100Error INPUT_FILE when the open file `handle` (named `file` in messages) is empty,
+ * binary, a known non-CSV format or UTF-16.
+ */
+export async function checkFileKind(handle: FileHandle, file: string): Promise<void> {
+  const buffer = Buffer.alloc(4096);
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+  const head = buffer.subarray(0, bytesRead);
   if (head.length === 0) {
     throw inputFileError(`${file}: the file is empty (0 bytes); expected a header line and rows of pairs`);
   }

@@ -1,18 +1,160 @@
-// Temporary adapter until the input stage rewrite lands (replaced by the merge).
+import type { BigIntStats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { CsvError } from 'csv-parse';
+import { Ds100Error } from '../errors.js';
+import type { InputRow } from '../types.js';
 import type { ColumnMap } from './columns.js';
-import { openInput as openRows, type ReadItem } from './read-rows.js';
-import type { ValidationRules } from './validate-row.js';
+import { cannotRead, checkFileKind } from './file-checks.js';
+import { checkOnItsOwn, prescan, type Prescan } from './prescan.js';
+import { readCsv } from './read-csv.js';
+import { DEFAULT_RULES, type RowProblem, type ValidationRules } from './validate-row.js';
+import { crossRowVerdict, type Claim } from './verdict.js';
 
-export type { ReadItem } from './read-rows.js';
+/** A row ready to send (perhaps with a warning), or one that must not be sent and why. */
+export type ReadItem =
+  | { readonly kind: 'row'; readonly row: InputRow; readonly warning?: RowProblem | undefined }
+  | { readonly kind: 'invalid'; readonly row: InputRow; readonly problem: RowProblem };
+
 export interface OpenedInput {
   readonly columns: ColumnMap;
+  /** Data rows, blank lines not counted. */
   readonly rows: number;
+  /**
+   * Every data row in file order with its verdict, read again from the file; iterate once. Nothing is
+   * read until then. The file is closed at the end, or when the loop is left early.
+   */
   readonly items: AsyncIterable<ReadItem>;
+  /** Closes the file without reading the rows, for a caller that gives up before iterating `items`. */
+  close(): Promise<void>;
 }
-export async function openInput(
-  file: string,
-  options: { rules?: ValidationRules; requireRows?: boolean } = {},
-): Promise<OpenedInput> {
-  const opened = await openRows(file, options);
-  return { columns: opened.columns, rows: opened.scan.rows, items: opened.items };
+
+export interface OpenInputOptions {
+  /** How strict the checks are. Default DEFAULT_RULES (9 digits, not strict). */
+  readonly rules?: ValidationRules | undefined;
+  /** A file with a header and no rows is an error (default); the simulator's tenant file may be empty. */
+  readonly requireRows?: boolean | undefined;
+}
+
+// csv-parse only knows where it gave up (the end of the file), not where the broken record began,
+// and its own message names the wrong line: say what to look for instead.
+const malformedProblem = (error: CsvError): RowProblem => ({
+  code: 'MALFORMED_CSV',
+  message:
+    error.code === 'CSV_QUOTE_NOT_CLOSED'
+      ? 'a quoted field is never closed: everything from its opening quote to the end of the file was read as ' +
+        'one field and could not be used; look for an unbalanced " in the rows before this line'
+      : `the line is not valid CSV: ${error.message}`,
+});
+
+const fileChanged = (file: string, what: string): Ds100Error =>
+  new Ds100Error(
+    'INPUT_FILE',
+    `${file}: the file changed while it was being read (${what}); run again on a file that is not being edited`,
+  );
+
+/** What pass 2 needs of the file and of pass 1. */
+interface SecondRead {
+  readonly handle: FileHandle;
+  readonly file: string;
+  /** The file as pass 1 found it. */
+  readonly stats: BigIntStats;
+  readonly scan: Prescan;
+  readonly rules: ValidationRules;
+}
+
+/**
+ * Pass 2: the rows again, from the same open file, each with its verdict; closes the file when done
+ * or left. Rows of a serial that appears more than once need the serial's first row, which this pass
+ * meets before the later ones.
+ */
+async function* judgeRows({ handle, file, stats, scan, rules }: SecondRead): AsyncGenerator<ReadItem> {
+  try {
+    const now = await handle.stat({ bigint: true });
+    if (now.size !== stats.size || now.mtimeNs !== stats.mtimeNs) {
+      throw fileChanged(file, 'its size or modification time differs from the first read');
+    }
+    const { columns, names, facts } = scan;
+    const firstRowOf = new Map<string, Claim>();
+    let isHeader = true;
+    let rows = 0;
+    for await (const item of readCsv(handle, { file })) {
+      if (isHeader) {
+        isHeader = false;
+        continue;
+      }
+      if (++rows > scan.rows) break;
+      if ('error' in item) {
+        const row: InputRow = { line: item.line, deviceSerialNumber: '', userId: '', carried: [] };
+        yield { kind: 'invalid', row, problem: malformedProblem(item.error) };
+        continue;
+      }
+      const { record, line } = item;
+      const row: InputRow = {
+        line,
+        deviceSerialNumber: record[columns.serialIndex] ?? '',
+        userId: record[columns.userIdIndex] ?? '',
+        carried: columns.carriedIndexes.map((column) => record[column] ?? ''),
+      };
+      const problem = checkOnItsOwn(record, scan);
+      if (problem !== undefined) {
+        yield { kind: 'invalid', row, problem };
+        continue;
+      }
+      const serial = row.deviceSerialNumber;
+      const userId = row.userId.toLowerCase();
+      let first: Claim | undefined;
+      if (facts.repeatedSerials.has(serial)) {
+        first = firstRowOf.get(serial);
+        if (first === undefined) firstRowOf.set(serial, { userId, line });
+      }
+      const verdict = crossRowVerdict({ serial, userId, first }, facts, rules, names);
+      yield verdict.problem === undefined
+        ? { kind: 'row', row, warning: verdict.warning }
+        : { kind: 'invalid', row, problem: verdict.problem };
+    }
+    if (rows !== scan.rows) {
+      const found = rows > scan.rows ? `more than ${scan.rows}` : String(rows);
+      throw fileChanged(file, `the second read found ${found} rows, the first ${scan.rows}`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Opens a CSV of device/user pairs and checks all of it before returning: the file's kind and
+ * encoding, the header, every row on its own and the rules across rows (see verdict.ts). A file that
+ * cannot be used throws a Ds100Error INPUT_FILE; a bad row never throws.
+ *
+ * The file is read twice through one open file descriptor: the pre-scan here, then `items`, which
+ * streams the rows again with their verdicts. So nothing is sent before the whole file has been
+ * checked, and an editor that saves by replacing the file changes nothing in between; a file
+ * changed in place (its size or modification time differ) makes `items` throw before any row.
+ */
+export async function openInput(file: string, options: OpenInputOptions = {}): Promise<OpenedInput> {
+  const rules = options.rules ?? DEFAULT_RULES;
+  const handle = await open(file, 'r').catch((error: unknown) => {
+    throw cannotRead(file, error);
+  });
+  try {
+    const stats = await handle.stat({ bigint: true }).catch((error: unknown) => {
+      throw cannotRead(file, error);
+    });
+    await checkFileKind(handle, file).catch((error: unknown) => {
+      throw cannotRead(file, error);
+    });
+    const scan = await prescan(readCsv(handle, { file, checkUtf8: true }), {
+      file,
+      requireRows: options.requireRows,
+    });
+    return {
+      columns: scan.columns,
+      rows: scan.rows,
+      items: judgeRows({ handle, file, stats, scan, rules }),
+      close: () => handle.close(),
+    };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }

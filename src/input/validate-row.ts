@@ -2,7 +2,7 @@ import type { InvalidRowCode, WarningCode } from '../types.js';
 
 /**
  * The checks of one row on its own (pure). Checks that need the whole file (repeats, conflicts,
- * devices per user, lost leading zeros) live in cross-row.ts; both are used, unchanged, by
+ * devices per user, lost leading zeros) live in verdict.ts; both are used, unchanged, by
  * `validate`, `plan` and `enable`.
  */
 

@@ -55,17 +55,20 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const settings = resolveRunOptions(options);
   const { logger, state, signal } = settings;
   const input = await openInput(settings.input, { rules: settings.rules });
-  // The first token before anything is written or sent: unusable credentials (an OAuth client the
-  // server refuses, an unreachable token endpoint) stop the run at once.
+  let writer: ResultsWriter | undefined;
   try {
-    await settings.tokenProvider.getToken();
+    // The first token before anything is written or sent: unusable credentials (an OAuth client the
+    // server refuses, an unreachable token endpoint) stop the run at once.
+    await settings.tokenProvider.getToken().catch((error: unknown) => {
+      throw error instanceof Ds100Error
+        ? error
+        : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
+    });
+    if (settings.out !== undefined) writer = await ResultsWriter.open(settings.out, input.columns.carriedNames);
   } catch (error) {
-    throw error instanceof Ds100Error
-      ? error
-      : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
+    await input.close();
+    throw error;
   }
-  const writer =
-    settings.out === undefined ? undefined : await ResultsWriter.open(settings.out, input.columns.carriedNames);
 
   // One way to stop, whatever the cause (a breaker, or the caller's signal): no new request,
   // requests on the wire finish, every remaining row is written not-attempted.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { openInput } from '../input/read-rows.js';
+import { openInput } from '../input/open-input.js';
 import type { Ds100Pair } from '../types.js';
 
 /**
