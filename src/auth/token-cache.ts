@@ -1,16 +1,6 @@
-/**
- * Supplies the bearer token for each request. A provider may cache and renew its token; the client
- * asks before every attempt, so a renewed token is picked up at once.
- */
-export interface TokenProvider {
-  getToken(): Promise<string>;
-  /**
-   * Called with the token a request was refused with (403). A provider that can renew drops it, if it
-   * is still the cached one, so that the next getToken() obtains a fresh token; several rows refused
-   * with the same token cause one renewal, not one each. Providers that cannot renew leave it out.
-   */
-  invalidate?(token: string): void;
-}
+import type { TokenProvider } from '../client/ds100-client.js';
+
+export type { TokenProvider } from '../client/ds100-client.js';
 
 /** A fixed token, e.g. from DS100_TOKEN. It cannot be renewed, so a 403 is final. */
 export const staticTokenProvider = (token: string): TokenProvider => ({ getToken: async () => token });

@@ -1,4 +1,3 @@
-import type { TokenProvider } from '../auth/token-cache.js';
 import type { Ds100Pair } from '../types.js';
 import { normaliseBaseUrl } from './base-url.js';
 import { HttpClient, type ProxySettings } from './http.js';
@@ -10,6 +9,20 @@ import {
   type HttpAnswer,
 } from './response.js';
 import { parseRetryAfter } from './retry-policy.js';
+
+/**
+ * Supplies the bearer token for each request (src/auth/ has the providers). A provider may cache and renew its token; the client
+ * asks before every attempt, so a renewed token is picked up at once.
+ */
+export interface TokenProvider {
+  getToken(): Promise<string>;
+  /**
+   * Called with the token a request was refused with (403). A provider that can renew drops it, if it
+   * is still the cached one, so that the next getToken() obtains a fresh token; several rows refused
+   * with the same token cause one renewal, not one each. Providers that cannot renew leave it out.
+   */
+  invalidate?(token: string): void;
+}
 
 export interface Ds100ClientOptions {
   /** The tenant's adminRestApiUrl, with or without the trailing slash. */

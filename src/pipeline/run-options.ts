@@ -1,5 +1,5 @@
-import type { TokenProvider } from '../auth/token-cache.js';
 import { normaliseBaseUrl } from '../client/base-url.js';
+import type { TokenProvider } from '../client/ds100-client.js';
 import type { ProxySettings } from '../client/http.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../client/retry-policy.js';
 import { usageError } from '../errors.js';
