@@ -5,8 +5,8 @@
 //   node bench/run-all.js                  all of them
 //   node bench/run-all.js pacing latency   only these (their sections are updated, the rest kept)
 //
-// Each benchmark script prints a `RESULT {json}` line (see report() in lib.js). A script without one
-// (bench/validate.bench.js, owned by the validation work) has its output kept verbatim instead.
+// Each benchmark script prints a `RESULT {json}` line (see report() in lib.js); a script without one
+// would have its output kept verbatim instead.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -21,8 +21,7 @@ const BENCHMARKS = [
   { id: 'latency', file: 'latency.bench.js' },
   { id: 'memory', file: 'memory.bench.js' },
   { id: 'cpu', file: 'cpu.bench.js' },
-  // Hook for the validation-speed benchmark: run when the file exists.
-  { id: 'validate', file: 'validate.bench.js', isOptional: true },
+  { id: 'validate', file: 'validate.bench.js' },
 ];
 const MARKDOWN = join(ROOT, 'BENCHMARKS.md');
 
@@ -98,10 +97,7 @@ function replaceSection(markdown, id, body, heading) {
 
 async function main() {
   const wanted = process.argv.slice(2);
-  const selected = BENCHMARKS.filter(({ id, file, isOptional }) => {
-    if (wanted.length > 0 && !wanted.includes(id)) return false;
-    return !isOptional || existsSync(join(ROOT, 'bench', file));
-  });
+  const selected = BENCHMARKS.filter(({ id }) => wanted.length === 0 || wanted.includes(id));
   const started = performance.now();
   const runs = [];
   for (const benchmark of selected) runs.push(await runOne(benchmark));
