@@ -61,9 +61,15 @@ export class Ds100Client {
   readonly #http: HttpClient;
   readonly #base: URL;
   readonly #tokenProvider: TokenProvider;
+  /** The API paths under the base URL, resolved once. */
+  readonly #paths: { readonly enable: string; readonly lookup: string };
 
   constructor(options: Ds100ClientOptions) {
     this.#base = normaliseBaseUrl(options.baseUrl);
+    this.#paths = {
+      enable: new URL('v1/ds100/enable/otp', this.#base).pathname,
+      lookup: new URL('v1/ds100/lookup', this.#base).pathname,
+    };
     this.#tokenProvider = options.tokenProvider;
     this.#http = new HttpClient(this.#base.origin, {
       connections: options.connections,
@@ -75,7 +81,7 @@ export class Ds100Client {
   /** `PATCH v1/ds100/enable/otp` for one pair. */
   async enableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
     const body = JSON.stringify({ deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId });
-    return this.#call('PATCH', 'v1/ds100/enable/otp', body, (response, token) =>
+    return this.#call('PATCH', this.#paths.enable, body, (response, token) =>
       classifyEnableResponse(response, pair, [token]),
     );
   }
@@ -85,7 +91,7 @@ export class Ds100Client {
    * outcome carries the credential and the user the device is registered to; 404 is NOT_FOUND.
    */
   async lookup(deviceSerialNumber: string): Promise<AttemptOutcome> {
-    return this.#call('POST', 'v1/ds100/lookup', JSON.stringify({ deviceSerialNumber }), (response, token) =>
+    return this.#call('POST', this.#paths.lookup, JSON.stringify({ deviceSerialNumber }), (response, token) =>
       classifyLookupResponse(response, deviceSerialNumber, [token]),
     );
   }
@@ -108,7 +114,7 @@ export class Ds100Client {
     const exchange = await this.#http.send({
       origin: this.#base.origin,
       method,
-      path: new URL(path, this.#base).pathname,
+      path,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
       body,
     });

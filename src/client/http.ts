@@ -65,6 +65,23 @@ const firstValue = (value: string | string[] | undefined): string | undefined =>
   Array.isArray(value) ? value[0] : value;
 
 /**
+ * The body as text, at most MAX_BODY_BYTES of it. A body of known, sane length (every documented
+ * answer) is read in one go; anything else chunk by chunk and cut, so that a runaway proxy page cannot
+ * fill memory, and read to its end, so that the connection stays usable for the next request.
+ */
+async function readCapped(response: Dispatcher.ResponseData): Promise<string> {
+  if (Number(response.headers['content-length']) <= MAX_BODY_BYTES) return response.body.text();
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    if (bytes < MAX_BODY_BYTES) chunks.push(chunk.subarray(0, MAX_BODY_BYTES - bytes));
+    bytes += chunk.length;
+  }
+  // Decoded once at the end, so a character split across two chunks comes out whole.
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
  * HTTP for one origin over undici. Without a proxy: a keep-alive Pool. With one: an
  * EnvHttpProxyAgent given the settings explicitly (empty strings, so that it does not read
  * process.env behind our back), which honours NO_PROXY and tunnels through the proxy with CONNECT.
@@ -99,18 +116,10 @@ export class HttpClient {
     const timer = setTimeout(() => deadline.abort(new Error('the attempt deadline passed')), this.#timeoutMs);
     try {
       const response = await this.#dispatcher.request({ ...request, signal: deadline.signal });
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      // Read to the end even past the cut, so that the connection stays usable for the next request.
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        if (bytes < MAX_BODY_BYTES) chunks.push(chunk.subarray(0, MAX_BODY_BYTES - bytes));
-        bytes += chunk.length;
-      }
       return {
         ok: true,
         status: response.statusCode,
-        // Decoded once at the end, so a character split across two chunks comes out whole.
-        body: Buffer.concat(chunks).toString('utf8'),
+        body: await readCapped(response),
         retryAfter: firstValue(response.headers['retry-after']),
         location: firstValue(response.headers['location']),
       };

@@ -36,8 +36,8 @@ export type Sent =
   /** Never sent: the run was stopped first. */
   | { readonly outcome: undefined; readonly attempts: 0 };
 
-// p-queue's window is at least this long: a timer fires about a millisecond late, and in a window
-// of 50 ms that costs at most 2% of the rate (measured: 96-98% of --rate at 20 ms, 99.5% at 50 ms).
+// p-queue's window is at least this long: its timer fires about a millisecond late, which over a
+// window of 50 ms costs at most 2% of the rate (BENCHMARKS.md, "Pacing").
 const MIN_WINDOW_MS = 50;
 
 /** p-queue's `intervalCap` and `interval` for `rate` starts per second, spread over short windows. */
