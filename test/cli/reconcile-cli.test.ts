@@ -1,46 +1,37 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Registry, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
+import { describe, expect, it } from 'vitest';
+import type { FaultStep, RunningSimulator, SimulatorOptions } from '../../src/simulator/index.js';
 import { loadLedger } from '../../src/state/ledger.js';
+import { StateStore } from '../../src/state/state-store.js';
 import type { Ds100Pair } from '../../src/types.js';
-import { pairsCsv, readResults, somePairs, tempDir, writeFile } from '../helpers.js';
-import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { runCli, startCli, waitFor, type RunningCli } from '../helpers/cli.js';
+import { pairsCsv, somePairs } from '../helpers/input.js';
+import { readResults } from '../helpers/results.js';
+import { registryOf, startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
-let simulator: RunningSimulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
+let simulator: RunningSimulator;
 
-/** A tenant that answers slowly, so that a run can be interrupted half-way. */
-async function slowTenant(pairs: readonly Ds100Pair[], latencyMs = 40) {
-  const registry = new Registry();
-  for (const pair of pairs) registry.register(pair);
-  simulator = await startSimulator({ registry, latencyMs });
+/** A tenant with `pairs` registered, answering after `latencyMs`, so that a run can be caught half-way. */
+async function tenant(pairs: readonly Ds100Pair[], latencyMs = 0, options: SimulatorOptions = {}) {
+  simulator = await startTestSimulator({ registry: registryOf(pairs), latencyMs, ...options });
   return { env: { DS100_TOKEN: simulator.token }, baseUrl: simulator.baseUrl };
 }
 
 const patchedSerials = (from = 0): string[] =>
-  simulator!.calls
+  simulator.calls
     .slice(from)
     .filter((call) => call.method === 'PATCH' && call.status === 200)
     .map((call) => call.serial!);
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 20_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const untilPatches = (count: number) => waitFor(() => patchedSerials().length >= count, `${count} PATCHes`);
 
 describe('enable --state, killed with SIGKILL at random moments, then --resume', () => {
   it('accounts for every row exactly once and never resends a row the ledger recorded as enabled', async () => {
-    const pairs = somePairs(60);
-    const { env, baseUrl } = await slowTenant(pairs, 15);
+    const pairs = somePairs(40);
+    const { env, baseUrl } = await tenant(pairs, 5);
     const dir = tempDir();
     const input = writeFile(dir, 'shipment.csv', pairsCsv(pairs));
     const state = join(dir, 'shipment.state');
@@ -60,7 +51,7 @@ describe('enable --state, killed with SIGKILL at random moments, then --resume',
       expect(recorded.length).toBeGreaterThan(0);
       kills.push({
         recorded: new Set(recorded.map((entry) => entry.deviceSerialNumber)),
-        callsAtKill: simulator!.calls.length,
+        callsAtKill: simulator.calls.length,
       });
       running = startCli([...args(`run${index + 1}.csv`), '--resume', ...common], env);
     }
@@ -88,8 +79,8 @@ describe('signals and time limits', () => {
   ] as const)(
     '%s lets requests in flight finish, marks the rest INTERRUPTED and exits %i',
     async (signal, exitCode) => {
-      const pairs = somePairs(40);
-      const { env, baseUrl } = await slowTenant(pairs, 50);
+      const pairs = somePairs(30);
+      const { env, baseUrl } = await tenant(pairs, 30);
       const dir = tempDir();
       const out = join(dir, 'r.csv');
       const state = join(dir, 's.state');
@@ -113,15 +104,17 @@ describe('signals and time limits', () => {
         env,
       );
       await untilPatches(5);
+      // The run holds the ledger's lock while it runs.
+      expect(JSON.parse(readFileSync(`${state}.lock`, 'utf8'))).toMatchObject({ pid: running.child.pid });
       running.child.kill(signal);
       const { code, stdout } = await running.done;
       expect(code).toBe(exitCode);
       expect(stdout).toContain('RUN STOPPED EARLY (INTERRUPTED)');
       const results = readResults(out);
-      expect(results).toHaveLength(40);
+      expect(results).toHaveLength(30);
       const enabled = results.filter((row) => row['outcome'] === 'enabled');
       const interrupted = results.filter((row) => row['errorCode'] === 'INTERRUPTED');
-      expect(enabled.length + interrupted.length).toBe(40);
+      expect(enabled.length + interrupted.length).toBe(30);
       expect(interrupted.length).toBeGreaterThan(0);
       expect(interrupted.every((row) => row['outcome'] === 'not-attempted' && row['attempts'] === '0')).toBe(true);
       // What the tenant enabled is exactly what the results and the ledger say.
@@ -136,60 +129,66 @@ describe('signals and time limits', () => {
   );
 
   it('a second SIGINT exits at once, leaving a consistent ledger and no lock', async () => {
-    const pairs = somePairs(40);
-    const { env, baseUrl } = await slowTenant(pairs, 400);
+    // Two devices answer at once; every other request hangs for seconds, so that after the first
+    // SIGINT requests are still in flight, which only a second SIGINT does not wait for.
+    const pairs = somePairs(12);
+    const hang: FaultStep[] = [{ delayMs: 3000 }];
+    const faults = new Map(pairs.slice(2).map((pair) => [pair.deviceSerialNumber, hang]));
+    const { env, baseUrl } = await tenant(pairs, 0, { faults });
     const dir = tempDir();
     const state = join(dir, 's.state');
+    const out = join(dir, 'r.csv');
     const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
     const running = startCli(
-      ['enable', input, '--out', join(dir, 'r.csv'), '--state', state, '--base-url', baseUrl, '--rate', '1000'],
+      ['enable', input, '--out', out, '--state', state, '--base-url', baseUrl, '--rate', '1000'],
       env,
     );
-    await untilPatches(4);
+    await untilPatches(2);
+    await waitFor(() => loadLedger(state).entries.size === 2, 'both answered rows in the ledger');
     running.child.kill('SIGINT');
+    // Two signals sent back to back can reach the process as one: the second goes once the first is
+    // seen to have stopped the run.
+    await waitFor(() => running.output().stderr.includes('run stopping'), 'the first SIGINT to stop the run');
     running.child.kill('SIGINT');
-    expect((await running.done).code).toBe(130);
+    const { code, stdout } = await running.done;
+    expect(code).toBe(130);
+    // Gone before the rows in flight were answered: no summary, no results line for them.
+    expect(stdout).toBe('');
+    expect(readResults(out).length).toBeLessThan(pairs.length);
     const ledger = loadLedger(state);
     expect(ledger.ignoredLines).toBe(0);
-    for (const entry of ledger.entries.values()) expect(patchedSerials()).toContain(entry.deviceSerialNumber);
+    expect([...ledger.entries.values()].map((entry) => entry.deviceSerialNumber).toSorted()).toEqual(
+      patchedSerials().toSorted(),
+    );
     expect(existsSync(`${state}.lock`)).toBe(false);
   });
 
   it('--max-runtime ends the run the same way, with exit 6', async () => {
-    const pairs = somePairs(30);
-    const { env, baseUrl } = await slowTenant(pairs, 50);
+    // At 0.5 requests a second the second row is due after 2 s: the 1 s limit ends the run first.
+    const pairs = somePairs(3);
+    const { env, baseUrl } = await tenant(pairs);
     const dir = tempDir();
     const out = join(dir, 'r.csv');
     const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
     const { code, stdout } = await runCli(
-      [
-        'enable',
-        input,
-        '--out',
-        out,
-        '--base-url',
-        baseUrl,
-        '--rate',
-        '10',
-        '--max-runtime',
-        '1s',
-        '--log-level',
-        'silent',
-      ],
+      ['enable', input, '--out', out, '--base-url', baseUrl, '--rate', '0.5', '--max-runtime', '1s'],
       env,
     );
     expect(code).toBe(6);
     expect(stdout).toContain('RUN STOPPED EARLY (MAX_RUNTIME)');
     const results = readResults(out);
-    expect(results).toHaveLength(30);
-    expect(results.filter((row) => row['errorCode'] === 'MAX_RUNTIME').length).toBeGreaterThan(10);
+    expect(results.map((row) => [row['outcome'], row['errorCode']])).toEqual([
+      ['enabled', ''],
+      ['not-attempted', 'MAX_RUNTIME'],
+      ['not-attempted', 'MAX_RUNTIME'],
+    ]);
   });
 });
 
 describe('the state lock', () => {
-  it('keeps a second run out while the first is running (exit 4), then lets the next one in', async () => {
-    const pairs = somePairs(20);
-    const { env, baseUrl } = await slowTenant(pairs, 50);
+  it('keeps a second run out while the first holds it (exit 4), then lets the next one in', async () => {
+    const pairs = somePairs(5);
+    const { env, baseUrl } = await tenant(pairs);
     const dir = tempDir();
     const state = join(dir, 's.state');
     const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
@@ -202,22 +201,31 @@ describe('the state lock', () => {
       join(dir, out),
       '--base-url',
       baseUrl,
+      '--rate',
+      '1000',
+      '--log-level',
+      'silent',
     ];
-    const first = startCli([...args('1.csv'), '--rate', '20'], env);
-    await waitFor(() => existsSync(`${state}.lock`), 'the lock');
+    // The first run is this test process, holding the ledger through the library as a run does.
+    const first = StateStore.open(state);
     const second = await runCli(args('2.csv'), env);
     expect(second.code).toBe(4);
-    expect(second.stderr).toMatch(/s\.state\.lock: another run holds the lock \(process \d+ on /);
+    expect(second.stderr).toMatch(
+      new RegExp(`s\\.state\\.lock: another run holds the lock \\(process ${process.pid} on `),
+    );
     expect(existsSync(join(dir, '2.csv'))).toBe(false);
-    expect((await first.done).code).toBe(0);
-    const third = await runCli([...args('3.csv'), '--log-level', 'silent'], env);
+    expect(simulator.calls).toEqual([]);
+    first.close();
+    expect(existsSync(`${state}.lock`)).toBe(false);
+    const third = await runCli(args('3.csv'), env);
     expect(third.code).toBe(0);
-    expect(third.stdout).toMatch(/unchanged +20/);
+    expect(third.stdout).toMatch(/enabled +5/);
+    expect(existsSync(`${state}.lock`)).toBe(false);
   });
 
   it('takes over a lock left by a process that died, and says so', async () => {
     const pairs = somePairs(3);
-    const { env, baseUrl } = await slowTenant(pairs, 0);
+    const { env, baseUrl } = await tenant(pairs);
     const dir = tempDir();
     const state = join(dir, 's.state');
     // A pid far above any pid_max: certainly not running.
@@ -226,7 +234,16 @@ describe('the state lock', () => {
       JSON.stringify({ pid: 2 ** 30, hostname: hostname(), startedAt: '2026-11-21T02:00:00Z' }),
     );
     const { code, stderr } = await runCli(
-      ['reconcile', writeFile(dir, 'in.csv', pairsCsv(pairs)), '--state', state, '--base-url', baseUrl],
+      [
+        'reconcile',
+        writeFile(dir, 'in.csv', pairsCsv(pairs)),
+        '--state',
+        state,
+        '--base-url',
+        baseUrl,
+        '--rate',
+        '1000',
+      ],
       env,
     );
     expect(code).toBe(0);
@@ -238,7 +255,7 @@ describe('the state lock', () => {
 describe('reconcile --max-changes (built CLI)', () => {
   it('changes at most N tokens and exits 5', async () => {
     const pairs = somePairs(8);
-    const { env, baseUrl } = await slowTenant(pairs, 0);
+    const { env, baseUrl } = await tenant(pairs);
     const dir = tempDir();
     const { code, stdout } = await runCli(
       [
@@ -250,6 +267,8 @@ describe('reconcile --max-changes (built CLI)', () => {
         baseUrl,
         '--max-changes',
         '2',
+        '--rate',
+        '1000',
         '--log-level',
         'silent',
       ],

@@ -1,26 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { fixture, tempDir, USER_1 } from '../helpers/files.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture, USER_1 } from '../helpers/input.js';
+import { readResults } from '../helpers/results.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'ds100-bulk.js');
-
-/** Runs the built binary with a minimal environment: no token, no base URL. */
-const cli = (...args: string[]) => {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '' },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-};
+/** The built binary with a minimal environment: no token, no base URL. */
+const cli = (...args: string[]) => runCli(args);
 
 describe('ds100-bulk validate', () => {
-  it('checks the messy sample offline: counts and examples by code, exit 1', () => {
-    const { code, stdout } = cli('validate', 'samples/messy-shipment.csv');
+  it('checks the messy sample offline: counts and examples by code, exit 1', async () => {
+    const { code, stdout } = await cli('validate', 'samples/messy-shipment.csv');
     expect(code).toBe(1);
     expect(stdout).toContain('ds100-bulk validate: 14 rows in samples/messy-shipment.csv');
     expect(stdout).toMatch(/valid\s+8\n\s+invalid\s+6/);
@@ -31,11 +22,15 @@ describe('ds100-bulk validate', () => {
   });
 
   it('writes a report in the results format with valid/invalid per row; exit 0 when all valid', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const out = join(dir, 'report.csv');
-    const { code } = cli('validate', 'samples/messy-shipment.csv', '--out', out);
-    expect(code).toBe(1);
-    const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Record<string, string>[];
+    const [messy, clean] = await Promise.all([
+      cli('validate', 'samples/messy-shipment.csv', '--out', out),
+      cli('validate', 'samples/shipment.csv'),
+    ]);
+    expect(messy.code).toBe(1);
+    expect(clean.code).toBe(0);
+    const rows = readResults(out);
     expect(rows).toHaveLength(14);
     expect(rows.find((row) => row['line'] === '10')).toMatchObject({
       outcome: 'invalid',
@@ -44,25 +39,26 @@ describe('ds100-bulk validate', () => {
       note: 'spreadsheet mangled',
     });
     expect(rows.find((row) => row['line'] === '2')).toMatchObject({ outcome: 'valid', errorCode: '' });
-    expect(cli('validate', 'samples/shipment.csv').code).toBe(0);
   });
 
   it('enable --dry-run is validate: no token or base URL needed, nothing sent', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const out = join(dir, 'report.csv');
-    const { code, stdout, stderr } = cli('enable', fixture('conflicting-row.csv'), '--out', out, '--dry-run');
+    const { code, stdout, stderr } = await cli('enable', fixture('conflicting-row.csv'), '--out', out, '--dry-run');
     expect(stderr).toBe('');
     expect(code).toBe(1);
     expect(stdout).toMatch(/CONFLICTING_ROW\s+2/);
-    expect((await readFile(out, 'utf8')).split('\n').filter(Boolean)).toHaveLength(4);
+    expect(readFileSync(out, 'utf8').split('\n').filter(Boolean)).toHaveLength(4);
   });
 
-  it('a warning alone keeps exit 0; --strict makes it exit 1', () => {
-    const lenient = cli('validate', fixture('serial-length.csv'));
+  it('a warning alone keeps exit 0; --strict makes it exit 1', async () => {
+    const [lenient, strict] = await Promise.all([
+      cli('validate', fixture('serial-length.csv')),
+      cli('validate', fixture('serial-length.csv'), '--strict'),
+    ]);
     expect(lenient.code).toBe(0);
     expect(lenient.stdout).toMatch(/valid\s+2 \(1 with a warning\)/);
     expect(lenient.stdout).toContain('line 3: warning: deviceSerialNumber 1401000011 has 10 digits');
-    const strict = cli('validate', fixture('serial-length.csv'), '--strict');
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain(
       'line 3: deviceSerialNumber 1401000011 has 10 digits; DS100 serials have 9 (an error because of --strict)',
@@ -70,21 +66,23 @@ describe('ds100-bulk validate', () => {
   });
 
   it('exit 2 with a plain message when the file is unusable', async () => {
-    const dir = await tempDir();
-    const xlsx = join(dir, 'shipment.csv');
-    await writeFile(xlsx, Buffer.from('PK\x03\x04\x14\x00\x06\x00 rest of a workbook', 'latin1'));
-    const notCsv = cli('validate', xlsx);
-    expect(notCsv.code).toBe(2);
-    expect(notCsv.stderr).toContain('not a CSV file but a ZIP archive, most likely an Excel workbook (.xlsx)');
-    const latin1 = join(dir, 'latin1.csv');
-    await writeFile(
-      latin1,
+    const dir = tempDir();
+    const xlsx = writeFile(dir, 'shipment.csv', Buffer.from('PK\x03\x04\x14\x00\x06\x00 rest of a workbook', 'latin1'));
+    const latin1 = writeFile(
+      dir,
+      'latin1.csv',
       Buffer.concat([Buffer.from(`serial,userId,name\n140100000,${USER_1},Jos`), Buffer.from([0xe9, 0x0a])]),
     );
-    const notUtf8 = cli('validate', latin1);
+    // Three unrelated files: checked by three runs side by side.
+    const [notCsv, notUtf8, headerOnly] = await Promise.all([
+      cli('validate', xlsx),
+      cli('validate', latin1),
+      cli('validate', fixture('header-only.csv')),
+    ]);
+    expect(notCsv.code).toBe(2);
+    expect(notCsv.stderr).toContain('not a CSV file but a ZIP archive, most likely an Excel workbook (.xlsx)');
     expect(notUtf8.code).toBe(2);
     expect(notUtf8.stderr).toMatch(/not UTF-8: byte offset 69 \(line 2\) is 0xE9/);
-    const headerOnly = cli('validate', fixture('header-only.csv'));
     expect([headerOnly.code, headerOnly.stdout]).toEqual([2, '']);
     expect(headerOnly.stderr).toContain('header-only.csv: the file has a header line but no rows of pairs');
   });
@@ -92,9 +90,9 @@ describe('ds100-bulk validate', () => {
 
 describe('ds100-bulk plan', () => {
   it('plans the messy sample against the simulated tenant: read-only outcomes, exit 1', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const out = join(dir, 'plan.csv');
-    const { code, stdout } = cli(
+    const { code, stdout } = await cli(
       'plan',
       'samples/messy-shipment.csv',
       '--simulate',
@@ -112,12 +110,12 @@ describe('ds100-bulk plan', () => {
     expect(stdout).toMatch(/would-enable\s+6/);
     expect(stdout).toMatch(/not-registered\s+2/);
     expect(stdout).toMatch(/invalid\s+6/);
-    const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Record<string, string>[];
+    const rows = readResults(out);
     expect(rows.filter((row) => row['outcome'] === 'not-registered').map((row) => row['line'])).toEqual(['8', '9']);
   });
 
-  it('with --simulate and no tenant file, every valid pair counts as registered, as for enable', () => {
-    const { code, stdout } = cli(
+  it('with --simulate and no tenant file, every valid pair counts as registered, as for enable', async () => {
+    const { code, stdout } = await cli(
       'plan',
       'samples/shipment.csv',
       '--simulate',
@@ -130,8 +128,8 @@ describe('ds100-bulk plan', () => {
     expect(stdout).toMatch(/would-enable\s+30/);
   });
 
-  it('refuses to start without a tenant or token, like enable', () => {
-    const { code, stderr } = cli('plan', 'samples/shipment.csv');
+  it('refuses to start without a tenant or token, like enable', async () => {
+    const { code, stderr } = await cli('plan', 'samples/shipment.csv');
     expect(code).toBe(2);
     expect(stderr).toContain('No tenant given');
   });

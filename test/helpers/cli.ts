@@ -57,3 +57,14 @@ export function runCli(
 ): Promise<CliResult> {
   return startCli(args, env, { cwd, ...options }).done;
 }
+
+/**
+ * Polls `condition` on real time until it holds, for tests that act on a running binary (signal or
+ * kill it once it has got somewhere). Fails after `timeoutMs`.
+ */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

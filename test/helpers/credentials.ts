@@ -1,7 +1,5 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { chmod, writeFile } from 'node:fs/promises';
 
 /**
  * Test-only credentials, generated per test run: no private key is ever committed.
@@ -59,11 +57,6 @@ export const pemFragments = (pem: string): string[] =>
     .filter((line) => line.length >= 40 && !line.startsWith('-----'))
     .map((line) => line.slice(4, 36));
 
-export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'ds100-auth-'));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
 /** Writes a file with the given mode (key files are 0600 unless a test says otherwise). */
 export async function writeSecretFile(path: string, content: string, mode = 0o600): Promise<string> {
   await writeFile(path, content);
@@ -79,13 +72,3 @@ export const keyFileJson = (key: TestApiKey, adminRestApiUrl: string): string =>
     accessKey: key.accessKeyPem,
     adminRestApiUrl,
   });
-
-/** `count` well-formed rows, serials from 140100000, with a `note` column carried through. */
-export function shipmentCsv(count: number): string {
-  const lines = ['deviceSerialNumber,userId,note'];
-  for (let index = 0; index < count; index++) {
-    const hex = index.toString(16).padStart(12, '0');
-    lines.push(`${140_100_000 + index},aaaaaaaa-bbbb-cccc-dddd-${hex},row ${index}`);
-  }
-  return `${lines.join('\n')}\n`;
-}

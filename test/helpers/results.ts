@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 
-/** The results file as objects keyed by column name. */
-export async function readResults(path: string): Promise<Array<Record<string, string>>> {
-  return parse(await readFile(path, 'utf8'), { columns: true, bom: true }) as Array<Record<string, string>>;
+/** A results (or report) CSV as objects keyed by column name, sorted by input line. */
+export function readResults(path: string): Array<Record<string, string>> {
+  const rows = parse(readFileSync(path), { columns: true, bom: true }) as Array<Record<string, string>>;
+  return rows.toSorted((a, b) => Number(a['line']) - Number(b['line']));
 }
 
 /** Counts values of one column. */

@@ -1,43 +1,35 @@
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { apiKeyTokenProvider } from '../../src/auth/api-key-token-provider.js';
 import type { ApiKey } from '../../src/auth/key-file.js';
 import { staticTokenProvider, type TokenProvider } from '../../src/auth/token-cache.js';
 import { exitCodeFor } from '../../src/index.js';
 import { run, type RunOptions } from '../../src/index.js';
-import { Registry, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { makeApiKey, makeTempDir, shipmentCsv } from '../helpers/credentials.js';
+import { Registry, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { makeApiKey } from '../helpers/credentials.js';
+import { fakeClock, ticking } from '../helpers/fake-time.js';
+import { shipmentCsv } from '../helpers/input.js';
 import { countBy, readResults } from '../helpers/results.js';
+import { FAST_RETRY, startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 // The key file's adminRestApiUrl, deliberately without the trailing slash: the JWT's aud must carry
 // it verbatim even though the run is pointed at the simulator's own URL.
 const AUD = 'https://example.access.securid.com/AdminInterface/restapi';
 const testKey = makeApiKey();
 const apiKey: ApiKey = { accessID: testKey.accessID, accessKey: testKey.privateKey, adminRestApiUrl: AUD };
-const FAST_RETRIES = { baseDelayMs: 1, maxDelayMs: 5 };
 
 let dir: string;
-let cleanup: () => Promise<void>;
-let simulator: RunningSimulator | undefined;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await makeTempDir());
-});
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-  await cleanup();
+beforeEach(() => {
+  dir = tempDir();
 });
 
-async function startWithKey(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  simulator = await startSimulator({
+const startWithKey = (options: SimulatorOptions = {}): Promise<RunningSimulator> =>
+  startTestSimulator({
     autoRegister: true,
     apiKeys: [{ accessID: apiKey.accessID, publicKey: testKey.publicKey, adminRestApiUrl: AUD }],
     ...options,
   });
-  return simulator;
-}
 
 async function runRows(
   count: number,
@@ -46,28 +38,29 @@ async function runRows(
   options: Partial<RunOptions> = {},
   extraLines = '',
 ) {
-  const input = join(dir, 'in.csv');
+  const input = writeFile(dir, 'in.csv', shipmentCsv(count) + extraLines);
   const out = join(dir, 'out.csv');
-  await writeFile(input, shipmentCsv(count) + extraLines);
   const summary = await run({
     input,
     out,
     baseUrl: sim.baseUrl,
     tokenProvider,
-    rate: 50,
+    rate: 1000,
     concurrency: 2,
-    retryPolicy: FAST_RETRIES,
+    retryPolicy: FAST_RETRY,
     ...options,
   });
-  return { summary, results: await readResults(out) };
+  return { summary, results: readResults(out) };
 }
 
 describe('API key authentication through run()', () => {
-  it('renews the token before it expires: several tokens, no 403 at all', { timeout: 30_000 }, async () => {
-    // No clock skew allowed and 3-second tokens renewed with 2 s left: a run of ~3 s needs several.
+  it('renews the token before it expires: several tokens, no 403 at all', async () => {
+    // No clock skew allowed and 3-second tokens renewed with 2 s left: a run of 30 requests 250 ms
+    // apart (7.5 s of fake time) needs several.
+    const clock = fakeClock();
     const sim = await startWithKey({ auth: { clockSkewSeconds: 0 } });
-    const provider = apiKeyTokenProvider(apiKey, { lifetimeSeconds: 3, renewBeforeSeconds: 2 });
-    const { summary, results } = await runRows(30, sim, provider, { rate: 10 });
+    const provider = ticking(clock, apiKeyTokenProvider(apiKey, { lifetimeSeconds: 3, renewBeforeSeconds: 2 }), 250);
+    const { summary, results } = await runRows(30, sim, provider);
     expect(summary.byOutcome.enabled).toBe(30);
     expect(sim.countsByStatus.get(403)).toBeUndefined();
     expect(sim.bearerTokensSeen.size).toBeGreaterThanOrEqual(2);
@@ -76,10 +69,12 @@ describe('API key authentication through run()', () => {
     expect(results.every((row) => row['attempts'] === '1')).toBe(true);
   });
 
-  it('a token the server calls expired mid-run is renewed once and the row retried', { timeout: 30_000 }, async () => {
-    // The server refuses tokens older than 1 s while the client believes they live 55 minutes.
+  it('a token the server calls expired mid-run is renewed once and the row retried', async () => {
+    // The server refuses tokens older than 1 s while the client believes they live 55 minutes; the
+    // requests are 250 ms apart on the fake clock.
+    const clock = fakeClock();
     const sim = await startWithKey({ auth: { maxTokenAgeSeconds: 1 } });
-    const { summary, results } = await runRows(30, sim, apiKeyTokenProvider(apiKey), { rate: 10 });
+    const { summary, results } = await runRows(30, sim, ticking(clock, apiKeyTokenProvider(apiKey), 250));
     expect(summary.byOutcome.enabled).toBe(30);
     expect(sim.countsByStatus.get(403)).toBeGreaterThan(0);
     expect(sim.calls.filter((call) => call.status === 403).every((call) => call.authError === 'token too old')).toBe(
@@ -101,7 +96,7 @@ describe('API key authentication through run()', () => {
     expect(exitCodeFor(summary)).toBe(1);
   });
 
-  it('a key revoked mid-run stops the run: every row accounted for, exit 3', { timeout: 30_000 }, async () => {
+  it('a key revoked mid-run stops the run: every row accounted for, exit 3', async () => {
     const sim = await startWithKey();
     const inner = apiKeyTokenProvider(apiKey);
     let asked = 0;
@@ -135,10 +130,8 @@ describe('API key authentication through run()', () => {
 
   it('--max-failure-rate stops the run once enough rows were sent; later invalid rows stay invalid', async () => {
     // The tenant knows only the first 3 devices: every other row is a 404.
-    const tenantOnly = join(dir, 'tenant.csv');
-    await writeFile(tenantOnly, shipmentCsv(3));
-    const registry = await Registry.fromCsv(tenantOnly);
-    simulator = await startSimulator({ registry, autoRegister: false });
+    const registry = await Registry.fromCsv(writeFile(dir, 'tenant.csv', shipmentCsv(3)));
+    const simulator = await startTestSimulator({ registry, autoRegister: false });
     const { summary, results } = await runRows(
       40,
       simulator,
@@ -160,7 +153,7 @@ describe('API key authentication through run()', () => {
   });
 
   it("the caller's signal stops a run the same way, with the caller's reason", async () => {
-    simulator = await startSimulator({ autoRegister: true });
+    const simulator = await startTestSimulator({ autoRegister: true });
     const controller = new AbortController();
     controller.abort({ code: 'RUN_ABORTED', message: 'stopped by the test' });
     const { summary, results } = await runRows(10, simulator, staticTokenProvider(simulator.token), {
@@ -174,7 +167,7 @@ describe('API key authentication through run()', () => {
   });
 
   it('rows that cannot get a token fail with TOKEN_ERROR and trip the breaker', async () => {
-    simulator = await startSimulator({ autoRegister: true });
+    const simulator = await startTestSimulator({ autoRegister: true });
     const token = simulator.token;
     let calls = 0;
     const flaky: TokenProvider = {

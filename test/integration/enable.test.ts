@@ -1,24 +1,19 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { run, type RunOptions } from '../../src/index.js';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import {
-  Registry,
-  startSimulator,
-  type FaultStep,
-  type RunningSimulator,
-  type SimulatorOptions,
-} from '../../src/simulator/index.js';
+import type { FaultStep, RunningSimulator, SimulatorOptions } from '../../src/simulator/index.js';
 import { Ds100Error } from '../../src/errors.js';
-import { FAST_RETRY, pairsCsv, readResults, somePairs, tempDir, writeFile } from '../helpers.js';
 import type { Ds100Pair } from '../../src/types.js';
+import { fakeTimers, settle } from '../helpers/fake-time.js';
+import { pairsCsv, somePairs } from '../helpers/input.js';
+import { readResults } from '../helpers/results.js';
+import { FAST_RETRY, registryOf, startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 let simulator: RunningSimulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
 
 /** Starts a simulator with `registered` pairs and runs `input` against it. */
 async function enable(
@@ -27,13 +22,11 @@ async function enable(
   simulatorOptions: SimulatorOptions = {},
   runOptions: Partial<RunOptions> = {},
 ) {
-  const registry = new Registry();
-  for (const pair of registered) registry.register(pair);
-  simulator = await startSimulator({ registry, ...simulatorOptions });
+  simulator = await startTestSimulator({ registry: registryOf(registered), ...simulatorOptions });
   const dir = tempDir();
   const inputPath = writeFile(dir, 'input.csv', input);
   const out = join(dir, 'results.csv');
-  const summary = await run({
+  const running = run({
     input: inputPath,
     out,
     baseUrl: simulator.baseUrl,
@@ -42,6 +35,8 @@ async function enable(
     retryPolicy: FAST_RETRY,
     ...runOptions,
   });
+  // A test on fake time drives the run's waits itself.
+  const summary = await (vi.isFakeTimers() ? settle(running) : running);
   return { summary, results: readResults(out), calls: simulator.calls };
 }
 
@@ -82,17 +77,21 @@ describe('run() against the simulator', () => {
   });
 
   it('retries a 429 after the Retry-After the server sent, then succeeds', async () => {
+    fakeTimers();
     const [pair] = somePairs(1);
     const { results, calls } = await enable(pairsCsv([pair!]), [pair!], {
       faults: faults({ [pair!.deviceSerialNumber]: [{ status: 429, retryAfter: '1' }] }),
     });
     expect(results[0]).toMatchObject({ outcome: 'enabled', attempts: '2', httpStatus: '200' });
     expect(calls.map((call) => call.status)).toEqual([429, 200]);
-    // The jittered backoff would be about a millisecond here; only Retry-After explains a 1 s gap.
-    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950);
+    // The jittered backoff would be a few milliseconds here; only Retry-After explains a 1 s gap
+    // (fake time, which the simulator's clock reads too), and it was waited out once.
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(calls[1]!.at - calls[0]!.at).toBeLessThan(1500);
   });
 
   it('does not hold a concurrency slot while a row waits out its backoff', async () => {
+    fakeTimers();
     const [slow, other] = somePairs(2);
     const { results, calls } = await enable(
       pairsCsv([slow!, other!]),
@@ -161,6 +160,7 @@ describe('run() against the simulator', () => {
   });
 
   it('times out an attempt that takes too long, retries it, and reports TIMEOUT', async () => {
+    fakeTimers(); // the attempt deadline runs on fake time; the simulator holds its answers in real time
     const [pair] = somePairs(1);
     const { results, calls } = await enable(
       pairsCsv([pair!]),
@@ -248,6 +248,7 @@ describe('run() against the simulator', () => {
       out,
       baseUrl: `http://127.0.0.1:${port}/AdminInterface/restapi`,
       tokenProvider: staticTokenProvider('t'),
+      rate: 1000,
       retryPolicy: { ...FAST_RETRY, retries: 2 },
     });
     expect(readResults(out)[0]).toMatchObject({ outcome: 'failed', errorCode: 'NETWORK_ERROR', attempts: '3' });
@@ -255,7 +256,7 @@ describe('run() against the simulator', () => {
   });
 
   it('fails before any request when the header is unusable, and writes no results', async () => {
-    simulator = await startSimulator({ autoRegister: true });
+    simulator = await startTestSimulator({ autoRegister: true });
     const dir = tempDir();
     const out = join(dir, 'results.csv');
     const options = { out, baseUrl: simulator.baseUrl, tokenProvider: staticTokenProvider(simulator.token) };
@@ -270,9 +271,7 @@ describe('run() against the simulator', () => {
 
   it('accepts the base URL with or without the trailing slash', async () => {
     const [pair] = somePairs(1);
-    const registry = new Registry();
-    registry.register(pair!);
-    simulator = await startSimulator({ registry });
+    simulator = await startTestSimulator({ registry: registryOf([pair!]) });
     const dir = tempDir();
     const input = writeFile(dir, 'in.csv', pairsCsv([pair!]));
     for (const baseUrl of [simulator.baseUrl, simulator.baseUrl.replace(/\/$/, '')]) {
@@ -284,5 +283,21 @@ describe('run() against the simulator', () => {
       });
       expect(summary.byOutcome).toEqual({ enabled: 1 });
     }
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('ends the run when the results file fails mid-run (disk full)', async () => {
+    const pairs = somePairs(200);
+    simulator = await startTestSimulator({ registry: registryOf(pairs) });
+    const dir = tempDir();
+    const error = await run({
+      input: writeFile(dir, 'in.csv', pairsCsv(pairs)),
+      out: '/dev/full',
+      baseUrl: simulator.baseUrl,
+      tokenProvider: staticTokenProvider(simulator.token),
+      rate: 1000,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ENOSPC' });
+    // It stopped reading at the failure: far from every row was sent.
+    expect(simulator.calls.length).toBeLessThan(pairs.length);
   });
 });

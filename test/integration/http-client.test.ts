@@ -1,24 +1,17 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { HttpClient, MAX_BODY_BYTES } from '../../src/client/http.js';
+import { startHttpServer } from '../helpers/http-server.js';
 
-let server: Server | undefined;
-let exchanger: HttpClient | undefined;
-afterEach(async () => {
-  await exchanger?.close();
-  server?.closeAllConnections();
-  await new Promise((done) => server?.close(done) ?? done(undefined));
-  server = exchanger = undefined;
-});
+let server: Server;
 
 /** A raw HTTP server on port 0, and a client with one keep-alive connection to it. */
 async function serve(listener: RequestListener, timeoutMs = 5000): Promise<{ origin: string; http: HttpClient }> {
   server = createServer(listener);
-  await new Promise<void>((listening) => server!.listen(0, '127.0.0.1', listening));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  exchanger = new HttpClient(origin, { connections: 1, timeoutMs });
-  return { origin, http: exchanger };
+  const origin = await startHttpServer(server);
+  const http = new HttpClient(origin, { connections: 1, timeoutMs });
+  onTestFinished(() => http.close());
+  return { origin, http };
 }
 
 it('cuts a runaway body at MAX_BODY_BYTES and keeps the connection usable for the next request', async () => {
@@ -88,8 +81,8 @@ it('ends an exchange whose body trickles past the deadline, though each gap is s
 
 it('reports a refused connection as a failed exchange, not a thrown error', async () => {
   const { origin, http } = await serve((_request, response) => response.end());
-  server!.close();
-  server!.closeAllConnections();
+  server.close();
+  server.closeAllConnections();
   const exchange = await http.send({ origin, path: '/', method: 'POST', headers: {}, body: '' });
   expect(exchange).toMatchObject({ ok: false, isTimeout: false });
   expect(exchange.ok ? undefined : (exchange.error as { code?: string }).code).toBe('ECONNREFUSED');

@@ -1,39 +1,29 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadCredentials } from '../../src/auth/credentials.js';
 import { readOAuthClientFile } from '../../src/auth/key-file.js';
 import { signClientAssertion } from '../../src/auth/oauth-token-provider.js';
+import type { TokenProvider } from '../../src/auth/token-cache.js';
 import { Ds100Error } from '../../src/errors.js';
 import { exitCodeFor } from '../../src/index.js';
 import { run } from '../../src/index.js';
-import { startSimulator, type OAuthClientRegistration, type RunningSimulator } from '../../src/simulator/index.js';
+import type { OAuthClientRegistration, RunningSimulator } from '../../src/simulator/index.js';
 import { SIMULATOR_BASE_PATH } from '../../src/simulator/server.js';
-import {
-  makeOAuthClient,
-  makeTempDir,
-  shipmentCsv,
-  writeSecretFile,
-  type TestOAuthClient,
-} from '../helpers/credentials.js';
+import { makeOAuthClient, writeSecretFile, type TestOAuthClient } from '../helpers/credentials.js';
+import { fakeClock, ticking } from '../helpers/fake-time.js';
+import { shipmentCsv } from '../helpers/input.js';
 import { countBy, readResults } from '../helpers/results.js';
+import { startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 const rsa = makeOAuthClient('rsa');
 const ec = makeOAuthClient('ec');
 
 let dir: string;
-let cleanup: () => Promise<void>;
-let simulator: RunningSimulator | undefined;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await makeTempDir());
-});
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-  await cleanup();
+beforeEach(() => {
+  dir = tempDir();
 });
 
 const registration = (
@@ -59,12 +49,23 @@ async function clientFile(sim: RunningSimulator, client: TestOAuthClient, extra:
   );
 }
 
-async function runWith(sim: RunningSimulator, file: string, rows: number, rate = 50) {
-  const input = join(dir, 'in.csv');
+async function runWith(
+  sim: RunningSimulator,
+  file: string,
+  rows: number,
+  wrap: (provider: TokenProvider) => TokenProvider = (provider) => provider,
+) {
+  const input = writeFile(dir, 'in.csv', shipmentCsv(rows));
   const out = join(dir, 'out.csv');
-  await writeFile(input, shipmentCsv(rows));
   const { tokenProvider } = await loadCredentials({ kind: 'oauth-client', file });
-  const summary = await run({ input, out, baseUrl: sim.baseUrl, tokenProvider, rate, concurrency: 2 });
+  const summary = await run({
+    input,
+    out,
+    baseUrl: sim.baseUrl,
+    tokenProvider: wrap(tokenProvider),
+    rate: 1000,
+    concurrency: 2,
+  });
   return { summary, out };
 }
 
@@ -87,7 +88,7 @@ describe('OAuth API client, end to end against the simulated token endpoint', ()
   });
 
   it('an RSA client gets one access token and enables every row with it', async () => {
-    simulator = await startSimulator({ autoRegister: true, oauthClients: [registration(rsa)] });
+    const simulator = await startTestSimulator({ autoRegister: true, oauthClients: [registration(rsa)] });
     const { summary } = await runWith(simulator, await clientFile(simulator, rsa), 12);
     expect(summary.byOutcome.enabled).toBe(12);
     expect(simulator.accessTokensIssued()).toBe(1);
@@ -95,13 +96,17 @@ describe('OAuth API client, end to end against the simulated token endpoint', ()
     expect(exitCodeFor(summary)).toBe(0);
   });
 
-  it('an EC client renews its short-lived access token mid-run, with no 403', { timeout: 30_000 }, async () => {
-    simulator = await startSimulator({
+  it('an EC client renews its short-lived access token mid-run, with no 403', async () => {
+    // Access tokens live 2 s; the 30 requests are 250 ms apart on the fake clock.
+    const clock = fakeClock();
+    const simulator = await startTestSimulator({
       autoRegister: true,
       oauthClients: [registration(ec)],
       auth: { accessTokenTtlSeconds: 2 },
     });
-    const { summary } = await runWith(simulator, await clientFile(simulator, ec), 30, 10);
+    const { summary } = await runWith(simulator, await clientFile(simulator, ec), 30, (provider) =>
+      ticking(clock, provider, 250),
+    );
     expect(summary.byOutcome.enabled).toBe(30);
     expect(simulator.countsByStatus.get(403)).toBeUndefined();
     expect(simulator.accessTokensIssued()).toBeGreaterThanOrEqual(2);
@@ -109,7 +114,7 @@ describe('OAuth API client, end to end against the simulated token endpoint', ()
   });
 
   it('a client not granted the DS100 scopes stops before any row is sent', async () => {
-    simulator = await startSimulator({
+    const simulator = await startTestSimulator({
       autoRegister: true,
       oauthClients: [registration(rsa, { scopes: ['rsa.user.read'] })],
     });
@@ -123,13 +128,16 @@ describe('OAuth API client, end to end against the simulated token endpoint', ()
   });
 
   it('an assertion signed under another key ID is refused as invalid_client', async () => {
-    simulator = await startSimulator({ autoRegister: true, oauthClients: [registration(rsa, { keyId: 'other' })] });
+    const simulator = await startTestSimulator({
+      autoRegister: true,
+      oauthClients: [registration(rsa, { keyId: 'other' })],
+    });
     const error = await runWith(simulator, await clientFile(simulator, rsa), 5).catch((caught: unknown) => caught);
     expect((error as Error).message).toMatch(/HTTP 401, invalid_client/);
   });
 
   it('a token without the manage scope is refused by the API: 403 after renewal, then the breaker', async () => {
-    simulator = await startSimulator({ autoRegister: true, oauthClients: [registration(rsa)] });
+    const simulator = await startTestSimulator({ autoRegister: true, oauthClients: [registration(rsa)] });
     const file = await clientFile(simulator, rsa, { scope: 'rsa.authenticator.ds100.read' });
     const { summary, out } = await runWith(simulator, file, 10);
     expect(exitCodeFor(summary)).toBe(3);

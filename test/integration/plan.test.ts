@@ -1,18 +1,15 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { plan } from '../../src/commands/plan.js';
 import { run } from '../../src/index.js';
-import { Registry, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
-import { fixture, tempDir, USER_1, USER_2, USER_3 } from '../helpers/files.js';
+import { Registry, type RunningSimulator } from '../../src/simulator/index.js';
+import { fixture, USER_1, USER_2, USER_3 } from '../helpers/input.js';
+import { readResults } from '../helpers/results.js';
+import { startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
-let simulator: RunningSimulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
+let simulator: RunningSimulator;
 
 const FAST = { rate: 1000, retryPolicy: { retries: 0, baseDelayMs: 1 } };
 
@@ -23,11 +20,11 @@ describe('plan against the simulator', () => {
     registry.register({ deviceSerialNumber: '140100002', userId: USER_2 }).tokenStatus = 'Enabled';
     registry.register({ deviceSerialNumber: '140100004', userId: USER_3 });
     registry.register({ deviceSerialNumber: '140100005', userId: USER_1 });
-    simulator = await startSimulator({ registry, faults: new Map([['140100005', [{ status: 403 }]]]) });
-    const dir = await tempDir();
-    const input = join(dir, 'shipment.csv');
-    await writeFile(
-      input,
+    simulator = await startTestSimulator({ registry, faults: new Map([['140100005', [{ status: 403 }]]]) });
+    const dir = tempDir();
+    const input = writeFile(
+      dir,
+      'shipment.csv',
       [
         'deviceSerialNumber,userId,site',
         `140100001,${USER_1},would-enable`,
@@ -60,9 +57,7 @@ describe('plan against the simulator', () => {
         invalid: 1,
       },
     });
-    const rows = (parse(await readFile(out, 'utf8'), { columns: true }) as Record<string, string>[]).toSorted(
-      (a, b) => Number(a['line']) - Number(b['line']),
-    );
+    const rows = readResults(out);
     expect(rows.map((row) => [row['line'], row['outcome'], row['errorCode']])).toEqual([
       ['2', 'would-enable', ''],
       ['3', 'already-enabled', ''],
@@ -82,7 +77,7 @@ describe('plan against the simulator', () => {
   });
 
   it('without out, only the summary is made', async () => {
-    simulator = await startSimulator({ autoRegister: false });
+    simulator = await startTestSimulator({ autoRegister: false });
     const summary = await plan({
       input: fixture('duplicate-row.csv'),
       baseUrl: simulator.baseUrl,
@@ -95,8 +90,8 @@ describe('plan against the simulator', () => {
 
 describe('enable uses the same checks, decided before anything is sent', () => {
   it('sends neither row of a conflicting pair', async () => {
-    simulator = await startSimulator({ autoRegister: true });
-    const dir = await tempDir();
+    simulator = await startTestSimulator({ autoRegister: true });
+    const dir = tempDir();
     const summary = await run({
       input: fixture('conflicting-row.csv'),
       out: join(dir, 'results.csv'),
@@ -109,8 +104,8 @@ describe('enable uses the same checks, decided before anything is sent', () => {
   });
 
   it('sends nothing for a user given more than five DS100s, and nothing at all for a header-only file', async () => {
-    simulator = await startSimulator({ autoRegister: true });
-    const dir = await tempDir();
+    simulator = await startTestSimulator({ autoRegister: true });
+    const dir = tempDir();
     const summary = await run({
       input: fixture('too-many-devices.csv'),
       out: join(dir, 'results.csv'),
@@ -139,8 +134,8 @@ describe('enable uses the same checks, decided before anything is sent', () => {
   });
 
   it('sends a row with only a warning, unless strict', async () => {
-    simulator = await startSimulator({ autoRegister: true });
-    const dir = await tempDir();
+    simulator = await startTestSimulator({ autoRegister: true });
+    const dir = tempDir();
     const options = {
       input: fixture('serial-length.csv'),
       out: join(dir, 'results.csv'),

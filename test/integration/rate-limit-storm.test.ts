@@ -1,71 +1,38 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { parse } from 'csv-parse/sync';
-import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/index.js';
-import { staticTokenProvider } from '../../src/auth/token-cache.js';
-import { generatePairs, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
+import { fakeTimers, settle } from '../helpers/fake-time.js';
+import { pairsCsv, somePairs } from '../helpers/input.js';
+import { memoryLog, type MemoryLog } from '../helpers/log-sink.js';
+import { readResults } from '../helpers/results.js';
+import { startTestSimulator, tenantOf } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
+// On fake time: the tenant's token bucket, the run's pace, the adaptive gate and every Retry-After
+// read the same fake clock, so seconds of storm pass in a moment.
 const ROWS = 80;
 
 let dir: string;
-let simulator: RunningSimulator | undefined;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ds100-storm-'));
+beforeEach(() => {
+  fakeTimers();
+  dir = tempDir();
 });
 
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** A debug-level logger whose JSON lines are kept in memory. */
-function memoryLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
-
-const paceLowered = (lines: Array<Record<string, unknown>>): number =>
-  lines.filter((line) => line['msg'] === 'the tenant answered 429: pace lowered').length;
-
-async function writeShipment(rows: number): Promise<string> {
-  const lines = ['deviceSerialNumber,userId'];
-  for (const pair of generatePairs(rows, 6)) lines.push(`${pair.deviceSerialNumber},${pair.userId}`);
-  const file = join(dir, 'shipment.csv');
-  await writeFile(file, `${lines.join('\n')}\n`);
-  return file;
-}
+const paceLowered = (log: MemoryLog): number => log.withMessage('the tenant answered 429: pace lowered').length;
 
 describe('a 429 storm', () => {
   it('is absorbed by the shared adaptive limiter: every row enabled, 429s kept few', async () => {
     // The tenant takes 20 requests/s after a burst of 5; the run is told 100/s, five times too many.
-    simulator = await startSimulator({ autoRegister: true, rateLimit: { perSecond: 20, burst: 5 } });
-    const input = await writeShipment(ROWS);
+    const simulator = await startTestSimulator({ autoRegister: true, rateLimit: { perSecond: 20, burst: 5 } });
+    const input = writeFile(dir, 'shipment.csv', pairsCsv(somePairs(ROWS, 6)));
     const out = join(dir, 'results.csv');
-    const { logger, lines } = memoryLogger();
-    const summary = await run({
-      input,
-      out,
-      baseUrl: simulator.baseUrl,
-      tokenProvider: staticTokenProvider(simulator.token),
-      rate: 100,
-      concurrency: 4,
-      logger,
-    });
+    const log = memoryLog('debug');
+    const summary = await settle(
+      run({ input, out, ...tenantOf(simulator), rate: 100, concurrency: 4, logger: log.logger }),
+    );
 
     expect(summary.byOutcome).toEqual({ enabled: ROWS });
-    const results = parse(await readFile(out), { columns: true }) as Array<Record<string, string>>;
+    const results = readResults(out);
     expect(results).toHaveLength(ROWS);
     expect(results.every((row) => row['outcome'] === 'enabled' && row['errorCode'] === '')).toBe(true);
 
@@ -78,31 +45,33 @@ describe('a 429 storm', () => {
     expect(tooMany).toBeLessThan(ROWS / 2);
     expect(simulator.stats().requests).toBe(summary.requests);
     // The administrator is told that the pace went down, and by how much; no row is logged at info.
-    expect(paceLowered(lines)).toBeGreaterThan(0);
-    const finished = lines.find((line) => line['msg'] === 'run finished');
+    expect(paceLowered(log)).toBeGreaterThan(0);
+    const [finished] = log.withMessage('run finished');
     expect(finished).toMatchObject({ rateLimitedAnswers: tooMany });
     expect(finished?.['finalRate']).toBeLessThan(100);
+    const infoLines = log.records.filter((record) => record.level === 30).map((record) => record.msg);
+    expect(infoLines).toEqual(['run started', 'run finished']);
   });
 
   it('with --no-adaptive-rate keeps the fixed pace and leaves 429s to the per-row retries', async () => {
     // 2 requests/s after a burst of 5: at a fixed 100/s nearly every request after the burst is refused.
-    simulator = await startSimulator({ autoRegister: true, rateLimit: { perSecond: 2, burst: 5 } });
-    const input = await writeShipment(30);
-    const out = join(dir, 'results.csv');
-    const { logger, lines } = memoryLogger();
-    const summary = await run({
-      logger,
-      input,
-      out,
-      baseUrl: simulator.baseUrl,
-      tokenProvider: staticTokenProvider(simulator.token),
-      rate: 100,
-      concurrency: 4,
-      adaptiveRate: false,
-      retryPolicy: { retries: 0 },
-    });
+    const simulator = await startTestSimulator({ autoRegister: true, rateLimit: { perSecond: 2, burst: 5 } });
+    const input = writeFile(dir, 'shipment.csv', pairsCsv(somePairs(30, 6)));
+    const log = memoryLog('debug');
+    const summary = await settle(
+      run({
+        logger: log.logger,
+        input,
+        out: join(dir, 'results.csv'),
+        ...tenantOf(simulator),
+        rate: 100,
+        concurrency: 4,
+        adaptiveRate: false,
+        retryPolicy: { retries: 0 },
+      }),
+    );
     expect(summary.byErrorCode.RATE_LIMITED ?? 0).toBeGreaterThan(15);
-    expect(paceLowered(lines)).toBe(0);
-    expect(lines.find((line) => line['msg'] === 'run finished')).toMatchObject({ finalRate: 100 });
+    expect(paceLowered(log)).toBe(0);
+    expect(log.withMessage('run finished')[0]).toMatchObject({ finalRate: 100 });
   });
 });

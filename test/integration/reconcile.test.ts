@@ -1,19 +1,20 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { Ds100Error } from '../../src/errors.js';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { exitCodeFor } from '../../src/index.js';
 import { reconcile, type ReconcileOptions } from '../../src/commands/reconcile.js';
 import { run } from '../../src/index.js';
-import { Registry, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
+import { Registry, type RunningSimulator } from '../../src/simulator/index.js';
 import { loadLedger, pairKey } from '../../src/state/ledger.js';
 import { StateStore } from '../../src/state/state-store.js';
-import { FAST_RETRY, pairsCsv, readResults, somePairs, tempDir, writeFile } from '../helpers.js';
+import { advanceUntil, fakeTimers, settle } from '../helpers/fake-time.js';
+import { pairsCsv, somePairs } from '../helpers/input.js';
+import { readResults } from '../helpers/results.js';
+import { FAST_RETRY, registryOf, startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 let simulator: RunningSimulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
 
 /** One reconcile run with its own lock and ledger handle, as a nightly job would have. */
 async function night(options: Omit<ReconcileOptions, 'state' | 'baseUrl' | 'tokenProvider'>, stateFile: string) {
@@ -45,7 +46,7 @@ describe('reconcile over three simulated nights', () => {
     const pairs = somePairs(9);
     const [intruder] = somePairs(1, 99);
     const registry = new Registry();
-    simulator = await startSimulator({ registry });
+    simulator = await startTestSimulator({ registry });
     const dir = tempDir();
     const input = writeFile(dir, 'assignments.csv', pairsCsv(pairs));
     const stateFile = join(dir, 'assignments.state');
@@ -89,9 +90,8 @@ describe('reconcile over three simulated nights', () => {
 
   it('--recheck looks enabled pairs up again instead of trusting the ledger', async () => {
     const pairs = somePairs(3);
-    const registry = new Registry();
-    for (const pair of pairs) registry.register(pair);
-    simulator = await startSimulator({ registry });
+    const registry = registryOf(pairs);
+    simulator = await startTestSimulator({ registry });
     const dir = tempDir();
     const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
     const stateFile = join(dir, 'in.state');
@@ -108,9 +108,8 @@ describe('reconcile over three simulated nights', () => {
 
   it('--max-changes enables no more than N and leaves the rest not-attempted (exit 5)', async () => {
     const pairs = somePairs(10);
-    const registry = new Registry();
-    for (const pair of pairs) registry.register(pair);
-    simulator = await startSimulator({ registry });
+    const registry = registryOf(pairs);
+    simulator = await startTestSimulator({ registry });
     const dir = tempDir();
     const out = join(dir, 'r.csv');
     const { summary, patches, results } = await night(
@@ -129,9 +128,8 @@ describe('reconcile over three simulated nights', () => {
 
   it('reports pairs that left the input as drift and does nothing to them', async () => {
     const pairs = somePairs(4);
-    const registry = new Registry();
-    for (const pair of pairs) registry.register(pair);
-    simulator = await startSimulator({ registry });
+    const registry = registryOf(pairs);
+    simulator = await startTestSimulator({ registry });
     const dir = tempDir();
     const stateFile = join(dir, 's.state');
     await night({ input: writeFile(dir, 'all.csv', pairsCsv(pairs)) }, stateFile);
@@ -142,12 +140,59 @@ describe('reconcile over three simulated nights', () => {
   });
 });
 
+describe('reconcile at its edges', () => {
+  it('needs a state ledger (USAGE)', async () => {
+    const dir = tempDir();
+    const error = await reconcile({
+      input: writeFile(dir, 'in.csv', pairsCsv(somePairs(1))),
+      baseUrl: 'https://t.example/AdminInterface/restapi/',
+      tokenProvider: staticTokenProvider('t'),
+    } as ReconcileOptions).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Ds100Error);
+    expect(error).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/^Expected `state` \(--state\)/) });
+  });
+
+  it('a stop between the lookup and the enable leaves the row not-attempted and the device untouched', async () => {
+    // On fake time at one request a second: the lookup goes at once, the enable would wait its turn.
+    fakeTimers();
+    const [pair] = somePairs(1);
+    const registry = registryOf([pair!]);
+    simulator = await startTestSimulator({ registry });
+    const dir = tempDir();
+    const state = StateStore.open(join(dir, 's.state'));
+    const stop = new AbortController();
+    try {
+      const running = reconcile({
+        input: writeFile(dir, 'in.csv', pairsCsv([pair!])),
+        out: join(dir, 'r.csv'),
+        state,
+        baseUrl: simulator.baseUrl,
+        tokenProvider: staticTokenProvider(simulator.token),
+        rate: 1,
+        signal: stop.signal,
+      });
+      await advanceUntil(() => simulator!.calls.length === 1); // the lookup was answered
+      stop.abort({ code: 'INTERRUPTED', message: 'stopped by the test' });
+      const summary = await settle(running);
+      expect(summary).toMatchObject({ requests: 1, byOutcome: { 'not-attempted': 1 } });
+      expect(readResults(join(dir, 'r.csv'))[0]).toMatchObject({
+        outcome: 'not-attempted',
+        errorCode: 'INTERRUPTED',
+        errorMessage: 'stopped by the test',
+      });
+      expect(simulator.calls.map((call) => call.method)).toEqual(['POST']);
+      expect(registry.get(pair!.deviceSerialNumber)!.tokenStatus).toBe('Disabled');
+    } finally {
+      state.close();
+    }
+  });
+});
+
 describe('enable with --state and --resume', () => {
   it('does not send again what the ledger records as enabled, and still reports every row', async () => {
     const pairs = somePairs(6);
-    const registry = new Registry();
-    for (const pair of pairs) registry.register(pair);
-    simulator = await startSimulator({ registry });
+    const registry = registryOf(pairs);
+    simulator = await startTestSimulator({ registry });
     const dir = tempDir();
     const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
     const stateFile = join(dir, 'in.state');
@@ -158,6 +203,7 @@ describe('enable with --state and --resume', () => {
       out: join(dir, 'r0.csv'),
       baseUrl: simulator.baseUrl,
       tokenProvider: staticTokenProvider(simulator.token),
+      rate: 1000,
       state: earlier,
     });
     earlier.close();
@@ -169,6 +215,7 @@ describe('enable with --state and --resume', () => {
       out,
       baseUrl: simulator.baseUrl,
       tokenProvider: staticTokenProvider(simulator.token),
+      rate: 1000,
       state,
       resume: true,
     });

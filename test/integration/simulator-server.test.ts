@@ -1,5 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Registry, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { createPrivateKey } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { mintApiKeyToken } from '../../src/auth/api-key-token-provider.js';
+import { oauthTokenProvider } from '../../src/auth/oauth-token-provider.js';
+import { Registry, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { makeApiKey, makeOAuthClient } from '../helpers/credentials.js';
+import { fakeClock } from '../helpers/fake-time.js';
+import { startTestSimulator } from '../helpers/simulator.js';
 
 // The simulator as a client sees it: a real server on port 0 per test, plain fetch, every answer
 // checked by status, headers and body.
@@ -8,16 +14,8 @@ const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 const OTHER_USER = 'bf42b589-d2dd-601d-7848-b1a07af6750b';
 const SERIAL = '140100080';
 
-let simulator: RunningSimulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
-
-async function start(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  simulator = await startSimulator({ token: 'test-token', ...options });
-  return simulator;
-}
+const start = (options: SimulatorOptions = {}): Promise<RunningSimulator> =>
+  startTestSimulator({ token: 'test-token', ...options });
 
 interface Answer {
   readonly status: number;
@@ -45,8 +43,8 @@ const enable = (sim: RunningSimulator, pair: object, headers?: Record<string, st
   call(sim, 'PATCH', 'v1/ds100/enable/otp', pair, headers);
 const disable = (sim: RunningSimulator, pair: object): Promise<Answer> =>
   call(sim, 'PATCH', 'v1/ds100/disable/otp', pair);
-const lookup = (sim: RunningSimulator, serial: string): Promise<Answer> =>
-  call(sim, 'POST', 'v1/ds100/lookup', { deviceSerialNumber: serial });
+const lookup = (sim: RunningSimulator, serial: string, headers?: Record<string, string>): Promise<Answer> =>
+  call(sim, 'POST', 'v1/ds100/lookup', { deviceSerialNumber: serial }, headers);
 
 const registered = (): Registry => {
   const registry = new Registry();
@@ -205,7 +203,6 @@ describe('the simulator over HTTP', () => {
         answers.push((await enable(sim, { deviceSerialNumber: String(140_100_000 + index), userId: USER })).status);
       }
       await sim.close();
-      simulator = undefined;
       return answers;
     };
     const first = await statuses(3);
@@ -222,14 +219,16 @@ describe('the simulator over HTTP', () => {
   });
 
   it('serves stats outside the API path, without a token and without counting itself', async () => {
+    const clock = fakeClock(['performance']);
     const sim = await start({ autoRegister: true });
     await enable(sim, { deviceSerialNumber: SERIAL, userId: USER });
+    clock.advance(250);
     await enable(sim, { deviceSerialNumber: SERIAL, userId: USER }, { authorization: 'Bearer wrong' });
+    clock.advance(1000); // the stats request itself is not counted, nor is its time
     const response = await fetch(new URL('/__simulator/stats', sim.baseUrl));
     expect(response.status).toBe(200);
     const stats = (await response.json()) as Record<string, unknown>;
-    expect(stats).toMatchObject({ requests: 2, countsByStatus: { '200': 1, '403': 1 } });
-    expect(stats['spanMs']).toBeGreaterThanOrEqual(0);
+    expect(stats).toEqual({ requests: 2, countsByStatus: { '200': 1, '403': 1 }, spanMs: 250 });
     expect(sim.stats()).toEqual(stats);
     expect([...sim.bearerTokensSeen].toSorted()).toEqual(['test-token', 'wrong']);
   });
@@ -240,5 +239,40 @@ describe('the simulator over HTTP', () => {
     expect(sim.calls).toEqual([]);
     expect(sim.bearerTokensSeen.size).toBe(0);
     expect(sim.countsByStatus.get(200)).toBe(1);
+  });
+
+  it('takes API keys and OAuth clients registered while it runs, and revokes them', async () => {
+    const sim = await start({ autoRegister: true });
+    const key = makeApiKey();
+    const token = await mintApiKeyToken(
+      { accessID: key.accessID, accessKey: key.privateKey, adminRestApiUrl: sim.baseUrl },
+      Math.floor(Date.now() / 1000),
+      300,
+    );
+    const pair = { deviceSerialNumber: SERIAL, userId: USER };
+    expect((await enable(sim, pair, { authorization: `Bearer ${token}` })).status).toBe(403);
+    sim.registerApiKey({ accessID: key.accessID, publicKey: key.publicKey });
+    expect((await enable(sim, pair, { authorization: `Bearer ${token}` })).status).toBe(200);
+
+    const client = makeOAuthClient('ec');
+    const provider = oauthTokenProvider({
+      clientId: client.clientId,
+      issuer: sim.oauthIssuer,
+      privateKey: createPrivateKey(client.privateKeyPem),
+    });
+    sim.registerOAuthClient({ clientId: client.clientId, publicKey: client.publicKey });
+    const accessToken = await provider.getToken();
+    expect((await lookup(sim, SERIAL, { authorization: `Bearer ${accessToken}` })).status).toBe(200);
+    sim.revokeOAuthClient(client.clientId);
+    expect((await lookup(sim, SERIAL, { authorization: `Bearer ${accessToken}` })).status).toBe(403);
+    expect(sim.calls.at(-1)?.authError).toBe('client revoked');
+  });
+
+  it('answers a scripted status with its documented error body', async () => {
+    const sim = await start({ autoRegister: true, faults: new Map([[SERIAL, [{ status: 404 }]]]) });
+    expect(await enable(sim, { deviceSerialNumber: SERIAL, userId: USER })).toMatchObject({
+      status: 404,
+      body: { code: '404 NOT_FOUND', description: 'Resource not found' },
+    });
   });
 });

@@ -1,46 +1,23 @@
-import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/auth/token-cache.js';
 import { run } from '../../src/index.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
-import { makeTempDir, shipmentCsv } from '../helpers/credentials.js';
+import type { RunningSimulator } from '../../src/simulator/index.js';
+import { startHttpServer } from '../helpers/http-server.js';
+import { shipmentCsv } from '../helpers/input.js';
 import { readResults } from '../helpers/results.js';
+import { startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 let dir: string;
-let cleanup: () => Promise<void>;
-const closers: Array<() => Promise<void>> = [];
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await makeTempDir());
-});
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-  await cleanup();
+beforeEach(() => {
+  dir = tempDir();
 });
 
-async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => sockets.add(socket));
-  closers.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function simulator(): Promise<RunningSimulator> {
-  const sim = await startSimulator({ autoRegister: true });
-  closers.push(() => sim.close());
-  return sim;
-}
+const simulator = (): Promise<RunningSimulator> => startTestSimulator({ autoRegister: true });
 
 /** A forward proxy that only tunnels (CONNECT), recording each target, as corporate proxies do. */
 async function startTunnelProxy(): Promise<{ url: string; targets: string[] }> {
@@ -58,21 +35,20 @@ async function startTunnelProxy(): Promise<{ url: string; targets: string[] }> {
     client.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
   });
-  return { url: await listen(proxy), targets };
+  return { url: await startHttpServer(proxy), targets };
 }
 
 async function runAgainst(baseUrl: string, token: string, input: string, extra: object = {}) {
   const out = join(dir, 'out.csv');
-  const summary = await run({ input, out, baseUrl, tokenProvider: staticTokenProvider(token), rate: 100, ...extra });
-  return { summary, results: await readResults(out) };
+  const summary = await run({ input, out, baseUrl, tokenProvider: staticTokenProvider(token), rate: 1000, ...extra });
+  return { summary, results: readResults(out) };
 }
 
 describe('proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY)', () => {
   it('sends every request through the proxy when one is set', async () => {
     const sim = await simulator();
     const proxy = await startTunnelProxy();
-    const input = join(dir, 'in.csv');
-    await writeFile(input, shipmentCsv(6));
+    const input = writeFile(dir, 'in.csv', shipmentCsv(6));
     const { summary } = await runAgainst(sim.baseUrl, sim.token, input, { proxy: { httpProxy: proxy.url } });
     expect(summary.byOutcome.enabled).toBe(6);
     expect(proxy.targets.length).toBeGreaterThan(0);
@@ -82,8 +58,7 @@ describe('proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY)', () => {
   it('goes direct to hosts listed in NO_PROXY', async () => {
     const sim = await simulator();
     const proxy = await startTunnelProxy();
-    const input = join(dir, 'in.csv');
-    await writeFile(input, shipmentCsv(6));
+    const input = writeFile(dir, 'in.csv', shipmentCsv(6));
     const { summary } = await runAgainst(sim.baseUrl, sim.token, input, {
       proxy: { httpProxy: proxy.url, noProxy: 'localhost,127.0.0.1' },
     });
@@ -95,22 +70,21 @@ describe('proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY)', () => {
 describe('redirects', () => {
   it('are never followed, so the Authorization header never reaches another host', async () => {
     const trapped: Array<string | undefined> = [];
-    const trap = await listen(
+    const trap = await startHttpServer(
       createServer((request, response) => {
         trapped.push(request.headers.authorization);
         response.end('[]');
       }),
     );
     let redirected = 0;
-    const tenant = await listen(
+    const tenant = await startHttpServer(
       createServer((request, response) => {
         redirected++;
         request.resume();
         response.writeHead(307, { location: `${trap}/steal` }).end();
       }),
     );
-    const input = join(dir, 'in.csv');
-    await writeFile(input, shipmentCsv(3));
+    const input = writeFile(dir, 'in.csv', shipmentCsv(3));
     const { results } = await runAgainst(`${tenant}/AdminInterface/restapi/`, 'secret-token', input);
     expect(trapped).toEqual([]);
     expect(redirected).toBe(3);
@@ -138,8 +112,7 @@ describe('spreadsheet formula neutralisation', () => {
     ]);
     // An invalid serial is echoed back in the results too.
     rows.push(['=cmd|/c calc', 'aaaaaaaa-bbbb-cccc-dddd-00000000000f', 'bad serial', '@x']);
-    const input = join(dir, 'in.csv');
-    await writeFile(input, stringify([['deviceSerialNumber', 'userId', 'note', 'link'], ...rows]));
+    const input = writeFile(dir, 'in.csv', stringify([['deviceSerialNumber', 'userId', 'note', 'link'], ...rows]));
     const { results } = await runAgainst(sim.baseUrl, sim.token, input);
     expect(results).toHaveLength(7);
     const byLine = new Map(results.map((row) => [Number(row['line']), row]));

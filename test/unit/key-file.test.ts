@@ -1,30 +1,28 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readKeyFile, readOAuthClientFile } from '../../src/auth/key-file.js';
 import { Ds100Error } from '../../src/errors.js';
 import {
   keyFileJson,
   makeApiKey,
   makeOAuthClient,
-  makeTempDir,
   pemBody,
   pemFragments,
   writeSecretFile,
   type TestApiKey,
 } from '../helpers/credentials.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const TENANT_URL = 'https://example.access.securid.com/AdminInterface/restapi/';
 let dir: string;
-let cleanup: () => Promise<void>;
 // One key per file: RSA generation is slow on a small machine.
 const key: TestApiKey = makeApiKey();
 const rsaClient = makeOAuthClient('rsa');
 
-beforeEach(async () => {
-  ({ dir, cleanup } = await makeTempDir());
+beforeEach(() => {
+  dir = tempDir();
 });
-afterEach(() => cleanup());
 
 const fields = (overrides: Record<string, unknown>): string =>
   JSON.stringify({ ...JSON.parse(keyFileJson(key, TENANT_URL)), ...overrides });

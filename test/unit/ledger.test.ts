@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,7 @@ import {
   shouldCompact,
   type LedgerEntry,
 } from '../../src/state/ledger.js';
-import { tempDir } from '../helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 const entry = (serial: string, outcome = 'enabled', at = '2026-11-22T01:00:00.000Z'): LedgerEntry => ({
@@ -38,6 +39,15 @@ describe('ledger records', () => {
       /^\{"deviceSerialNumber":"140100080","userId":"[^"]+","outcome":"enabled",.*\}\t[0-9a-f]{8}\n$/,
     );
     expect(decodeRecord(line.trimEnd())).toEqual(entry('140100080'));
+  });
+
+  it.each([
+    ['a record without a pair', { userId: USER, outcome: 'enabled', at: 'x' }],
+    ['a record without an outcome', { deviceSerialNumber: '1', userId: USER, at: 'x' }],
+    ['a record that is not JSON', '{"deviceSerialNumber":'],
+  ])('are never misread: %s is rejected even with a matching checksum', (_, value) => {
+    const json = typeof value === 'string' ? value : JSON.stringify(value);
+    expect(decodeRecord(`${json}\t${crc32(json).toString(16).padStart(8, '0')}`)).toBeUndefined();
   });
 
   it.each([
@@ -74,6 +84,15 @@ describe('loadLedger', () => {
     const after = loadLedger(path);
     expect([...after.entries.keys()]).toEqual([pairKey(entry('1')), pairKey(entry('3'))]);
     expect(after.ignoredLines).toBe(1);
+  });
+
+  it('loads back every record of a long run, across the periodic syncs', () => {
+    const path = join(tempDir(), 'run.state');
+    writeLedger(
+      path,
+      Array.from({ length: 600 }, (_, index) => entry(String(140_100_000 + index))),
+    );
+    expect(loadLedger(path)).toMatchObject({ records: 600, ignoredLines: 0, endsCleanly: true });
   });
 
   it('refuses a file that is not a ledger, so a mistyped --state cannot damage it', () => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/state/lock.js';
-import { tempDir } from '../helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const lockPath = (): string => join(tempDir(), 'run.state.lock');
 

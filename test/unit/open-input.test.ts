@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/commands/validate.js';
 import { openInput, type OpenedInput, type ReadItem } from '../../src/input/open-input.js';
-import { tempDir } from '../helpers/files.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 const OTHER = 'bf42b589-d2dd-601d-7848-b1a07af6750b';
@@ -17,7 +17,7 @@ async function collect(input: OpenedInput): Promise<ReadItem[]> {
 
 /** Writes `text` to a fresh file whose modification time is in the past, so any later write shows. */
 async function writeInput(text: string): Promise<string> {
-  const file = join(await tempDir(), 'in.csv');
+  const file = join(tempDir(), 'in.csv');
   await writeFile(file, text);
   await utimes(file, 1_700_000_000, 1_700_000_000);
   return file;
@@ -88,7 +88,7 @@ describe('openInput', () => {
     await expect(openInput('/nonexistent/in.csv')).rejects.toThrow(
       '/nonexistent/in.csv: cannot read the input file: no such file',
     );
-    const dir = await tempDir();
+    const dir = tempDir();
     await expect(openInput(dir)).rejects.toThrow(`${dir}: cannot read the input file: it is a directory`);
   });
 
@@ -234,7 +234,7 @@ describe('openInput when the file changes between the passes', () => {
   it('reads the same file again when an editor replaced it by a rename', async () => {
     const file = await writeInput(text);
     const input = await openInput(file);
-    const replacement = join(await tempDir(), 'new.csv');
+    const replacement = join(tempDir(), 'new.csv');
     await writeFile(replacement, 'serial,userId\n1,nobody\n');
     await rename(replacement, file);
     expect(summarise(await collect(input))).toEqual([

@@ -4,13 +4,13 @@ import type { CsvError } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { crlfsIn, lineBreaksIn, readCsv, type CsvItem } from '../../src/input/read-csv.js';
-import { tempDir } from '../helpers/files.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 
 /** Every item readCsv gives for `text`, as [line, record or error code]. */
 async function readText(text: string | Buffer, checkUtf8 = false): Promise<Array<[number, string[] | string]>> {
-  const file = join(await tempDir(), 'in.csv');
+  const file = join(tempDir(), 'in.csv');
   await writeFile(file, text);
   const handle = await open(file);
   try {
@@ -94,7 +94,7 @@ describe('readCsv', () => {
   });
 
   it('names a file that cannot be read', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const handle = await open(dir);
     try {
       const reading = async () => {
@@ -107,7 +107,7 @@ describe('readCsv', () => {
   });
 
   it('reads from the start each time, and leaves the file open', async () => {
-    const file = join(await tempDir(), 'in.csv');
+    const file = join(tempDir(), 'in.csv');
     await writeFile(file, `serial\n1\n2\n3\n`);
     const handle = await open(file);
     try {

@@ -157,6 +157,38 @@ describe('RequestQueue', () => {
   });
 });
 
+describe('RequestQueue, at the edges', () => {
+  it('an attempt that fails after the stop is not retried: the row keeps that failure', async () => {
+    const stop = new AbortController();
+    const requests = queue({ signal: stop.signal });
+    let answer: (outcome: AttemptOutcome) => void = () => {};
+    let attempts = 0;
+    const row = requests.send(() => {
+      attempts++;
+      return new Promise((resolve) => (answer = resolve));
+    });
+    await vi.advanceTimersByTimeAsync(1);
+    stop.abort({ code: 'INTERRUPTED', message: 'stopped' });
+    answer(failure('SERVER_ERROR'));
+    await vi.runAllTimersAsync();
+    expect(await row).toMatchObject({ attempts: 1, outcome: { code: 'SERVER_ERROR' } });
+    expect(attempts).toBe(1);
+  });
+
+  it('a request that throws instead of answering (a bug, not a failed attempt) rejects, unretried', async () => {
+    const requests = queue();
+    let attempts = 0;
+    const row = requests.send(async () => {
+      attempts++;
+      throw new TypeError('not an outcome');
+    });
+    const settled = row.catch((error: unknown) => error);
+    await vi.runAllTimersAsync();
+    expect(await settled).toBeInstanceOf(TypeError);
+    expect(attempts).toBe(1);
+  });
+});
+
 describe('RequestQueue with the adaptive slowdown', () => {
   it('slows every start after a 429, then climbs back once the tenant answers again', async () => {
     const changes: string[] = [];

@@ -1,8 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { SimulatorAuth } from '../../src/simulator/auth.js';
-import { makeApiKey } from '../helpers/credentials.js';
+import { makeApiKey, makeOAuthClient } from '../helpers/credentials.js';
 
 const AUD = 'https://example.access.securid.com/AdminInterface/restapi/';
 const NOW_S = 1_700_000_000;
@@ -116,5 +116,133 @@ describe('the simulator checks API key JWTs as the vendor documents', () => {
   it('still accepts its static demo token', async () => {
     expect(await authFor().verifyBearer('Bearer static-token', 'rsa.authenticator.ds100.manage')).toEqual({ ok: true });
     expect(await authFor().verifyBearer(undefined, 'rsa.authenticator.ds100.manage')).toMatchObject({ ok: false });
+  });
+});
+
+describe('the simulated OAuth token endpoint', () => {
+  const ENDPOINT = 'http://127.0.0.1:8443/oauth/token';
+  const client = makeOAuthClient('ec');
+  const clientKey = createPrivateKey(client.privateKeyPem);
+  const MANAGE = 'rsa.authenticator.ds100.manage';
+
+  function oauthAuth(options: ConstructorParameters<typeof SimulatorAuth>[1] = {}) {
+    let nowMs = NOW_S * 1000;
+    const auth = new SimulatorAuth('static-token', { accessTokenTtlSeconds: 600, ...options }, () => nowMs);
+    auth.registerOAuthClient({ clientId: client.clientId, publicKey: client.publicKey, keyId: client.keyId });
+    return { auth, advance: (ms: number) => (nowMs += ms) };
+  }
+
+  const assertion = (
+    claims: { iss?: string; aud?: string; iat?: number; exp?: number; jti?: string } = {},
+    header: Record<string, unknown> = { alg: 'ES256', kid: client.keyId },
+  ): Promise<string> => {
+    const iat = claims.iat ?? NOW_S;
+    return new SignJWT({})
+      .setProtectedHeader(header as { alg: string })
+      .setIssuer(claims.iss ?? client.clientId)
+      .setSubject(claims.iss ?? client.clientId)
+      .setAudience(claims.aud ?? ENDPOINT)
+      .setJti(claims.jti ?? randomUUID())
+      .setIssuedAt(iat)
+      .setExpirationTime(claims.exp ?? iat + 300)
+      .sign(clientKey);
+  };
+
+  const form = async (fields: Record<string, string | undefined> = {}): Promise<URLSearchParams> => {
+    const defaults: Record<string, string | undefined> = {
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      scope: MANAGE,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: 'assertion' in fields ? undefined : await assertion(),
+    };
+    const merged = { ...defaults, ...fields };
+    return new URLSearchParams(
+      Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+  };
+
+  it('issues a bearer access token with the scopes asked for, which then opens the API for its lifetime', async () => {
+    const { auth, advance } = oauthAuth();
+    const answer = await auth.handleTokenRequest(await form(), ENDPOINT);
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { token_type: 'Bearer', expires_in: 600, scope: MANAGE, access_token: expect.any(String) },
+    });
+    expect(auth.accessTokensIssued).toBe(1);
+    const bearer = `Bearer ${(answer.body as { access_token: string }).access_token}`;
+    expect(await auth.verifyBearer(bearer, MANAGE)).toEqual({ ok: true });
+    expect(await auth.verifyBearer(bearer, 'rsa.authenticator.ds100.read')).toEqual({
+      ok: false,
+      reason: 'access token lacks scope rsa.authenticator.ds100.read',
+    });
+    advance(600_000);
+    expect(await auth.verifyBearer(bearer, MANAGE)).toEqual({ ok: false, reason: 'access token expired' });
+  });
+
+  it('refuses the access tokens of a client revoked after they were issued, and the client itself', async () => {
+    const { auth } = oauthAuth();
+    const answer = await auth.handleTokenRequest(await form(), ENDPOINT);
+    auth.revokeOAuthClient(client.clientId);
+    const bearer = `Bearer ${(answer.body as { access_token: string }).access_token}`;
+    expect(await auth.verifyBearer(bearer, MANAGE)).toEqual({ ok: false, reason: 'client revoked' });
+    expect(await auth.handleTokenRequest(await form(), ENDPOINT)).toMatchObject({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'unknown or disabled client' },
+    });
+  });
+
+  it.each([
+    ['another grant', { grant_type: 'password' }, 400, 'unsupported_grant_type'],
+    ['no assertion', { assertion: undefined }, 400, 'invalid_request'],
+    ['another assertion type', { client_assertion_type: 'urn:other' }, 400, 'invalid_request'],
+    ['an unknown client', { client_id: 'nobody' }, 401, 'invalid_client'],
+    ['an assertion that is not a JWT', { client_assertion: 'not.a.jwt' }, 401, 'invalid_client'],
+    ['no scope', { scope: '' }, 400, 'invalid_scope'],
+    ['a scope not granted', { scope: `${MANAGE} rsa.admin` }, 400, 'invalid_scope'],
+  ])('refuses %s, with the RFC 6749 error code', async (_, fields, status, code) => {
+    const { auth } = oauthAuth();
+    const answer = await auth.handleTokenRequest(await form(fields as Record<string, string | undefined>), ENDPOINT);
+    expect(answer).toMatchObject({ status, body: { error: code } });
+    expect(auth.accessTokensIssued).toBe(0);
+  });
+
+  it('checks the assertion: algorithm, key ID, issuer, audience, time, lifetime and replay', async () => {
+    const { auth } = oauthAuth();
+    const refusal = async (client_assertion: string) => {
+      const answer = await auth.handleTokenRequest(await form({ client_assertion }), ENDPOINT);
+      expect(answer.status).toBe(401);
+      return (answer.body as { error_description: string }).error_description;
+    };
+    const rsaSigned = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256' })
+      .sign(createPrivateKey(makeOAuthClient('rsa').privateKeyPem));
+    expect(await refusal(rsaSigned)).toBe('the assertion must be signed ES256');
+    expect(await refusal(await assertion({}, { alg: 'ES256', kid: 'another' }))).toBe(
+      'the assertion kid is not the registered key',
+    );
+    expect(await refusal(await assertion({ iss: 'someone-else' }))).toMatch(/^the client assertion is invalid \(/);
+    expect(await refusal(await assertion({ aud: 'https://elsewhere.example/token' }))).toBe(
+      'the client assertion is invalid (ERR_JWT_CLAIM_VALIDATION_FAILED)',
+    );
+    expect(await refusal(await assertion({ iat: NOW_S - 900 }))).toBe(
+      'the client assertion is invalid (ERR_JWT_EXPIRED)',
+    );
+    expect(await refusal(await assertion({ exp: NOW_S + 3600 }))).toBe('the client assertion lives too long');
+    const once = await assertion({ jti: 'same' });
+    expect((await auth.handleTokenRequest(await form({ client_assertion: once }), ENDPOINT)).status).toBe(200);
+    expect(await refusal(once)).toBe('assertion replayed');
+  });
+
+  it('refuses an API key JWT whose iat or exp is not whole seconds', async () => {
+    const token = await new SignJWT({ iat: NOW_S + 0.5, exp: NOW_S + 300 })
+      .setProtectedHeader({ typ: 'JWT', alg: 'RS256' })
+      .setSubject(key.accessID)
+      .setAudience(AUD)
+      .sign(key.privateKey);
+    expect(await authFor().verifyApiKeyJwt(token)).toEqual({
+      ok: false,
+      reason: 'iat and exp must be integer seconds',
+    });
   });
 });

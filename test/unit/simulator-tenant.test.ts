@@ -9,7 +9,7 @@ import {
   tokenSerialFor,
   type TenantOptions,
 } from '../../src/simulator/tenant.js';
-import { tempDir } from '../helpers/files.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 const OTHER_USER = 'bf42b589-d2dd-601d-7848-b1a07af6750b';
@@ -155,7 +155,7 @@ describe('Registry', () => {
   });
 
   it('reads the valid pairs of a CSV and skips the rest; a header alone is an empty tenant', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const file = join(dir, 'tenant.csv');
     await writeFile(
       file,

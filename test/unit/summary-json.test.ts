@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toSummaryDocument, writeSummaryJson } from '../../src/output/summary-json.js';
 import type { RunSummary } from '../../src/output/summary.js';
-import { tempDir } from '../helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const summary: RunSummary = {
   input: 'in.csv',

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/commands/validate.js';
 import { Ds100Error } from '../../src/errors.js';
 import { openInput, type ReadItem } from '../../src/input/open-input.js';
-import { fixture, tempDir, USER_1 } from '../helpers/files.js';
+import { fixture, USER_1 } from '../helpers/input.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /** Every row of a file as [line, outcome, code], and validate's summary of it. */
 async function verdicts(file: string, rules?: { serialLength?: number; strict?: boolean }) {
@@ -76,7 +77,7 @@ describe('row checks, one fixture per kind of bad input', () => {
   });
 
   it('a short serial is only a length warning when the file keeps leading zeros elsewhere', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const file = join(dir, 'zeros.csv');
     await writeFile(file, `serial,userId\n012345678,${USER_1}\n40100001,bf42b589-d2dd-601d-7848-b1a07af6750b\n`);
     expect((await verdicts(file)).rows).toEqual([
@@ -110,7 +111,7 @@ describe('row checks, one fixture per kind of bad input', () => {
   });
 
   it('counts lines right after a quoted value spanning lines, CRLF endings and blank lines', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const file = join(dir, 'multiline.csv');
     const rows = [
       'serial,userId,note',
@@ -150,7 +151,7 @@ describe('file checks: the file itself is unusable (exit 2)', () => {
   });
 
   it('a semicolon-separated export: says so', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const file = join(dir, 'semicolons.csv');
     await writeFile(file, `deviceSerialNumber;userId\n140100000;${USER_1}\n`);
     expect((await fileError(file)).message).toMatch(/seems to separate values with ";", not commas/);
@@ -167,7 +168,7 @@ describe('file checks: the file itself is unusable (exit 2)', () => {
   });
 
   it('not UTF-8: names the byte offset, the line and the byte', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const file = join(dir, 'latin1.csv');
     const head = Buffer.from(`deviceSerialNumber,userId,name\n140100000,${USER_1},Ren`);
     await writeFile(file, Buffer.concat([head, Buffer.from([0xe9]), Buffer.from('\n')]));
@@ -177,7 +178,7 @@ describe('file checks: the file itself is unusable (exit 2)', () => {
   });
 
   it('not UTF-8 far into the file, across read chunks', async () => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const file = join(dir, 'late.csv');
     const rows = Array.from({ length: 20_000 }, (_, index) => `${140_100_000 + index},${USER_1}\n`).join('');
     const head = Buffer.from(`serial,userId\n${rows}`);
@@ -195,7 +196,7 @@ describe('file checks: the file itself is unusable (exit 2)', () => {
     ['utf16.csv', [0xff, 0xfe, 0x73, 0x00], /saved as UTF-16/],
     ['binary.csv', [0x73, 0x65, 0x00, 0x01], /not a text file/],
   ])('not CSV: %s', async (name, bytes, pattern) => {
-    const dir = await tempDir();
+    const dir = tempDir();
     const file = join(dir, name);
     await writeFile(file, Buffer.concat([Buffer.from(bytes), Buffer.alloc(64, 0x41)]));
     expect((await fileError(file)).message).toMatch(pattern);

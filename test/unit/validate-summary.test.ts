@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/commands/validate.js';
-import { tempDir } from '../helpers/files.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 const OTHER = 'bf42b589-d2dd-601d-7848-b1a07af6750b';
@@ -22,7 +22,7 @@ const ROWS = [
 ];
 
 async function input(): Promise<string> {
-  const file = join(await tempDir(), 'in.csv');
+  const file = join(tempDir(), 'in.csv');
   await writeFile(file, `serial,userId\n${ROWS.join('\n')}\n`);
   return file;
 }
@@ -56,7 +56,7 @@ describe('validate', () => {
 
   it('writes one report line per row with the same verdicts', async () => {
     const file = await input();
-    const out = join(await tempDir(), 'report.csv');
+    const out = join(tempDir(), 'report.csv');
     const summary = await validate({ input: file, out });
     const report = parse(await readFile(out, 'utf8'), { columns: true }) as Record<string, string>[];
     expect(report.map((row) => [row['line'], row['outcome'], row['errorCode']])).toEqual([

@@ -1,0 +1,34 @@
+import { onTestFinished } from 'vitest';
+import { staticTokenProvider, type TokenProvider } from '../../src/auth/token-cache.js';
+import type { RetryPolicy } from '../../src/client/retry-policy.js';
+import { Registry, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import type { Ds100Pair } from '../../src/types.js';
+
+/**
+ * A simulated tenant for the current test: a real HTTP server on a free loopback port (port 0),
+ * closed when the test finishes. Call it inside a test or a `beforeEach` hook.
+ */
+export async function startTestSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const simulator = await startSimulator({ ...options, port: 0, host: '127.0.0.1' });
+  let closed: Promise<void> | undefined;
+  // Closing twice (a test that closes it early) is harmless.
+  const close = (): Promise<void> => (closed ??= simulator.close());
+  onTestFinished(close);
+  return { ...simulator, close };
+}
+
+/** A tenant registry holding `pairs` (credentials disabled). */
+export function registryOf(pairs: readonly Ds100Pair[]): Registry {
+  const registry = new Registry();
+  for (const pair of pairs) registry.register(pair);
+  return registry;
+}
+
+/** Where a run goes and with which token, for a simulator's own static token. */
+export const tenantOf = (simulator: RunningSimulator): { baseUrl: string; tokenProvider: TokenProvider } => ({
+  baseUrl: simulator.baseUrl,
+  tokenProvider: staticTokenProvider(simulator.token),
+});
+
+/** Retry timing small enough that tests never wait on backoff (a Retry-After is still honoured). */
+export const FAST_RETRY: Partial<RetryPolicy> = { baseDelayMs: 1, maxDelayMs: 5 };
