@@ -25,7 +25,8 @@ export interface RowAction {
   send(client: Ds100Client, row: InputRow): Promise<AttemptOutcome>;
   /**
    * The row's result from the first request's outcome; `follow` may send one more request for it.
-   * Undefined when the run stopped before the row could finish: it is then `not-attempted`.
+   * Undefined when the run stopped before the row could finish: it is then `not-attempted`, with the
+   * first request's attempts.
    */
   toResult(row: InputRow, sent: SentRow, follow: FollowUp): RowResult | undefined | Promise<RowResult | undefined>;
 }
@@ -134,7 +135,11 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const processRow = async (row: InputRow): Promise<void> => {
     const sent = await requests.send(() => action.send(client, row));
     const result = sent.outcome === undefined ? undefined : await action.toResult(row, sent, follow);
-    await record(result ?? notAttempted(row, stopReason));
+    // Stopped before the row could finish: not-attempted, but a request already sent (say a lookup
+    // before its enable) is still counted.
+    await record(
+      result ?? { ...notAttempted(row, stopReason), attempts: sent.attempts, httpStatus: sent.outcome?.httpStatus },
+    );
   };
 
   let firstError: unknown;

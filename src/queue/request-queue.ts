@@ -196,11 +196,6 @@ export class RequestQueue {
     }
   }
 
-  /** Resolves when no request is waiting or in flight. */
-  async onIdle(): Promise<void> {
-    await this.#queue.onIdle();
-  }
-
   close(): void {
     this.#gate?.close();
   }

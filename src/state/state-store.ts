@@ -19,6 +19,7 @@ export class StateStore {
   readonly ignoredLines: number;
   /** The dead run whose lock was taken over, if any. */
   readonly takenOverFrom: LockHolder | undefined;
+  #isClosed = false;
 
   private constructor(lock: HeldLock, entries: Map<string, LedgerEntry>, writer: LedgerWriter, ignoredLines: number) {
     this.#lock = lock;
@@ -85,7 +86,8 @@ export class StateStore {
    * settled from the ledger itself (no request sent) taught nothing new and are not written again.
    */
   record(result: RowResult): void {
-    if (!RECORDED.has(result.outcome) || result.attempts === 0) return;
+    // Closed early (a second Ctrl-C): rows still in flight are not recorded, as if the process had gone.
+    if (this.#isClosed || !RECORDED.has(result.outcome) || result.attempts === 0) return;
     const entry: LedgerEntry = {
       deviceSerialNumber: result.deviceSerialNumber,
       userId: result.userId,
@@ -104,8 +106,10 @@ export class StateStore {
     return [...this.#entries.entries()].filter(([key]) => !this.#seen.has(key)).map(([, entry]) => entry);
   }
 
-  /** Syncs and closes the ledger, then releases the lock. */
+  /** Syncs and closes the ledger, then releases the lock. Later calls do nothing. */
   close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
     try {
       this.#writer.close();
     } finally {

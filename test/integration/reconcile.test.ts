@@ -235,3 +235,40 @@ describe('enable with --state and --resume', () => {
     expect(results[0]!['tokenSerialNumber']).toBe(registry.get(pairs[0]!.deviceSerialNumber)!.tokenSerialNumber);
   });
 });
+
+describe('reconcile stopped between a lookup and its enable', () => {
+  it('reports the row not-attempted with the lookup it sent, and sends no enable', async () => {
+    fakeTimers();
+    const [pair] = somePairs(1);
+    simulator = await startTestSimulator({ registry: registryOf([pair!]) });
+    const dir = tempDir();
+    const out = join(dir, 'results.csv');
+    const state = StateStore.open(join(dir, 'assignments.state'));
+    const stop = new AbortController();
+    try {
+      const running = reconcile({
+        input: writeFile(dir, 'assignments.csv', pairsCsv([pair!])),
+        out,
+        state,
+        baseUrl: simulator.baseUrl,
+        tokenProvider: staticTokenProvider(simulator.token),
+        // One start every 2 s: the enable waits in the queue after the lookup is answered.
+        rate: 0.5,
+        signal: stop.signal,
+      });
+      await advanceUntil(() => simulator!.calls.length === 1);
+      stop.abort({ code: 'INTERRUPTED', message: 'SIGINT received' });
+      const summary = await settle(running);
+      expect(summary.byOutcome).toEqual({ 'not-attempted': 1 });
+      expect(readResults(out)[0]).toMatchObject({
+        outcome: 'not-attempted',
+        errorCode: 'INTERRUPTED',
+        attempts: '1',
+        httpStatus: '200',
+      });
+      expect(simulator.calls.map((call) => call.method)).toEqual(['POST']);
+    } finally {
+      state.close();
+    }
+  });
+});
