@@ -6,6 +6,11 @@
 // both); `enable` runs as a child process, timed from spawn to exit (node's start-up included).
 // After a warm-up of both, autocannon and enable alternate (A E A E A), so that a change in the
 // machine's load shows up in the spread of the figures, which are all printed.
+//
+// BENCH_BEFORE=/path/to/other/checkout (built, with its own node_modules) also runs that checkout's
+// enable against the same simulator after each of this one's (A E B A E B A), as a yardstick: the
+// ratio depends on how fast the simulator answers on the machine at hand, and another design's
+// figure from the same run says what the machine allows.
 import { join } from 'node:path';
 import {
   autocannonRate,
@@ -38,8 +43,14 @@ export async function main() {
       autocannonRate(simulator, { connections: CONCURRENCY, seconds: AUTOCANNON_SECONDS, seed });
     const reference = [await loadGenerator(101)];
     const runs = [];
+    const before = process.env.BENCH_BEFORE;
+    const beforeRuns = [];
     for (let round = 0; round < 2; round++) {
       runs.push(await runEnable({ input, out: join(dir, 'results.csv'), simulator, dir, flags }));
+      if (before) {
+        const bin = join(before, 'bin', 'ds100-bulk.js');
+        beforeRuns.push(await runEnable({ input, out: join(dir, 'before.csv'), simulator, dir, flags, bin }));
+      }
       reference.push(await loadGenerator(102 + round));
     }
     const run = runs.toSorted((a, b) => a.wallMs - b.wallMs)[0];
@@ -66,6 +77,11 @@ export async function main() {
       notes: [
         `enable: ${runs.map((r) => fmt(ROWS / (r.wallMs / 1000), 0)).join(' and ')} rows/s from spawn to exit (best run: ${fmt(inRun, 0)} rows/s inside the run, ${fmt((run.cpuMs * 1000) / ROWS, 0)} µs CPU/row, peak RSS ${fmt(run.maxRssMb, 0)} MB)`,
         `autocannon: ${reference.map((r) => fmt(r, 0)).join(', ')} req/s in order`,
+        ...(before
+          ? [
+              `${before}: ${beforeRuns.map((r) => fmt(ROWS / (r.wallMs / 1000), 0)).join(' and ')} rows/s, ${fmt((Math.min(...beforeRuns.map((r) => r.cpuMs)) * 1000) / ROWS, 0)} µs CPU/row: ratio ${fmt(ROWS / (Math.min(...beforeRuns.map((r) => r.wallMs)) / 1000) / best, 2)}`,
+            ]
+          : []),
       ],
     });
   } finally {

@@ -114,8 +114,7 @@ export interface TokenRecord {
 }
 
 /** One line of the results file. */
-export interface RowResult extends Ds100Pair {
-  readonly line: number;
+export interface RowResult extends InputRow {
   readonly outcome: Outcome;
   readonly token?: TokenRecord | undefined;
   readonly httpStatus?: number | undefined;
@@ -123,5 +122,27 @@ export interface RowResult extends Ds100Pair {
   readonly errorMessage?: string | undefined;
   /** Requests sent for this row (0 for rows never sent). */
   readonly attempts: number;
-  readonly carried: readonly string[];
+}
+
+/** What happened to a row: its result less the row's own fields. */
+export type RowOutcome = Omit<RowResult, keyof InputRow>;
+
+/**
+ * A row's result: the row's own fields, then what happened to it. Written out field by field
+ * because Node 20's V8 makes `{ ...row, outcome }` cost one to two microseconds per object, which at
+ * thousands of rows a second showed (BENCHMARKS.md, "Client efficiency").
+ */
+export function resultOf(row: InputRow, what: RowOutcome): RowResult {
+  return {
+    line: row.line,
+    deviceSerialNumber: row.deviceSerialNumber,
+    userId: row.userId,
+    carried: row.carried,
+    outcome: what.outcome,
+    attempts: what.attempts,
+    httpStatus: what.httpStatus,
+    token: what.token,
+    errorCode: what.errorCode,
+    errorMessage: what.errorMessage,
+  };
 }

@@ -2,7 +2,7 @@ import { runRows, type SentRow } from '../pipeline/run-rows.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
 import { usageError } from '../errors.js';
-import type { InputRow, RowResult } from '../types.js';
+import { resultOf, type InputRow, type RowResult } from '../types.js';
 
 /** Options of `enable()`: a run's options, with the results file required. */
 export interface EnableOptions extends RunOptions {
@@ -15,15 +15,14 @@ export interface EnableOptions extends RunOptions {
 /** The result of an enable request's outcome. Pure. */
 export function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
   return outcome.ok
-    ? { ...row, attempts, httpStatus: outcome.httpStatus, outcome: 'enabled', token: outcome.token }
-    : {
-        ...row,
+    ? resultOf(row, { attempts, httpStatus: outcome.httpStatus, outcome: 'enabled', token: outcome.token })
+    : resultOf(row, {
         attempts,
         httpStatus: outcome.httpStatus,
         outcome: 'failed',
         errorCode: outcome.code,
         errorMessage: outcome.message,
-      };
+      });
 }
 
 /**

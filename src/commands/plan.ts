@@ -1,7 +1,7 @@
 import type { RunSummary } from '../output/summary.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
-import type { InputRow, RowResult } from '../types.js';
+import { resultOf, type InputRow, type RowResult } from '../types.js';
 
 /** Options of `plan()`: a run's options; without `out` only the summary is made. */
 export type PlanOptions = Omit<RunOptions, 'state'>;
@@ -10,27 +10,36 @@ const sameUser = (a: string, b: string): boolean => a.toLowerCase() === b.toLowe
 
 /** What a run would do with a row, from the lookup's outcome. Pure. */
 export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
-  const base = { ...row, attempts, httpStatus: outcome.httpStatus };
+  const { httpStatus } = outcome;
   if (!outcome.ok) {
     // 404: the device is unknown to the tenant, which during a rollout means "not registered yet".
     return outcome.code === 'NOT_FOUND'
-      ? { ...base, outcome: 'not-registered', errorMessage: outcome.message }
-      : { ...base, outcome: 'failed', errorCode: outcome.code, errorMessage: outcome.message };
+      ? resultOf(row, { attempts, httpStatus, outcome: 'not-registered', errorMessage: outcome.message })
+      : resultOf(row, {
+          attempts,
+          httpStatus,
+          outcome: 'failed',
+          errorCode: outcome.code,
+          errorMessage: outcome.message,
+        });
   }
   const owner = outcome.userId ?? '';
   if (!sameUser(owner, row.userId)) {
-    return {
-      ...base,
+    return resultOf(row, {
+      attempts,
+      httpStatus,
       outcome: 'registered-to-other-user',
       token: outcome.token,
       errorMessage: `the tenant has this DS100 registered to user ${owner}, not ${row.userId}; a run would fail with NOT_FOUND`,
-    };
+    });
   }
-  return {
-    ...base,
-    outcome: outcome.token.tokenStatus === 'Enabled' ? 'already-enabled' : 'would-enable',
+  const isEnabled = outcome.token.tokenStatus === 'Enabled';
+  return resultOf(row, {
+    attempts,
+    httpStatus,
+    outcome: isEnabled ? 'already-enabled' : 'would-enable',
     token: outcome.token,
-  };
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import type { RunSummary } from '../output/summary.js';
 import { expectNumber, type RunOptions } from '../pipeline/run-options.js';
 import { notAttempted, runRows, type FollowUp, type SentRow } from '../pipeline/run-rows.js';
 import type { StateStore } from '../state/state-store.js';
-import type { InputRow, RowResult } from '../types.js';
+import { resultOf, type InputRow, type RowResult } from '../types.js';
 import { enableResult } from './enable.js';
 import { planResult } from './plan.js';
 
@@ -38,13 +38,14 @@ export async function reconcile(options: ReconcileOptions): Promise<RunSummary> 
   // The lookup is read the way `plan` reads it; reconcile then acts on plan's verdict.
   const toResult = async (row: InputRow, looked: SentRow, follow: FollowUp): Promise<RowResult | undefined> => {
     const planned = planResult(row, looked);
+    const { attempts, httpStatus, token } = planned;
     switch (planned.outcome) {
       case 'already-enabled':
-        return { ...planned, outcome: 'unchanged' };
+        return resultOf(row, { attempts, httpStatus, token, outcome: 'unchanged' });
       case 'registered-to-other-user': {
         const owner = looked.outcome.ok ? looked.outcome.userId : '';
         const message = `the tenant has this DS100 registered to user ${owner}, not ${row.userId}; not touched`;
-        return { ...planned, outcome: 'conflict', errorMessage: message };
+        return resultOf(row, { attempts, httpStatus, token, outcome: 'conflict', errorMessage: message });
       }
       case 'would-enable':
         break;
@@ -53,11 +54,11 @@ export async function reconcile(options: ReconcileOptions): Promise<RunSummary> 
     }
     // Counted before the request goes out, so that no more than maxChanges enables are ever sent.
     if (changes >= maxChanges) {
-      const held = notAttempted(row, {
+      const why = {
         code: 'MAX_CHANGES_REACHED',
         message: `would be enabled, but --max-changes ${maxChanges} was reached in this run`,
-      });
-      return { ...held, attempts: looked.attempts, httpStatus: planned.httpStatus }; // the lookup was sent
+      } as const;
+      return notAttempted(row, why, looked); // the lookup was sent
     }
     changes++;
     const enabled = await follow((client) => client.enableOtp(row));

@@ -3,7 +3,7 @@ import { DEFAULT_RULES, type RowProblem, type ValidationRules } from '../input/v
 import { CROSS_ROW_CODES } from '../input/verdict.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import type { ValidationSummary } from '../output/summary.js';
-import type { RowErrorCode } from '../types.js';
+import { resultOf, type RowErrorCode } from '../types.js';
 
 /** Options of `validate()`, which `ds100-bulk validate` and `enable --dry-run` call. */
 export interface ValidateOptions {
@@ -49,13 +49,14 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
     if (kept.length < examplesPerCode) examples.set(code, [...kept, { line, message }]);
   };
   const report = (writer: ResultsWriter, item: ReadItem, finding: RowProblem | undefined) =>
-    writer.write({
-      ...item.row,
-      outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
-      errorCode: finding?.code,
-      errorMessage: finding?.message,
-      attempts: 0,
-    });
+    writer.write(
+      resultOf(item.row, {
+        outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
+        errorCode: finding?.code,
+        errorMessage: finding?.message,
+        attempts: 0,
+      }),
+    );
 
   try {
     for await (const item of input.items) {

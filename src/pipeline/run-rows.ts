@@ -7,7 +7,7 @@ import { openInput } from '../input/open-input.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import { SummaryCounter, type RunSummary } from '../output/summary.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
-import type { InputRow, RowResult, StopReason } from '../types.js';
+import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { resolveRunOptions, type RunOptions } from './run-options.js';
 
@@ -33,11 +33,16 @@ export interface RowAction {
 
 const STOPPED: StopReason = { code: 'RUN_ABORTED', message: 'the run was stopped' };
 
-/** The result of a valid row the run stopped before sending. */
-export const notAttempted = (row: InputRow, reason: StopReason | undefined): RowResult => {
+/**
+ * The result of a valid row the run stopped before it could be changed; `sent`: a request it already
+ * sent for it (say the lookup before its enable), which is still counted.
+ */
+export function notAttempted(row: InputRow, reason: StopReason | undefined, sent?: Sent): RowResult {
   const { code, message } = reason ?? STOPPED;
-  return { ...row, attempts: 0, outcome: 'not-attempted', errorCode: code, errorMessage: message };
-};
+  const attempts = sent?.attempts ?? 0;
+  const httpStatus = sent?.outcome?.httpStatus;
+  return resultOf(row, { attempts, httpStatus, outcome: 'not-attempted', errorCode: code, errorMessage: message });
+}
 
 const isStopReason = (value: unknown): value is StopReason =>
   !!value &&
@@ -135,11 +140,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const processRow = async (row: InputRow): Promise<void> => {
     const sent = await requests.send(() => action.send(client, row));
     const result = sent.outcome === undefined ? undefined : await action.toResult(row, sent, follow);
-    // Stopped before the row could finish: not-attempted, but a request already sent (say a lookup
-    // before its enable) is still counted.
-    await record(
-      result ?? { ...notAttempted(row, stopReason), attempts: sent.attempts, httpStatus: sent.outcome?.httpStatus },
-    );
+    await record(result ?? notAttempted(row, stopReason, sent));
   };
 
   let firstError: unknown;
@@ -163,7 +164,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       state?.markSeen(item.row);
       if (item.kind === 'invalid') {
         const { code, message } = item.problem;
-        await record({ ...item.row, outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 });
+        await record(resultOf(item.row, { outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 }));
         continue;
       }
       const { row, warning } = item;

@@ -1,4 +1,4 @@
-import type { Ds100Pair, InputRow, Outcome, RowResult } from '../types.js';
+import { resultOf, type Ds100Pair, type InputRow, type Outcome, type RowResult } from '../types.js';
 import { compactLedger, LedgerWriter, loadLedger, pairKey, shouldCompact, type LedgerEntry } from './ledger.js';
 import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
 
@@ -62,8 +62,7 @@ export class StateStore {
   enabledResult(row: InputRow, outcome: Outcome, message: string): RowResult | undefined {
     const entry = this.get(row);
     if (entry?.tokenStatus !== 'Enabled') return undefined;
-    return {
-      ...row,
+    return resultOf(row, {
       outcome,
       attempts: 0,
       token: {
@@ -73,7 +72,7 @@ export class StateStore {
         tokenStatusChangedBy: '',
       },
       errorMessage: `${message} (${entry.at})`,
-    };
+    });
   }
 
   /** Notes that the input holds this pair, valid or not, so that it is not reported as removed. */
