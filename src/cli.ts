@@ -34,11 +34,10 @@ import { runSession, type SessionOptions } from './session.js';
 import { Registry, SIMULATOR_STATS_PATH, startSimulator } from './simulator/index.js';
 
 // Two V8 settings for this process only (the library leaves its host's alone), each bought with a
-// figure in BENCHMARKS.md ("Memory"): together they keep a 1,000,000-row enable at about 290 MB
-// instead of about 570 MB, and a 100,000-row one under 150 MB.
+// memory figure in BENCHMARKS.md ("Memory"):
 // - V8 lets the heap grow to several times the data that was live at the last full collection,
 //   which after the pre-scan of a large file is a lot; growing by half keeps the peak near the need.
-// - undici's HTTP parser is WebAssembly; V8's optimising tier needs about 30 MB to compile it, its
+// - undici's HTTP parser is WebAssembly; V8's optimising tier needs tens of MB to compile it, its
 //   baseline tier next to nothing, and parses these small answers as fast.
 setFlagsFromString('--heap-growing-percent=50');
 setFlagsFromString('--liftoff-only');
