@@ -31,7 +31,7 @@ import { createLogger } from './log.js';
 import { EXIT_CODES, validationExitCode } from './output/exit-codes.js';
 import { formatSummary, formatValidationSummary } from './output/summary.js';
 import { runSession, type SessionOptions } from './session.js';
-import { Registry, SIMULATOR_STATS_PATH, startSimulator } from './simulator/index.js';
+import { apiKeyRegistration, Registry, SIMULATOR_STATS_PATH, startSimulator } from './simulator/index.js';
 
 // Two V8 settings for this process only (the library leaves its host's alone), each bought with a
 // memory figure in BENCHMARKS.md ("Memory"):
@@ -110,9 +110,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<number> {
     errorRate: flags['error-rate'],
     token: flags.token ?? process.env['DS100_TOKEN'],
     recordCalls: false,
-    apiKeys: key
-      ? [{ accessID: key.value.accessID, publicKey: key.value.accessKey, adminRestApiUrl: key.value.adminRestApiUrl }]
-      : undefined,
+    apiKeys: key && [apiKeyRegistration(key.value)],
   });
   console.log(`DS100 simulator (not a real tenant) listening at ${simulator.baseUrl}`);
   console.log(`bearer token it accepts: ${simulator.token}`);

@@ -10,7 +10,7 @@ import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
 import type { RunSummary } from './output/summary.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import type { RunOptions } from './pipeline/run-options.js';
-import { Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
+import { apiKeyRegistration, Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
 import { StateStore } from './state/state-store.js';
 
 /**
@@ -88,14 +88,11 @@ async function connectTenant(
     // are registered up front to give the same picture.
     const tenantFile = options.simulateTenant ?? (options.command === 'enable' ? undefined : options.input);
     const registry = tenantFile ? await Registry.fromCsv(tenantFile) : undefined;
-    const apiKey = credentials?.apiKey;
     const simulator: RunningSimulator = await startSimulator({
       registry,
       autoRegister: !registry,
       // With a key file the simulator checks the minted JWTs as the service would.
-      apiKeys: apiKey
-        ? [{ accessID: apiKey.accessID, publicKey: apiKey.accessKey, adminRestApiUrl: apiKey.adminRestApiUrl }]
-        : undefined,
+      apiKeys: credentials?.apiKey && [apiKeyRegistration(credentials.apiKey)],
     });
     logger.warn({ baseUrl: simulator.baseUrl }, 'using the built-in SIMULATED tenant; nothing real is touched');
     return {
@@ -120,9 +117,6 @@ async function connectTenant(
  */
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
   const logger = options.logger ?? silentLogger;
-  if (options.command === 'reconcile' && options.state === undefined) {
-    throw usageError('Expected `state` (--state): reconcile keeps what it did in a state ledger');
-  }
   if (options.proxy) {
     const via = describeProxy(options.proxy.httpsProxy ?? options.proxy.httpProxy ?? '');
     logger.info({ proxy: via, noProxy: options.proxy.noProxy }, 'sending through a proxy (HTTPS_PROXY / NO_PROXY)');
@@ -175,16 +169,6 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         : options.command === 'plan'
           ? await plan(run)
           : await reconcile({ ...run, state: state! });
-    const removed = state?.removedFromInput() ?? [];
-    if (removed.length > 0) {
-      const pairs = removed
-        .slice(0, 20)
-        .map((entry) => `${entry.deviceSerialNumber} ${entry.userId} (${entry.outcome})`);
-      logger.warn(
-        { count: removed.length, first: pairs },
-        'pairs in the state file are no longer in the input (not acted on)',
-      );
-    }
     const exitCode = signalled === 'SIGTERM' && summary.stopped ? EXIT_CODES.sigterm : exitCodeFor(summary);
     if (options.summaryJson)
       writeSummaryJson(options.summaryJson, toSummaryDocument(options.command, summary, exitCode));

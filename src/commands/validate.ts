@@ -1,8 +1,9 @@
 import { openInput, type ReadItem } from '../input/open-input.js';
-import { DEFAULT_RULES, type RowProblem, type ValidationRules } from '../input/validate-row.js';
+import type { RowProblem, ValidationRules } from '../input/validate-row.js';
 import { CROSS_ROW_CODES } from '../input/verdict.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import type { ValidationSummary } from '../output/summary.js';
+import { resolveRules } from '../pipeline/run-options.js';
 import { resultOf, type RowErrorCode } from '../types.js';
 
 /** Options of `validate()`, which `ds100-bulk validate` and `enable --dry-run` call. */
@@ -27,7 +28,7 @@ type Counts = Partial<Record<RowErrorCode, number>>;
 export async function validate(options: ValidateOptions): Promise<ValidationSummary> {
   const started = Date.now();
   const examplesPerCode = options.examplesPerCode ?? 3;
-  const input = await openInput(options.input, { rules: { ...DEFAULT_RULES, ...options.rules } });
+  const input = await openInput(options.input, { rules: resolveRules(options.rules) });
   let writer: ResultsWriter | undefined;
   try {
     writer = options.out === undefined ? undefined : await ResultsWriter.open(options.out, input.columns.carriedNames);

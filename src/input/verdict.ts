@@ -24,18 +24,13 @@ export interface CrossRowVerdict {
 }
 
 /** The codes a well-formed row can get from the rules across rows. */
-export type CrossRowCode = Extract<
-  InvalidRowCode | WarningCode,
-  'SERIAL_LEADING_ZEROS_LOST' | 'CONFLICTING_ROW' | 'DUPLICATE_ROW' | 'TOO_MANY_DEVICES' | 'SERIAL_LENGTH'
->;
-
-export const CROSS_ROW_CODES: ReadonlySet<string> = new Set<CrossRowCode>([
+export const CROSS_ROW_CODES: ReadonlySet<InvalidRowCode | WarningCode> = new Set([
   'SERIAL_LEADING_ZEROS_LOST',
   'CONFLICTING_ROW',
   'DUPLICATE_ROW',
   'TOO_MANY_DEVICES',
   'SERIAL_LENGTH',
-]);
+] as const);
 
 /** A user's claim on a serial: the user ID in lower case (the IDs are hexadecimal) and the line. */
 export interface Claim {

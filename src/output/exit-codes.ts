@@ -15,7 +15,7 @@ export const EXIT_CODES = {
   sigterm: 143,
 } as const;
 
-export type Command = NonNullable<RunSummary['command']>;
+export type Command = RunSummary['command'];
 
 /**
  * What each exit code means, per command where it differs; the --help epilogs are made from this
@@ -111,7 +111,7 @@ export function exitCodeFor(summary: RunSummary): number {
       break;
   }
   if (summary.byErrorCode.MAX_CHANGES_REACHED) return EXIT_CODES.maxChanges;
-  const good = GOOD_OUTCOMES[summary.command ?? 'enable'];
+  const good = GOOD_OUTCOMES[summary.command];
   const goodRows = good.reduce((sum, outcome) => sum + (summary.byOutcome[outcome] ?? 0), 0);
   return goodRows === summary.rows ? EXIT_CODES.ok : EXIT_CODES.rowsNeedAttention;
 }

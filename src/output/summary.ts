@@ -15,8 +15,8 @@ export interface RunSummary {
   readonly simulated: boolean;
   /** Set when the run stopped early (a circuit breaker, or the caller's signal). */
   readonly stopped?: StopReason | undefined;
-  /** The command that produced the summary. Default 'enable'. */
-  readonly command?: 'enable' | 'plan' | 'validate' | 'reconcile' | undefined;
+  /** The command that produced the summary. */
+  readonly command: 'enable' | 'plan' | 'validate' | 'reconcile';
   /** With a state ledger: pairs it holds that the input no longer does (drift; never acted on). */
   readonly removedFromInput?: number | undefined;
 }
@@ -74,7 +74,7 @@ const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readon
 export function formatSummary(summary: RunSummary): string {
   const seconds = summary.elapsedMs / 1000;
   const perSecond = seconds > 0 ? (summary.requests / seconds).toFixed(1) : '0';
-  const command = summary.command ?? 'enable';
+  const { command } = summary;
   const order = OUTCOME_ORDERS[command];
   const width = Math.max(10, ...order.map((outcome) => outcome.length));
   const lines = [

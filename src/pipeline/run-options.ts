@@ -153,6 +153,12 @@ export function checkRunKnobs(knobs: RunKnobs): void {
   }
 }
 
+/** The input checks' rules, checked, with the defaults filled in: for a run, and for validate alone. */
+export function resolveRules(rules: Partial<ValidationRules> | undefined): ValidationRules {
+  checkRunKnobs({ rules });
+  return { ...DEFAULT_RULES, ...rules };
+}
+
 /**
  * Checks the options of a run and fills in the defaults. Throws Ds100Error USAGE before anything is
  * opened or sent.
@@ -172,7 +178,7 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     retryPolicy: { ...DEFAULT_RETRY_POLICY, ...options.retryPolicy },
     timeoutMs: options.timeoutMs ?? RUN_DEFAULTS.timeoutMs,
     logger: options.logger ?? silentLogger,
-    rules: { ...DEFAULT_RULES, ...options.rules },
+    rules: resolveRules(options.rules),
     maxConsecutiveForbidden: options.maxConsecutiveForbidden ?? RUN_DEFAULTS.maxConsecutiveForbidden,
     failureRateMinRows: options.failureRateMinRows ?? RUN_DEFAULTS.failureRateMinRows,
   };

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { Ds100Client } from '../client/ds100-client.js';
 import type { AttemptOutcome } from '../client/response.js';
@@ -44,6 +43,9 @@ export function notAttempted(row: InputRow, reason: StopReason | undefined, sent
   return resultOf(row, { attempts, httpStatus, outcome: 'not-attempted', errorCode: code, errorMessage: message });
 }
 
+/** A rate for the log: requests per second, to two decimals. */
+const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
+
 const isStopReason = (value: unknown): value is StopReason =>
   !!value &&
   typeof value === 'object' &&
@@ -79,7 +81,6 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   // One way to stop, whatever the cause (a breaker, or the caller's signal): no new request,
   // requests on the wire finish, every remaining row is written not-attempted.
   const stopper = new AbortController();
-  setMaxListeners(0, stopper.signal); // every waiting row listens for the stop
   let stopReason: StopReason | undefined;
   const stop = (reason: StopReason): void => {
     if (stopReason) return;
@@ -104,14 +105,13 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     adaptive: settings.adaptiveRate && {
       maxPauseMs: settings.retryPolicy.maxRetryAfterMs,
       onRateChange: ({ direction, rate, pausedForMs }) => {
-        const perSecond = Math.round(rate * 100) / 100;
         if (direction === 'down') {
           logger.warn(
-            { rate: perSecond, pausedForMs: Math.round(pausedForMs) },
+            { rate: perSecond(rate), pausedForMs: Math.round(pausedForMs) },
             'the tenant answered 429: pace lowered',
           );
         } else {
-          logger.debug({ rate: perSecond }, 'no 429 for a while: pace raised');
+          logger.debug({ rate: perSecond(rate) }, 'no 429 for a while: pace raised');
         }
       },
     },
@@ -188,6 +188,12 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   }
   if (firstError) throw firstError;
 
+  // Drift for a human to look at; never acted on.
+  const removed = state?.removedFromInput();
+  if (removed && removed.length > 0) {
+    const first = removed.slice(0, 20).map((entry) => `${entry.deviceSerialNumber} ${entry.userId} (${entry.outcome})`);
+    logger.warn({ count: removed.length, first }, 'pairs in the state file are no longer in the input (not acted on)');
+  }
   const summary = counter.finish({
     command: action.command,
     input: settings.input,
@@ -195,7 +201,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     requests: requests.requestsSent,
     simulated: settings.simulated ?? false,
     stopped: stopReason,
-    removedFromInput: state?.removedFromInput().length,
+    removedFromInput: removed?.length,
   });
   logger.info(
     {
@@ -203,7 +209,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       byOutcome: summary.byOutcome,
       requests: summary.requests,
       rateLimitedAnswers: requests.rateLimitedAnswers,
-      finalRate: Math.round(requests.rate * 100) / 100,
+      finalRate: perSecond(requests.rate),
       elapsedMs: summary.elapsedMs,
     },
     'run finished',

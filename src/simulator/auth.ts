@@ -1,5 +1,6 @@
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import type { ApiKey } from '../auth/key-file.js';
 
 /**
  * How the simulated tenant authenticates requests, the way the vendor documents it:
@@ -38,6 +39,13 @@ export interface ApiKeyRegistration {
   /** The `aud` the tokens must carry, compared verbatim. Default: the simulator's base URL. */
   readonly adminRestApiUrl?: string;
 }
+
+/** The registration under which the simulated tenant accepts the tokens of a console key file. */
+export const apiKeyRegistration = (key: ApiKey): ApiKeyRegistration => ({
+  accessID: key.accessID,
+  publicKey: key.accessKey,
+  adminRestApiUrl: key.adminRestApiUrl,
+});
 
 export interface OAuthClientRegistration {
   readonly clientId: string;

@@ -15,6 +15,7 @@ export { Registry, generatePairs, type Credential, type TenantOptions } from './
 export type { FaultStep, FaultOptions, TokenBucketOptions } from './faults.js';
 export {
   DS100_SCOPES,
+  apiKeyRegistration,
   type SimulatorAuthOptions,
   type ApiKeyRegistration,
   type OAuthClientRegistration,

@@ -6,6 +6,7 @@ import type { RunSummary } from '../../src/output/summary.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const summary: RunSummary = {
+  command: 'enable',
   input: 'in.csv',
   out: 'out.csv',
   rows: 10,

@@ -11,6 +11,7 @@ import {
 import type { RowResult } from '../../src/types.js';
 
 const run = (overrides: Partial<RunSummary> = {}): RunSummary => ({
+  command: 'enable',
   input: 'in.csv',
   out: 'out.csv',
   rows: 10,
