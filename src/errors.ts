@@ -16,7 +16,12 @@ export type Ds100ErrorCode =
   /** The state ledger cannot be read or written, or is not a ledger. */
   | 'STATE_FILE'
   /** Another run holds the lock on the state file. */
-  | 'LOCKED';
+  | 'LOCKED'
+  /**
+   * The preflight lookup showed the run cannot succeed: the base URL is not the API, the tenant
+   * cannot be reached, or it refuses the credentials. Nothing was changed or written.
+   */
+  | 'TENANT';
 
 export class Ds100Error extends Error {
   override readonly name = 'Ds100Error';

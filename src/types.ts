@@ -9,6 +9,12 @@
 export type Outcome =
   | 'enabled'
   | 'failed'
+  /**
+   * Sent, and whether it took effect cannot be told: the answer was lost (a reset, a timeout, an
+   * unreadable 200) and the read-only lookup that would settle it failed too. `reconcile` and
+   * `enable --resume` settle it on their next run.
+   */
+  | 'unknown'
   | 'invalid'
   /** A valid row never sent because the run was stopped first (see StopCode). */
   | 'not-attempted'
@@ -69,7 +75,14 @@ export type FailureCode =
   /** No bearer token could be obtained for the request (e.g. the OAuth token endpoint refused). */
   | 'TOKEN_ERROR'
   /** The server's TLS certificate is not trusted (expired, wrong host, unknown CA). Not retried. */
-  | 'TLS_ERROR';
+  | 'TLS_ERROR'
+  /**
+   * A 404 that is not in the API's error shape (an HTML page, a gateway's "no route"): the base URL
+   * probably points somewhere else than the tenant's adminRestApiUrl.
+   */
+  | 'ENDPOINT_NOT_FOUND'
+  /** A change may have reached the tenant, its answer was lost and no lookup could tell: outcome `unknown`. */
+  | 'UNKNOWN_OUTCOME';
 
 /** Codes for rows left `not-attempted` because the run stopped early; the stop's reason is the message. */
 export type StopCode =
@@ -90,6 +103,9 @@ export interface StopReason {
 }
 
 export type RowErrorCode = InvalidRowCode | FailureCode | StopCode | WarningCode;
+
+/** Whether two user IDs name the same user: the hex of an ID may come in either case. */
+export const isSameUser = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /** A device/user pair as the API takes it. */
 export interface Ds100Pair {

@@ -39,8 +39,22 @@ export interface Ds100ClientOptions {
 // OpenSSL's verification codes as Node reports them: retrying cannot fix a certificate.
 const TLS_CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME_INVALID/;
 
+// Failures before a connection existed: the request cannot have reached the tenant. Every other
+// network failure (a reset, a socket closed mid-answer, a timeout) may have come after the request
+// was sent, so its answer counts as lost.
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
-  if (isTimeout) return { ok: false, code: 'TIMEOUT', message: 'no complete response within the timeout' };
+  if (isTimeout) {
+    return { ok: false, code: 'TIMEOUT', message: 'no complete response within the timeout', isAnswerLost: true };
+  }
   const { code, message } = error as { code?: string; message?: string };
   const detail = safeExcerpt(code ?? message ?? String(error));
   if (code !== undefined && TLS_CERTIFICATE_ERROR.test(code)) {
@@ -50,10 +64,11 @@ function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
       message: `${detail}: the server's TLS certificate is not trusted; for a private CA or a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS`,
     };
   }
+  const isAnswerLost = code === undefined || !NEVER_SENT.has(code);
   const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
   return timedOut
-    ? { ok: false, code: 'TIMEOUT', message: detail }
-    : { ok: false, code: 'NETWORK_ERROR', message: detail };
+    ? { ok: false, code: 'TIMEOUT', message: detail, isAnswerLost }
+    : { ok: false, code: 'NETWORK_ERROR', message: detail, isAnswerLost };
 }
 
 /** The tenant's DS100 endpoints over one pooled keep-alive client. Never throws per request. */
@@ -131,7 +146,13 @@ export class Ds100Client {
     if (!outcome.ok && outcome.code === 'FORBIDDEN' && tokenProvider.invalidate) {
       // The token may have expired or been refused: drop it so the retry carries a fresh one.
       tokenProvider.invalidate(token);
-      return { ...outcome, isTokenRenewed: true };
+      return {
+        ok: false,
+        code: outcome.code,
+        httpStatus: outcome.httpStatus,
+        message: outcome.message,
+        isTokenRenewed: true,
+      };
     }
     return outcome;
   }

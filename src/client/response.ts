@@ -8,6 +8,11 @@ export interface AttemptSuccess {
   readonly token: TokenRecord;
   /** The user the credential is registered to, as the tenant says (lookup). */
   readonly userId?: string | undefined;
+  /**
+   * Set when this success was read from a lookup because the change's own answer was lost: what
+   * happened to that answer (e.g. "ECONNRESET").
+   */
+  readonly lostAnswer?: string | undefined;
 }
 
 /** The parts of an HTTP answer the classifiers look at. */
@@ -27,6 +32,12 @@ export interface AttemptFailure {
   readonly retryAfterMs?: number | undefined;
   /** A 403 after which the token provider dropped the refused token: one retry may succeed. */
   readonly isTokenRenewed?: boolean | undefined;
+  /**
+   * The request may have reached the tenant and taken effect, but its answer was lost or unreadable
+   * (a reset after sending, a timeout, a gateway's 502/504, a 2xx that is not the documented body).
+   * A change is then settled by a lookup before it is retried or reported (see RequestQueue.send).
+   */
+  readonly isAnswerLost?: boolean | undefined;
 }
 
 const EXCERPT_LENGTH = 200;
@@ -64,6 +75,28 @@ const failure = (code: FailureCode, httpStatus: number | undefined, message: str
   message,
 });
 
+/**
+ * Whether a 404's body is the API's own ("the user or the DS100 does not exist"), as API.md shows it:
+ * JSON with a `description`, or a `code` naming NOT_FOUND. Anything else (an HTML page, a gateway's or
+ * framework's "no such route" such as Spring's `{"status":404,"error":"Not Found","path":...}`) says
+ * the request never reached the DS100 API: the base URL is probably wrong. The vendor does not
+ * document the DS100 404 body, so this reads the shape it documents for user calls (README, "Error
+ * codes", says so too).
+ */
+export function isApiNotFound(body: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
+    const { code, description } = parsed as Record<string, unknown>;
+    return typeof description === 'string' || (typeof code === 'string' && code.includes('NOT_FOUND'));
+  } catch {
+    return false;
+  }
+}
+
+/** Gateways answer 502 and 504 when the service behind them did not answer: it may have acted. */
+const isGatewayStatus = (status: number): boolean => status === 502 || status === 504;
+
 const codeForStatus = (status: number): FailureCode =>
   status === 400
     ? 'BAD_REQUEST'
@@ -82,17 +115,19 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 /**
  * The element of a parsed 200 body that describes `deviceSerialNumber`: the documented body is an
  * array, and the service may return several of the user's credentials, so this device's element is
- * preferred, else the first object. A plain loop: this runs for every row.
+ * preferred, else the first object that names no device at all. An array that only describes other
+ * devices says nothing about this one. A plain loop: this runs for every row.
  */
 function recordFor(parsed: readonly unknown[], deviceSerialNumber: string): Record<string, unknown> | undefined {
-  let first: Record<string, unknown> | undefined;
+  let unnamed: Record<string, unknown> | undefined;
   for (const item of parsed) {
     if (!item || typeof item !== 'object') continue;
     const record = item as Record<string, unknown>;
-    if (record['deviceSerialNumber'] === deviceSerialNumber) return record;
-    first ??= record;
+    const device = record['deviceSerialNumber'];
+    if (device === deviceSerialNumber) return record;
+    if (device === undefined) unnamed ??= record;
   }
-  return first;
+  return unnamed;
 }
 
 /** Reads the token record for `pair` out of a 200 body, or says what is wrong with the body. */
@@ -105,7 +140,11 @@ function readTokenRecord(body: string, pair: Ds100Pair): TokenRecord | string {
   }
   if (!Array.isArray(parsed)) return 'the 200 response is not the documented JSON array';
   const record = recordFor(parsed, pair.deviceSerialNumber);
-  if (!record) return 'the 200 response is an empty array';
+  if (!record) {
+    return parsed.length === 0
+      ? 'the 200 response is an empty array'
+      : `the 200 response describes other devices, not ${pair.deviceSerialNumber}`;
+  }
   if (!isString(record['tokenSerialNumber']) || !isString(record['tokenStatus'])) {
     return 'the 200 response has no tokenSerialNumber or tokenStatus';
   }
@@ -126,8 +165,31 @@ function classifyFailure(response: HttpAnswer, secrets: readonly string[]): Atte
     return failure('UNEXPECTED_STATUS', status, `redirect${target} not followed; check the base URL`);
   }
   const message = safeExcerpt(body, secrets) || `HTTP ${status}`;
-  return { ...failure(codeForStatus(status), status, message), retryAfterMs: response.retryAfterMs };
+  if (status === 404 && !isApiNotFound(body)) {
+    return failure(
+      'ENDPOINT_NOT_FOUND',
+      status,
+      `404 without the API's error body (${message}): the base URL is probably not the tenant's adminRestApiUrl`,
+    );
+  }
+  return {
+    ok: false,
+    code: codeForStatus(status),
+    httpStatus: status,
+    message,
+    retryAfterMs: response.retryAfterMs,
+    isAnswerLost: isGatewayStatus(status) || undefined,
+  };
 }
+
+/** A 2xx whose body cannot be read: the tenant acted, most likely, but did not say how. */
+const unreadable = (status: number, message: string): AttemptFailure => ({
+  ok: false,
+  code: 'BAD_RESPONSE',
+  httpStatus: status,
+  message,
+  isAnswerLost: true,
+});
 
 /**
  * Turns a lookup call's HTTP response into an outcome. Pure. A 200 with an empty array is taken as
@@ -166,13 +228,9 @@ export function classifyEnableResponse(
   const { status, body } = response;
   if (status >= 200 && status < 300) {
     const token = readTokenRecord(body, pair);
-    if (typeof token === 'string') return failure('BAD_RESPONSE', status, safeExcerpt(token, secrets));
+    if (typeof token === 'string') return unreadable(status, safeExcerpt(token, secrets));
     if (token.tokenStatus !== 'Enabled') {
-      return failure(
-        'BAD_RESPONSE',
-        status,
-        `the credential's tokenStatus is "${safeExcerpt(token.tokenStatus)}", not "Enabled"`,
-      );
+      return unreadable(status, `the credential's tokenStatus is "${safeExcerpt(token.tokenStatus)}", not "Enabled"`);
     }
     return { ok: true, httpStatus: status, token };
   }

@@ -42,6 +42,7 @@ export function decideRetry(
     readonly code: FailureCode;
     readonly retryAfterMs?: number | undefined;
     readonly isTokenRenewed?: boolean | undefined;
+    readonly isAnswerLost?: boolean | undefined;
   },
   attemptsMade: number,
   policy: RetryPolicy,
@@ -56,7 +57,9 @@ export function decideRetry(
   }
   // The renewal retry after a 403 does not use up a transient retry.
   attemptsMade -= Math.min(forbiddenSoFar, FORBIDDEN_RETRIES);
-  if (!isRetryable(failure.code) || attemptsMade > policy.retries) return { retry: false };
+  // A lost answer (say an unreadable 200) is sent again like a transient failure: by now a lookup has
+  // shown the change was not made, or the request changes nothing.
+  if ((!isRetryable(failure.code) && !failure.isAnswerLost) || attemptsMade > policy.retries) return { retry: false };
   if (failure.retryAfterMs !== undefined) {
     return { retry: true, delayMs: Math.min(Math.max(failure.retryAfterMs, 0), policy.maxRetryAfterMs) };
   }

@@ -1,8 +1,9 @@
+import type { AttemptSuccess } from '../client/response.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
 import { usageError } from '../errors.js';
-import { resultOf, type InputRow, type RowResult } from '../types.js';
+import { isSameUser, resultOf, type InputRow, type RowResult } from '../types.js';
 
 /** Options of `enable()`: a run's options, with the results file required. */
 export interface EnableOptions extends RunOptions {
@@ -12,17 +13,30 @@ export interface EnableOptions extends RunOptions {
   readonly resume?: boolean | undefined;
 }
 
-/** The result of an enable request's outcome. Pure. */
+/** Whether a lookup shows the row's credential enabled for the row's user: an enable took effect. Pure. */
+export const isEnabledFor = (row: InputRow, found: AttemptSuccess): boolean =>
+  isSameUser(found.userId ?? '', row.userId) && found.token.tokenStatus === 'Enabled';
+
+/**
+ * The result of an enable request's outcome. Pure. An enable whose answer was lost but which a
+ * lookup found done is `enabled`, and says so; one nobody could settle is `unknown`.
+ */
 export function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
-  return outcome.ok
-    ? resultOf(row, { attempts, httpStatus: outcome.httpStatus, outcome: 'enabled', token: outcome.token })
-    : resultOf(row, {
-        attempts,
-        httpStatus: outcome.httpStatus,
-        outcome: 'failed',
-        errorCode: outcome.code,
-        errorMessage: outcome.message,
-      });
+  if (outcome.ok) {
+    const { httpStatus, token, lostAnswer } = outcome;
+    const errorMessage =
+      lostAnswer === undefined
+        ? undefined
+        : `the answer was lost (${lostAnswer}); a lookup confirmed the credential is enabled`;
+    return resultOf(row, { attempts, httpStatus, outcome: 'enabled', token, errorMessage });
+  }
+  return resultOf(row, {
+    attempts,
+    httpStatus: outcome.httpStatus,
+    outcome: outcome.code === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed',
+    errorCode: outcome.code,
+    errorMessage: outcome.message,
+  });
 }
 
 /**
@@ -42,6 +56,7 @@ export async function enable(options: EnableOptions): Promise<RunSummary> {
         ? (row) => state.enabledResult(row, 'enabled', 'enabled by an earlier run; not sent again')
         : undefined,
     send: (client, row) => client.enableOtp(row),
+    isChangeVisible: isEnabledFor,
     toResult: enableResult,
   });
 }

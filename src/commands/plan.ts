@@ -1,12 +1,10 @@
 import type { RunSummary } from '../output/summary.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
-import { resultOf, type InputRow, type RowResult } from '../types.js';
+import { isSameUser, resultOf, type InputRow, type RowResult } from '../types.js';
 
 /** Options of `plan()`: a run's options; without `out` only the summary is made. */
 export type PlanOptions = Omit<RunOptions, 'state'>;
-
-const sameUser = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /** What a run would do with a row, from the lookup's outcome. Pure. */
 export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
@@ -24,7 +22,7 @@ export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowRe
         });
   }
   const owner = outcome.userId ?? '';
-  if (!sameUser(owner, row.userId)) {
+  if (!isSameUser(owner, row.userId)) {
     return resultOf(row, {
       attempts,
       httpStatus,

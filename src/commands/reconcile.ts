@@ -4,7 +4,7 @@ import { expectNumber, type RunOptions } from '../pipeline/run-options.js';
 import { notAttempted, runRows, type FollowUp, type SentRow } from '../pipeline/run-rows.js';
 import type { StateStore } from '../state/state-store.js';
 import { resultOf, type InputRow, type RowResult } from '../types.js';
-import { enableResult } from './enable.js';
+import { enableResult, isEnabledFor } from './enable.js';
 import { planResult } from './plan.js';
 
 /** Options of `reconcile()`: a run's options, with the state ledger required. */
@@ -61,7 +61,7 @@ export async function reconcile(options: ReconcileOptions): Promise<RunSummary> 
       return notAttempted(row, why, looked); // the lookup was sent
     }
     changes++;
-    const enabled = await follow((client) => client.enableOtp(row));
+    const enabled = await follow((client) => client.enableOtp(row), isEnabledFor);
     if (enabled.outcome === undefined) return undefined; // stopped between the lookup and the enable
     return enableResult(row, { outcome: enabled.outcome, attempts: looked.attempts + enabled.attempts });
   };

@@ -54,9 +54,11 @@ export class SummaryCounter {
   }
 }
 
-// `not-attempted` is listed only when a run stopped early and there are some.
+// Listed only when there are some: a run that stopped early, an answer nobody could settle.
+const LISTED_WHEN_SOME: ReadonlySet<Outcome> = new Set(['not-attempted', 'unknown']);
+
 const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
-  enable: ['enabled', 'failed', 'invalid', 'not-attempted'],
+  enable: ['enabled', 'failed', 'unknown', 'invalid', 'not-attempted'],
   plan: [
     'would-enable',
     'already-enabled',
@@ -67,7 +69,7 @@ const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readon
     'not-attempted',
   ],
   validate: ['valid', 'invalid'],
-  reconcile: ['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'invalid', 'not-attempted'],
+  reconcile: ['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'unknown', 'invalid', 'not-attempted'],
 };
 
 /** The one-screen report printed at the end of a run. */
@@ -82,7 +84,7 @@ export function formatSummary(summary: RunSummary): string {
     `ds100-bulk ${command}: ${summary.rows} rows from ${summary.input}`,
     summary.stopped ? `RUN STOPPED EARLY (${summary.stopped.code}): ${summary.stopped.message}` : '',
     ...order
-      .filter((outcome) => outcome !== 'not-attempted' || summary.byOutcome[outcome])
+      .filter((outcome) => !LISTED_WHEN_SOME.has(outcome) || summary.byOutcome[outcome])
       .map((outcome) => `  ${outcome.padEnd(width)} ${summary.byOutcome[outcome] ?? 0}`),
   ];
   const codes = Object.entries(summary.byErrorCode).toSorted(([, a], [, b]) => b - a);

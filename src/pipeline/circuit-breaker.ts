@@ -3,7 +3,8 @@ import type { Outcome, RowErrorCode, StopReason } from '../types.js';
 export interface CircuitBreakerOptions {
   /**
    * Stop after this many rows in a row end in a failure that no later row can escape: 403 after a
-   * fresh token, no token at all, an untrusted TLS certificate. 0: never.
+   * fresh token, no token at all, an untrusted TLS certificate, a tenant that cannot be reached or
+   * does not answer (each row after all its retries), a base URL that is not the API. 0: never.
    */
   readonly maxConsecutiveForbidden: number;
   /** Stop when more than this percentage of the rows sent so far failed. Undefined: never. */
@@ -19,6 +20,12 @@ const WHY: Partial<Record<RowErrorCode, string>> = {
   TOKEN_ERROR: 'could not get a bearer token (see errorMessage): check the credentials and the token endpoint',
   TLS_ERROR:
     "failed on the server's TLS certificate: for a private CA or a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS",
+  NETWORK_ERROR: 'could not reach the tenant, each after all its retries (see errorMessage): check the network',
+  TIMEOUT: 'got no answer from the tenant within --timeout, each after all its retries',
+  UNKNOWN_OUTCOME:
+    'lost their answers and the lookups that would settle them failed too: the tenant cannot be reached reliably',
+  ENDPOINT_NOT_FOUND:
+    "were answered 404 without the API's error body: the base URL is probably not the tenant's adminRestApiUrl",
 };
 
 /**
@@ -39,9 +46,9 @@ export class CircuitBreaker {
     readonly outcome: Outcome;
     readonly errorCode?: RowErrorCode | undefined;
   }): StopReason | undefined {
-    if (result.outcome !== 'enabled' && result.outcome !== 'failed') return undefined;
+    if (result.outcome !== 'enabled' && result.outcome !== 'failed' && result.outcome !== 'unknown') return undefined;
     this.#sent++;
-    if (result.outcome === 'failed') this.#failed++;
+    if (result.outcome !== 'enabled') this.#failed++;
     const why = result.errorCode === undefined ? undefined : WHY[result.errorCode];
     this.#consecutiveFatal = why ? this.#consecutiveFatal + 1 : 0;
 

@@ -1,20 +1,33 @@
 import PQueue from 'p-queue';
 import { Ds100Client } from '../client/ds100-client.js';
-import type { AttemptOutcome } from '../client/response.js';
+import type { AttemptOutcome, AttemptSuccess } from '../client/response.js';
 import { Ds100Error } from '../errors.js';
 import { openInput } from '../input/open-input.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import { SummaryCounter, type RunSummary } from '../output/summary.js';
-import { RequestQueue, type Sent } from '../queue/request-queue.js';
+import { RequestQueue, type Confirmation, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { preflight } from './preflight.js';
 import { resolveRunOptions, type RunOptions } from './run-options.js';
 
 /** A row whose request was sent and answered (or failed for good). */
 export type SentRow = Extract<Sent, { outcome: AttemptOutcome }>;
 
-/** One more request for a row already under way (say, the enable after a lookup), paced and retried like any. */
-export type FollowUp = (send: (client: Ds100Client) => Promise<AttemptOutcome>) => Promise<Sent>;
+/**
+ * Whether a credential, as a lookup shows it, already carries a change made for `row`: the test a
+ * lost answer is settled by (see RowAction.isChangeVisible).
+ */
+export type ChangeVisible = (row: InputRow, found: AttemptSuccess) => boolean;
+
+/**
+ * One more request for a row already under way (say, the enable after a lookup), paced and retried
+ * like any; `isChangeVisible` makes it a change whose lost answers are settled by a lookup.
+ */
+export type FollowUp = (
+  send: (client: Ds100Client) => Promise<AttemptOutcome>,
+  isChangeVisible?: ChangeVisible,
+) => Promise<Sent>;
 
 /** What a command does with each valid row: one request, and the result made of its outcome. */
 export interface RowAction {
@@ -22,6 +35,12 @@ export interface RowAction {
   /** Decides a row without any request (e.g. the ledger says it is done); undefined sends it. */
   settle?(row: InputRow): RowResult | undefined;
   send(client: Ds100Client, row: InputRow): Promise<AttemptOutcome>;
+  /**
+   * Set when `send` changes the tenant: when its answer is lost (a reset after sending, a timeout,
+   * an unreadable 200) a read-only lookup asks the tenant, and this says whether the change is
+   * there. Left out for read-only requests, which are simply retried.
+   */
+  readonly isChangeVisible?: ChangeVisible;
   /**
    * The row's result from the first request's outcome; `follow` may send one more request for it.
    * Undefined when the run stopped before the row could finish: it is then `not-attempted`, with the
@@ -46,6 +65,20 @@ export function notAttempted(row: InputRow, reason: StopReason | undefined, sent
 /** A rate for the log: requests per second, to two decimals. */
 const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
 
+/** What a lookup's outcome says about a change: there, not there, or nothing can be told. Pure. */
+export function confirmationOf(row: InputRow, looked: Sent, isChangeVisible: ChangeVisible): Confirmation {
+  const { outcome, attempts } = looked;
+  if (outcome === undefined) return { isDone: undefined, why: 'the run stopped before a lookup could tell', attempts };
+  if (outcome.ok)
+    return isChangeVisible(row, outcome) ? { isDone: true, found: outcome, attempts } : { isDone: false, attempts };
+  if (outcome.code === 'NOT_FOUND') return { isDone: false, attempts };
+  return {
+    isDone: undefined,
+    why: `the lookup that would tell failed too (${outcome.code}: ${outcome.message})`,
+    attempts,
+  };
+}
+
 const isStopReason = (value: unknown): value is StopReason =>
   !!value &&
   typeof value === 'object' &&
@@ -63,20 +96,6 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const settings = resolveRunOptions(options);
   const { logger, state, signal } = settings;
   const input = await openInput(settings.input, { rules: settings.rules });
-  let writer: ResultsWriter | undefined;
-  try {
-    // The first token before anything is written or sent: unusable credentials (an OAuth client the
-    // server refuses, an unreachable token endpoint) stop the run at once.
-    await settings.tokenProvider.getToken().catch((error: unknown) => {
-      throw error instanceof Ds100Error
-        ? error
-        : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
-    });
-    if (settings.out !== undefined) writer = await ResultsWriter.open(settings.out, input.columns.carriedNames);
-  } catch (error) {
-    await input.close();
-    throw error;
-  }
 
   // One way to stop, whatever the cause (a breaker, or the caller's signal): no new request,
   // requests on the wire finish, every remaining row is written not-attempted.
@@ -116,8 +135,31 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       },
     },
   });
-  // Rows in progress (waiting, in flight or backing off) are bounded, so that memory does not grow
-  // with the file; reading waits for room.
+  const closeConnections = async (): Promise<void> => {
+    requests.close();
+    await client.close();
+  };
+
+  let writer: ResultsWriter | undefined;
+  try {
+    // The first token before anything is written or sent: unusable credentials (an OAuth client the
+    // server refuses, an unreachable token endpoint) stop the run at once.
+    await settings.tokenProvider.getToken().catch((error: unknown) => {
+      throw error instanceof Ds100Error
+        ? error
+        : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
+    });
+    if (signal?.aborted) onOuterAbort();
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    await preflight(requests, client, settings.baseUrl, logger);
+    if (settings.out !== undefined) writer = await ResultsWriter.open(settings.out, input.columns.carriedNames);
+  } catch (error) {
+    signal?.removeEventListener('abort', onOuterAbort);
+    await closeConnections();
+    await input.close();
+    throw error;
+  }
+
   const rowsInProgress = new PQueue({ concurrency: Math.max(16, settings.concurrency * 4) });
   const counter = new SummaryCounter();
   const breaker = new CircuitBreaker({
@@ -136,17 +178,25 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     const tripped = breaker.observe(result);
     if (tripped) stop(tripped);
   };
-  const follow: FollowUp = (send) => requests.send(() => send(client));
+  // A change whose answer was lost is settled by looking, never reported as failed on a guess.
+  const sendChange = (row: InputRow, send: () => Promise<AttemptOutcome>, isChangeVisible?: ChangeVisible) =>
+    requests.send(send, {
+      confirm:
+        isChangeVisible &&
+        (async () => {
+          const looked = await requests.send(() => client.lookup(row.deviceSerialNumber));
+          return confirmationOf(row, looked, isChangeVisible);
+        }),
+    });
   const processRow = async (row: InputRow): Promise<void> => {
-    const sent = await requests.send(() => action.send(client, row));
+    const follow: FollowUp = (send, isChangeVisible) => sendChange(row, () => send(client), isChangeVisible);
+    const sent = await sendChange(row, () => action.send(client, row), action.isChangeVisible);
     const result = sent.outcome === undefined ? undefined : await action.toResult(row, sent, follow);
     await record(result ?? notAttempted(row, stopReason, sent));
   };
 
   let firstError: unknown;
   try {
-    if (signal?.aborted) onOuterAbort();
-    signal?.addEventListener('abort', onOuterAbort, { once: true });
     logger.info(
       {
         command: action.command,
@@ -182,8 +232,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     // Rows already under way still finish and are written, even when reading failed half-way.
     await rowsInProgress.onIdle();
     signal?.removeEventListener('abort', onOuterAbort);
-    requests.close();
-    await client.close();
+    await closeConnections();
     await writer?.close();
   }
   if (firstError) throw firstError;

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
-import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
+import type { AttemptFailure, AttemptOutcome, AttemptSuccess } from '../client/response.js';
 import { decideRetry, FORBIDDEN_RETRIES, isRetryable, type RetryPolicy } from '../client/retry-policy.js';
 import { AdaptiveGate, type AdaptiveGateOptions } from './adaptive-gate.js';
 
@@ -35,6 +35,25 @@ export type Sent =
     }
   /** Never sent: the run was stopped first. */
   | { readonly outcome: undefined; readonly attempts: 0 };
+
+/**
+ * What a read-only check found about a change whose answer was lost: it is there (`found` is the
+ * credential as the tenant shows it), it is not (send it again as usual), or nobody can tell.
+ */
+export type Confirmation =
+  | { readonly isDone: true; readonly found: AttemptSuccess; readonly attempts: number }
+  | { readonly isDone: false; readonly attempts: number }
+  | { readonly isDone: undefined; readonly why: string; readonly attempts: number };
+
+export interface SendOptions {
+  /**
+   * For a request that changes the tenant: asked after an attempt whose answer was lost
+   * (`isAnswerLost`), before any retry. Read-only requests leave it out and are simply retried.
+   */
+  readonly confirm?: (() => Promise<Confirmation>) | undefined;
+  /** Told before each retry wait (say, to show that the tenant cannot be reached yet). */
+  readonly onRetry?: ((failure: AttemptFailure, delayMs: number, attempts: number) => void) | undefined;
+}
 
 // p-queue's window is at least this long: its timer fires about a millisecond late, which over a
 // window of 50 ms costs at most 2% of the rate (BENCHMARKS.md, "Pacing").
@@ -76,6 +95,34 @@ function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The outcome of an attempt whose answer was lost, once a check has looked: the change as found,
+ * the attempt's own failure (not there: retried as usual), or UNKNOWN_OUTCOME, which is final.
+ */
+function settledBy(confirmation: Confirmation, lost: AttemptFailure): AttemptOutcome {
+  if (confirmation.isDone === true) {
+    const { found } = confirmation;
+    return {
+      ok: true,
+      httpStatus: found.httpStatus,
+      token: found.token,
+      userId: found.userId,
+      lostAnswer: lost.message,
+    };
+  }
+  if (confirmation.isDone === false) {
+    const { code, httpStatus, retryAfterMs } = lost;
+    const message = `${lost.message}; a lookup found the change not made`;
+    return { ok: false, code, httpStatus, message, retryAfterMs, isAnswerLost: true };
+  }
+  return {
+    ok: false,
+    code: 'UNKNOWN_OUTCOME',
+    httpStatus: lost.httpStatus,
+    message: `the answer was lost (${lost.message}) and ${confirmation.why}`,
+  };
 }
 
 /** A failed attempt, thrown so that p-retry sees it; the run reads the outcome back. */
@@ -124,8 +171,12 @@ export class RequestQueue {
    * Sends one request, retrying it by the policy, and resolves to its final outcome. Never
    * rejects for a failed request: failures are outcomes.
    */
-  async send(request: () => Promise<AttemptOutcome>): Promise<Sent> {
+  async send(request: () => Promise<AttemptOutcome>, options: SendOptions = {}): Promise<Sent> {
+    const { confirm, onRetry } = options;
+    // `attempts` counts every request sent for the row, lookups included; the retry policy counts
+    // only this request's own tries.
     let attempts = 0;
+    let tries = 0;
     let forbidden = 0;
     // What the row's requests came to so far: kept here because p-retry, once the run is
     // stopped, rejects with the stop even after an attempt that was answered.
@@ -133,11 +184,20 @@ export class RequestQueue {
     try {
       return await pRetry(
         async () => {
-          const outcome = await this.#attempt(request, attempts > 0);
+          const outcome = await this.#attempt(request, tries > 0);
           attempts++;
+          tries++;
           last = { outcome, attempts };
           if (outcome.ok) return last;
           if (outcome.code === 'FORBIDDEN') forbidden++;
+          if (outcome.isAnswerLost && confirm) {
+            // Never hidden by a later attempt: a lost answer is settled before anything else happens.
+            const confirmation = await confirm();
+            attempts += confirmation.attempts;
+            last = { outcome: settledBy(confirmation, outcome), attempts };
+            if (last.outcome.ok) return last;
+            throw new AttemptFailedError(last.outcome);
+          }
           throw new AttemptFailedError(outcome);
         },
         {
@@ -151,8 +211,9 @@ export class RequestQueue {
           minTimeout: 0,
           shouldRetry: async ({ error }) => {
             if (!(error instanceof AttemptFailedError)) return false;
-            const decision = decideRetry(error.outcome, attempts, this.#policy, this.#random, forbidden);
+            const decision = decideRetry(error.outcome, tries, this.#policy, this.#random, forbidden);
             if (!decision.retry) return false;
+            onRetry?.(error.outcome, decision.delayMs, tries);
             if (decision.delayMs > 0) await wait(decision.delayMs, this.#signal);
             return true;
           },

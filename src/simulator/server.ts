@@ -219,7 +219,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const route = path.startsWith(SIMULATOR_BASE_PATH)
       ? DS100_ROUTES.get(`${request.method} ${path.slice(SIMULATOR_BASE_PATH.length)}`)
       : undefined;
-    if (!route) return sendError(404, `No endpoint ${request.method} ${path}`);
+    // Not the API's own 404 body: a path the service does not have is answered by the web framework
+    // in front of it (Spring's shape), which is how a client tells a wrong base URL from an unknown device.
+    if (!route) {
+      return send(404, JSON.stringify({ timestamp: Date.now(), status: 404, error: 'Not Found', path }));
+    }
     if (recordCalls && request.headers.authorization?.startsWith('Bearer ')) {
       bearerTokensSeen.add(request.headers.authorization.slice('Bearer '.length));
     }

@@ -3,8 +3,9 @@ import { compactLedger, LedgerWriter, loadLedger, pairKey, shouldCompact, type L
 import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
 
 // Outcomes worth remembering across runs. `invalid` and `not-attempted` say nothing about the tenant,
-// so they leave the pair's last known state as it was.
-const RECORDED = new Set(['enabled', 'unchanged', 'not-registered', 'conflict', 'failed']);
+// so they leave the pair's last known state as it was. `unknown` is remembered, and since it is not
+// enabled, the next `reconcile` looks the pair up and `enable --resume` sends it again.
+const RECORDED = new Set(['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'unknown']);
 
 /**
  * The state a run keeps next to its `--state` file: the lock (one run at a time), the ledger of each

@@ -174,7 +174,7 @@ describe('ds100-bulk enable with a key file', () => {
     expect(existsSync(join(dir, 'out.csv'))).toBe(false);
   });
 
-  it('a revoked key ends the run with exit 3 and every row in the results', async () => {
+  it('a revoked key is caught by the preflight lookup: exit 2, one sentence, no row sent, no file', async () => {
     const simulator = await startTestSimulator({
       autoRegister: true,
       apiKeys: [{ accessID: key.accessID, publicKey: key.publicKey, adminRestApiUrl: TENANT_URL }],
@@ -196,14 +196,15 @@ describe('ds100-bulk enable with a key file', () => {
       '--log-level',
       'silent',
     ]);
-    expect(cli.code).toBe(3);
-    expect(cli.stdout).toMatch(/RUN STOPPED EARLY \(RUN_ABORTED\): stopped after 3 rows in a row were refused/);
-    const results = readResults(out);
-    expect(results).toHaveLength(25);
-    const outcomes = countBy(results, 'outcome');
-    expect(outcomes['failed']).toBeGreaterThanOrEqual(3);
-    expect(outcomes['not-attempted']).toBe(25 - outcomes['failed']!);
-    expect(countBy(results, 'errorCode')['RUN_ABORTED']).toBe(outcomes['not-attempted']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/refused the credentials for the read-only lookup \(403, even with a fresh token/);
+    expect(cli.stderr).toMatch(/The key may be revoked/);
+    expect(existsSync(out)).toBe(false);
+    // The lookup and its one renewal retry; no enable.
+    expect(simulator.calls.map((call) => [call.method, call.status])).toEqual([
+      ['POST', 403],
+      ['POST', 403],
+    ]);
   });
 });
 

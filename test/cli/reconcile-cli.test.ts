@@ -164,14 +164,15 @@ describe('signals and time limits', () => {
   });
 
   it('--max-runtime ends the run the same way, with exit 6', async () => {
-    // At 0.5 requests a second the second row is due after 2 s: the 1 s limit ends the run first.
+    // At 0.5 requests a second the preflight lookup goes at 0 s, the first row at 2 s and the second
+    // at 4 s: the 3 s limit ends the run between them.
     const pairs = somePairs(3);
     const { env, baseUrl } = await tenant(pairs);
     const dir = tempDir();
     const out = join(dir, 'r.csv');
     const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
     const { code, stdout } = await runCli(
-      ['enable', input, '--out', out, '--base-url', baseUrl, '--rate', '0.5', '--max-runtime', '1s'],
+      ['enable', input, '--out', out, '--base-url', baseUrl, '--rate', '0.5', '--max-runtime', '3s'],
       env,
     );
     expect(code).toBe(6);

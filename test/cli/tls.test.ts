@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ beforeEach(() => {
 
 /**
  * An https stand-in tenant with a certificate no public CA signed, made fresh for the test (no key is
- * committed). It enables whatever it is asked to.
+ * committed). It enables whatever it is asked to, and knows no device when asked to look one up.
  */
 async function startHttpsTenant(): Promise<{ baseUrl: string; certFile: string }> {
   const keyFile = join(dir, 'tls-key.pem');
@@ -58,6 +59,11 @@ async function startHttpsTenant(): Promise<{ baseUrl: string; certFile: string }
     request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
     request.on('end', () => {
       const { deviceSerialNumber, userId } = JSON.parse(body) as Record<string, string>;
+      if (request.method === 'POST') {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end('{"code":"404 NOT_FOUND","description":"DS100 not found"}');
+        return;
+      }
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(
         JSON.stringify([
@@ -70,25 +76,20 @@ async function startHttpsTenant(): Promise<{ baseUrl: string; certFile: string }
 }
 
 describe.skipIf(!hasOpenssl)('TLS', () => {
-  it('verifies certificates: an unknown CA is a TLS_ERROR, not retried, and no request gets through', async () => {
+  it('verifies certificates: an unknown CA stops the run at the preflight, and no request gets through', async () => {
     const { baseUrl } = await startHttpsTenant();
     const input = writeFile(dir, 'in.csv', shipmentCsv(2));
     const out = join(dir, 'out.csv');
-    await run({
-      input,
-      out,
-      baseUrl,
-      tokenProvider: staticTokenProvider('t'),
-      rate: 1000,
+    const running = run({ input, out, baseUrl, tokenProvider: staticTokenProvider('t'), rate: 1000 });
+    await expect(running).rejects.toMatchObject({
+      code: 'TENANT',
+      message: expect.stringMatching(/SELF_SIGNED.*not trusted; .* set NODE_EXTRA_CA_CERTS/),
     });
-    const results = readResults(out);
-    expect(countBy(results, 'errorCode')).toEqual({ TLS_ERROR: 2 });
-    expect(countBy(results, 'attempts')).toEqual({ '1': 2 });
-    expect(results[0]!['errorMessage']).toMatch(/SELF_SIGNED.*not trusted; .* set NODE_EXTRA_CA_CERTS/);
+    expect(existsSync(out)).toBe(false);
     expect(requests).toBe(0);
   });
 
-  it('an untrusted certificate on every row stops the run like a revoked key: exit 3', async () => {
+  it('an untrusted certificate ends the CLI with exit 2 and a sentence, before any row or file', async () => {
     const { baseUrl } = await startHttpsTenant();
     const input = writeFile(dir, 'in.csv', shipmentCsv(20));
     const out = join(dir, 'out.csv');
@@ -96,10 +97,9 @@ describe.skipIf(!hasOpenssl)('TLS', () => {
       ['enable', input, '--out', out, '--base-url', baseUrl, '--rate', '1000', '--log-level', 'silent'],
       { DS100_TOKEN: 't' },
     );
-    expect(cli.code).toBe(3);
-    expect(cli.stdout).toMatch(/rows in a row failed on the server's TLS certificate/);
-    const outcomes = countBy(readResults(out), 'outcome');
-    expect(outcomes['not-attempted']).toBeGreaterThan(0);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/the tenant at https:.* cannot be used: .*not trusted; .* set NODE_EXTRA_CA_CERTS/);
+    expect(existsSync(out)).toBe(false);
     expect(requests).toBe(0);
   });
 
@@ -114,6 +114,6 @@ describe.skipIf(!hasOpenssl)('TLS', () => {
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
     expect(countBy(readResults(out), 'outcome')).toEqual({ enabled: 3 });
-    expect(requests).toBe(3);
+    expect(requests).toBe(3 + 1); // and the preflight lookup
   });
 });

@@ -3,6 +3,7 @@ import { staticTokenProvider, type TokenProvider } from '../../src/auth/token-ca
 import type { RetryPolicy } from '../../src/client/retry-policy.js';
 import { Registry, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import type { Ds100Pair } from '../../src/types.js';
+import { PREFLIGHT_SERIAL } from '../../src/pipeline/preflight.js';
 
 /**
  * A simulated tenant for the current test: a real HTTP server on a free loopback port (port 0),
@@ -32,3 +33,10 @@ export const tenantOf = (simulator: RunningSimulator): { baseUrl: string; tokenP
 
 /** Retry timing small enough that tests never wait on backoff (a Retry-After is still honoured). */
 export const FAST_RETRY: Partial<RetryPolicy> = { baseDelayMs: 1, maxDelayMs: 5 };
+
+/** The calls a run made for its rows: every call but the one read-only preflight lookup. */
+export const rowCalls = (simulator: RunningSimulator): RunningSimulator['calls'] =>
+  simulator.calls.filter((call) => call.serial !== PREFLIGHT_SERIAL);
+
+/** Requests a run sends before its rows: the preflight lookup. */
+export const PREFLIGHT_REQUESTS = 1;

@@ -7,14 +7,15 @@ import { readResults } from '../helpers/results.js';
 import { startTestSimulator } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
-it('ends an attempt that outlives --timeout as TIMEOUT, and retries it like any other', async () => {
-  // The slow serial answers after 2 s the first time, at once the second; the run allows 100 ms. The
-  // deadline runs on fake time, the simulator holds its answer in real time.
+it('ends an attempt that outlives --timeout as TIMEOUT, settles it by a lookup, and retries it', async () => {
+  // The slow serial answers after 5 s the first time, at once after that; the run allows 100 ms. The
+  // deadline runs on fake time, the simulator holds its answer in real time. The timed-out enable may
+  // have been made, so a lookup asks first: not made (yet), so the row is failed or sent again.
   fakeTimers();
   const dir = tempDir();
   let simulator = await startTestSimulator({
     autoRegister: true,
-    faults: new Map([['140100001', [{ delayMs: 2000 }]]]),
+    faults: new Map([['140100001', [{ delayMs: 5000 }]]]),
   });
   const input = writeFile(
     dir,
@@ -35,14 +36,15 @@ it('ends an attempt that outlives --timeout as TIMEOUT, and retries it like any 
   expect(rows.find((row) => row['deviceSerialNumber'] === '140100001')).toMatchObject({
     outcome: 'failed',
     errorCode: 'TIMEOUT',
-    attempts: '1',
+    attempts: '2', // the enable and the lookup that found it not made
+    errorMessage: 'no complete response within the timeout; a lookup found the change not made',
   });
 
   // Same fault again, now with a retry: the second attempt is answered at once.
   await simulator.close();
   simulator = await startTestSimulator({
     autoRegister: true,
-    faults: new Map([['140100001', [{ delayMs: 2000 }]]]),
+    faults: new Map([['140100001', [{ delayMs: 5000 }]]]),
   });
   const retried = await settle(
     run({

@@ -85,15 +85,14 @@ describe('API key authentication through run()', () => {
     expect(exitCodeFor(summary)).toBe(0);
   });
 
-  it('a fixed token refused with 403 is not retried: it cannot be renewed', async () => {
+  it('a fixed token refused with 403 is not retried (it cannot be renewed): the preflight stops the run', async () => {
     const sim = await startWithKey();
-    const { summary, results } = await runRows(5, sim, staticTokenProvider('not-the-token'), {
-      maxConsecutiveForbidden: 0,
+    await expect(runRows(5, sim, staticTokenProvider('not-the-token'))).rejects.toMatchObject({
+      code: 'TENANT',
+      message: expect.stringMatching(/refused the credentials/),
     });
-    expect(summary.byErrorCode.FORBIDDEN).toBe(5);
-    expect(results.every((row) => row['attempts'] === '1')).toBe(true);
-    expect(summary.stopped).toBeUndefined();
-    expect(exitCodeFor(summary)).toBe(1);
+    // One lookup, no renewal retry, and no row sent.
+    expect(sim.calls.map((call) => [call.method, call.status])).toEqual([['POST', 403]]);
   });
 
   it('a key revoked mid-run stops the run: every row accounted for, exit 3', async () => {
@@ -103,7 +102,7 @@ describe('API key authentication through run()', () => {
     // Revoke the key in the "console" once the run is under way.
     const provider: TokenProvider = {
       getToken: async () => {
-        if (++asked === 8) sim.revokeApiKey(apiKey.accessID);
+        if (++asked === 9) sim.revokeApiKey(apiKey.accessID); // the 1st is the start's, the 2nd the preflight's
         return inner.getToken();
       },
       invalidate: (token) => inner.invalidate!(token),
@@ -170,9 +169,10 @@ describe('API key authentication through run()', () => {
     const simulator = await startTestSimulator({ autoRegister: true });
     const token = simulator.token;
     let calls = 0;
+    // The run's first token and the preflight's work; every row's fails.
     const flaky: TokenProvider = {
       getToken: async () => {
-        if (++calls > 1) throw new Error('the OAuth token endpoint https://auth.example/token answered HTTP 503');
+        if (++calls > 2) throw new Error('the OAuth token endpoint https://auth.example/token answered HTTP 503');
         return token;
       },
     };

@@ -10,7 +10,7 @@ import type { Ds100Pair } from '../../src/types.js';
 import { fakeTimers, settle } from '../helpers/fake-time.js';
 import { pairsCsv, somePairs } from '../helpers/input.js';
 import { readResults } from '../helpers/results.js';
-import { FAST_RETRY, registryOf, startTestSimulator } from '../helpers/simulator.js';
+import { FAST_RETRY, PREFLIGHT_REQUESTS, registryOf, rowCalls, startTestSimulator } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 let simulator: RunningSimulator | undefined;
@@ -37,7 +37,7 @@ async function enable(
   });
   // A test on fake time drives the run's waits itself.
   const summary = await (vi.isFakeTimers() ? settle(running) : running);
-  return { summary, results: readResults(out), calls: simulator.calls };
+  return { summary, results: readResults(out), calls: rowCalls(simulator) };
 }
 
 const faults = (entries: Record<string, FaultStep[]>): Map<string, FaultStep[]> => new Map(Object.entries(entries));
@@ -48,7 +48,7 @@ describe('run() against the simulator', () => {
     const { summary, results, calls } = await enable(pairsCsv(pairs), pairs);
     expect(summary.rows).toBe(25);
     expect(summary.byOutcome).toEqual({ enabled: 25 });
-    expect(summary.requests).toBe(25);
+    expect(summary.requests).toBe(25 + PREFLIGHT_REQUESTS);
     expect(calls.every((call) => call.method === 'PATCH' && call.path.endsWith('/v1/ds100/enable/otp'))).toBe(true);
     expect(results.map((row) => row['line'])).toEqual(pairs.map((_, index) => String(index + 2)));
     for (const [index, row] of results.entries()) {
@@ -126,17 +126,24 @@ describe('run() against the simulator', () => {
       attempts: '3',
     });
     expect(summary.byErrorCode).toEqual({ SERVER_ERROR: 1 });
-    expect(summary.requests).toBe(3);
+    expect(summary.requests).toBe(3 + PREFLIGHT_REQUESTS);
   });
 
-  it('recovers when a 5xx passes before the retries run out', async () => {
+  it('recovers when a 5xx passes before the retries run out; a gateway 502 is settled by a lookup first', async () => {
     const [pair] = somePairs(1);
-    const { results } = await enable(pairsCsv([pair!]), [pair!], {
+    const { results, calls } = await enable(pairsCsv([pair!]), [pair!], {
       faults: faults({
         [pair!.deviceSerialNumber]: [{ status: 503 }, { status: 502, body: '<html>Bad Gateway</html>' }],
       }),
     });
-    expect(results[0]).toMatchObject({ outcome: 'enabled', attempts: '3' });
+    // A 502 may hide an enable the service behind the gateway made: the lookup shows it was not.
+    expect(calls.map((call) => [call.method, call.status])).toEqual([
+      ['PATCH', 503],
+      ['PATCH', 502],
+      ['POST', 200],
+      ['PATCH', 200],
+    ]);
+    expect(results[0]).toMatchObject({ outcome: 'enabled', attempts: '4' });
   });
 
   it('does not retry a 404 or a 400', async () => {
@@ -159,31 +166,42 @@ describe('run() against the simulator', () => {
     expect(simulator!.registry.get(pair!.deviceSerialNumber)!.tokenStatus).toBe('Disabled');
   });
 
-  it('times out an attempt that takes too long, retries it, and reports TIMEOUT', async () => {
+  it('times out an attempt that takes too long, settles it by a lookup, retries it, and reports TIMEOUT', async () => {
     fakeTimers(); // the attempt deadline runs on fake time; the simulator holds its answers in real time
     const [pair] = somePairs(1);
     const { results, calls } = await enable(
       pairsCsv([pair!]),
       [pair!],
-      { faults: faults({ [pair!.deviceSerialNumber]: [{ delayMs: 1500 }, { delayMs: 1500 }] }) },
+      // Steps are per serial, lookups included: each held enable is followed by a lookup answered at once.
+      { faults: faults({ [pair!.deviceSerialNumber]: [{ delayMs: 5000 }, {}, { delayMs: 5000 }, {}] }) },
       { timeoutMs: 150, retryPolicy: { ...FAST_RETRY, retries: 1 } },
     );
-    expect(results[0]).toMatchObject({ outcome: 'failed', errorCode: 'TIMEOUT', httpStatus: '', attempts: '2' });
-    expect(calls).toHaveLength(0); // the simulator never got to answer either attempt
-  });
-
-  it('calls a 200 with a malformed body BAD_RESPONSE and does not resend it', async () => {
-    const [pair] = somePairs(1);
-    const { results } = await enable(pairsCsv([pair!]), [pair!], {
-      faults: faults({ [pair!.deviceSerialNumber]: [{ status: 200, body: '{"tokenSerialNumber":"x"}' }] }),
-    });
     expect(results[0]).toMatchObject({
       outcome: 'failed',
-      errorCode: 'BAD_RESPONSE',
-      httpStatus: '200',
-      attempts: '1',
-      errorMessage: 'the 200 response is not the documented JSON array',
+      errorCode: 'TIMEOUT',
+      httpStatus: '',
+      attempts: '4', // two enables, each followed by the lookup that found it not made
+      errorMessage: 'no complete response within the timeout; a lookup found the change not made',
     });
+    // The simulator never got to answer either enable; it answered both lookups.
+    expect(calls.map((call) => [call.method, call.status])).toEqual([
+      ['POST', 200],
+      ['POST', 200],
+    ]);
+  });
+
+  it('settles a 200 with a malformed body by a lookup instead of calling it failed', async () => {
+    const [pair] = somePairs(1);
+    const { results, calls } = await enable(pairsCsv([pair!]), [pair!], {
+      faults: faults({ [pair!.deviceSerialNumber]: [{ status: 200, body: '{"tokenSerialNumber":"x"}' }] }),
+    });
+    // The scripted 200 stood in for the enable, so the lookup finds it not made: it is sent again.
+    expect(calls.map((call) => [call.method, call.status])).toEqual([
+      ['PATCH', 200],
+      ['POST', 200],
+      ['PATCH', 200],
+    ]);
+    expect(results[0]).toMatchObject({ outcome: 'enabled', attempts: '3', errorCode: '' });
   });
 
   it('never sends an invalid row, and still reports every row', async () => {
@@ -216,24 +234,27 @@ describe('run() against the simulator', () => {
     expect(summary.byOutcome).toEqual({ enabled: 1, invalid: 8 });
   });
 
-  it('sends a 403 to FORBIDDEN without retrying when the token is wrong', async () => {
+  it('stops before any row when the preflight lookup is refused with 403, and writes no results', async () => {
     const [pair] = somePairs(1);
-    const { results, calls } = await enable(
-      pairsCsv([pair!]),
-      [pair!],
-      { token: 'the-right-one' },
-      { tokenProvider: staticTokenProvider('a-wrong-one') },
-    );
-    expect(calls).toHaveLength(1);
-    expect(results[0]).toMatchObject({
-      outcome: 'failed',
-      errorCode: 'FORBIDDEN',
-      httpStatus: '403',
-      errorMessage: 'Server failed to process provided access token',
+    simulator = await startTestSimulator({ registry: registryOf([pair!]), token: 'the-right-one' });
+    const dir = tempDir();
+    const out = join(dir, 'results.csv');
+    const running = run({
+      input: writeFile(dir, 'in.csv', pairsCsv([pair!])),
+      out,
+      baseUrl: simulator.baseUrl,
+      tokenProvider: staticTokenProvider('a-wrong-one'),
+      retryPolicy: FAST_RETRY,
     });
+    await expect(running).rejects.toMatchObject({
+      code: 'TENANT',
+      message: expect.stringMatching(/refused the credentials for the read-only lookup \(403/),
+    });
+    expect(simulator.calls.map((call) => [call.method, call.status])).toEqual([['POST', 403]]);
+    expect(existsSync(out)).toBe(false);
   });
 
-  it('reports NETWORK_ERROR when nothing listens, after retrying', async () => {
+  it('stops before any row when nothing listens, after retrying the preflight lookup', async () => {
     const port = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
         const address = server.address();
@@ -243,7 +264,7 @@ describe('run() against the simulator', () => {
     const dir = tempDir();
     const [pair] = somePairs(1);
     const out = join(dir, 'results.csv');
-    await run({
+    const running = run({
       input: writeFile(dir, 'in.csv', pairsCsv([pair!])),
       out,
       baseUrl: `http://127.0.0.1:${port}/AdminInterface/restapi`,
@@ -251,8 +272,11 @@ describe('run() against the simulator', () => {
       rate: 1000,
       retryPolicy: { ...FAST_RETRY, retries: 2 },
     });
-    expect(readResults(out)[0]).toMatchObject({ outcome: 'failed', errorCode: 'NETWORK_ERROR', attempts: '3' });
-    expect(readResults(out)[0]!['errorMessage']).toMatch(/ECONNREFUSED/);
+    await expect(running).rejects.toMatchObject({
+      code: 'TENANT',
+      message: expect.stringMatching(/cannot be reached \(ECONNREFUSED\) after every retry/),
+    });
+    expect(existsSync(out)).toBe(false);
   });
 
   it('fails before any request when the header is unusable, and writes no results', async () => {

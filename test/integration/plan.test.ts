@@ -6,7 +6,7 @@ import { run } from '../../src/index.js';
 import { Registry, type RunningSimulator } from '../../src/simulator/index.js';
 import { fixture, USER_1, USER_2, USER_3 } from '../helpers/input.js';
 import { readResults } from '../helpers/results.js';
-import { startTestSimulator } from '../helpers/simulator.js';
+import { PREFLIGHT_REQUESTS, rowCalls, startTestSimulator } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 let simulator: RunningSimulator;
@@ -47,7 +47,7 @@ describe('plan against the simulator', () => {
     expect(summary).toMatchObject({
       command: 'plan',
       rows: 6,
-      requests: 5,
+      requests: 5 + PREFLIGHT_REQUESTS,
       byOutcome: {
         'would-enable': 1,
         'already-enabled': 1,
@@ -68,7 +68,7 @@ describe('plan against the simulator', () => {
     ]);
     expect(rows[3]!['errorMessage']).toContain(USER_3);
     // Read-only: every call was a lookup, and the tenant's state did not change.
-    expect(simulator.calls.length).toBe(5);
+    expect(rowCalls(simulator).length).toBe(5);
     expect(simulator.calls.every((call) => call.method === 'POST' && call.path.endsWith('/v1/ds100/lookup'))).toBe(
       true,
     );
@@ -100,7 +100,7 @@ describe('enable uses the same checks, decided before anything is sent', () => {
       ...FAST,
     });
     expect(summary.byOutcome).toEqual({ enabled: 1, invalid: 2 });
-    expect(simulator.calls.map((call) => call.serial)).toEqual(['140100001']);
+    expect(rowCalls(simulator).map((call) => call.serial)).toEqual(['140100001']);
   });
 
   it('sends nothing for a user given more than five DS100s, and nothing at all for a header-only file', async () => {
@@ -115,13 +115,11 @@ describe('enable uses the same checks, decided before anything is sent', () => {
     });
     expect(summary.byOutcome).toEqual({ enabled: 5, invalid: 6 });
     // Only the five devices of the second user were sent; none of the first user's six.
-    expect(simulator.calls.map((call) => call.serial).toSorted()).toEqual([
-      '140100010',
-      '140100011',
-      '140100012',
-      '140100013',
-      '140100014',
-    ]);
+    expect(
+      rowCalls(simulator)
+        .map((call) => call.serial)
+        .toSorted(),
+    ).toEqual(['140100010', '140100011', '140100012', '140100013', '140100014']);
     await expect(
       run({
         input: fixture('header-only.csv'),
@@ -130,7 +128,7 @@ describe('enable uses the same checks, decided before anything is sent', () => {
         tokenProvider: staticTokenProvider(simulator.token),
       }),
     ).rejects.toMatchObject({ code: 'INPUT_FILE', message: expect.stringMatching(/no rows of pairs/) });
-    expect(simulator.calls.length).toBe(5);
+    expect(rowCalls(simulator).length).toBe(5);
   });
 
   it('sends a row with only a warning, unless strict', async () => {

@@ -5,7 +5,7 @@ import { fakeTimers, settle } from '../helpers/fake-time.js';
 import { pairsCsv, somePairs } from '../helpers/input.js';
 import { memoryLog, type MemoryLog } from '../helpers/log-sink.js';
 import { readResults } from '../helpers/results.js';
-import { startTestSimulator, tenantOf } from '../helpers/simulator.js';
+import { startTestSimulator, tenantOf, PREFLIGHT_REQUESTS } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 // On fake time: the tenant's token bucket, the run's pace, the adaptive gate and every Retry-After
@@ -39,7 +39,7 @@ describe('a 429 storm', () => {
     const tooMany = simulator.countsByStatus.get(429) ?? 0;
     expect(tooMany).toBeGreaterThan(0); // there was a storm to absorb
     expect(results.some((row) => Number(row['attempts']) > 1)).toBe(true); // and rows were retried
-    expect(summary.requests).toBe(ROWS + tooMany);
+    expect(summary.requests).toBe(ROWS + PREFLIGHT_REQUESTS + tooMany);
     // A fixed pace five times over the limit draws a 429 for most requests; the shared limiter slows
     // everyone after the first ones, so the 429s stay a small share.
     expect(tooMany).toBeLessThan(ROWS / 2);
@@ -50,7 +50,11 @@ describe('a 429 storm', () => {
     expect(finished).toMatchObject({ rateLimitedAnswers: tooMany });
     expect(finished?.['finalRate']).toBeLessThan(100);
     const infoLines = log.records.filter((record) => record.level === 30).map((record) => record.msg);
-    expect(infoLines).toEqual(['run started', 'run finished']);
+    expect(infoLines).toEqual([
+      'checking the tenant with one read-only lookup before the run',
+      'run started',
+      'run finished',
+    ]);
   });
 
   it('with --no-adaptive-rate keeps the fixed pace and leaves 429s to the per-row retries', async () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -77,10 +78,16 @@ describe('redirects', () => {
       }),
     );
     let redirected = 0;
+    // The lookup is answered as the API would (so the preflight passes); every enable is redirected.
     const tenant = await startHttpServer(
       createServer((request, response) => {
-        redirected++;
         request.resume();
+        if (request.method === 'POST') {
+          response.writeHead(404, { 'content-type': 'application/json' });
+          response.end('{"code":"404 NOT_FOUND","description":"DS100 not found"}');
+          return;
+        }
+        redirected++;
         response.writeHead(307, { location: `${trap}/steal` }).end();
       }),
     );
@@ -97,6 +104,22 @@ describe('redirects', () => {
       });
       expect(row['errorMessage']).toMatch(/redirect to .* not followed/);
     }
+  });
+
+  it('on the read-only preflight lookup stop the run before any row, naming where they pointed', async () => {
+    const trap = await startHttpServer(createServer((_, response) => response.end('[]')));
+    const tenant = await startHttpServer(
+      createServer((request, response) => {
+        request.resume();
+        response.writeHead(302, { location: `${trap}/login` }).end();
+      }),
+    );
+    const input = writeFile(dir, 'in.csv', shipmentCsv(3));
+    await expect(runAgainst(`${tenant}/AdminInterface/restapi/`, 'secret-token', input)).rejects.toMatchObject({
+      code: 'TENANT',
+      message: expect.stringMatching(/cannot be used: redirect to http:.*\/login not followed; check the base URL/),
+    });
+    expect(existsSync(join(dir, 'out.csv'))).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyEnableResponse, safeExcerpt } from '../../src/client/response.js';
+import { classifyEnableResponse, isApiNotFound, safeExcerpt } from '../../src/client/response.js';
 
 const pair = { deviceSerialNumber: '140100080', userId: 'ece30fe9-414c-7536-5403-0656220b3046' };
 const record = {
@@ -52,7 +52,7 @@ describe('classifyEnableResponse', () => {
   it.each([
     [400, 'BAD_REQUEST'],
     [403, 'FORBIDDEN'],
-    [404, 'NOT_FOUND'],
+    [404, 'ENDPOINT_NOT_FOUND'], // an empty 404 is not the API's own
     [429, 'RATE_LIMITED'],
     [500, 'SERVER_ERROR'],
     [503, 'SERVER_ERROR'],
@@ -62,6 +62,42 @@ describe('classifyEnableResponse', () => {
     const outcome = classifyEnableResponse({ status, body: '' }, pair);
     expect(!outcome.ok && outcome.code).toBe(code);
     expect(outcome.httpStatus).toBe(status);
+  });
+
+  it.each([
+    [
+      'the documented body',
+      '{"code": "404 NOT_FOUND", "description": "User john.doe@example.com not found"}',
+      'NOT_FOUND',
+    ],
+    ['a description only', '{"code": "404", "description": "DS100 with serial number 1 not found"}', 'NOT_FOUND'],
+    [
+      "Spring's no-such-route body",
+      '{"timestamp":1,"status":404,"error":"Not Found","path":"/x"}',
+      'ENDPOINT_NOT_FOUND',
+    ],
+    ['an HTML page', '<html><body><h1>404 Not Found</h1></body></html>', 'ENDPOINT_NOT_FOUND'],
+    ['plain text', 'Not Found', 'ENDPOINT_NOT_FOUND'],
+  ])("tells the API's 404 from a wrong path: %s", (_, body, code) => {
+    const outcome = classifyEnableResponse({ status: 404, body }, pair);
+    expect(!outcome.ok && outcome.code).toBe(code);
+    if (code === 'ENDPOINT_NOT_FOUND') expect(!outcome.ok && outcome.message).toMatch(/base URL is probably not/);
+    expect(isApiNotFound(body)).toBe(code === 'NOT_FOUND');
+  });
+
+  it.each([
+    ['an unreadable 200', 200, '<html>login</html>', true],
+    ['a 200 for another device', 200, JSON.stringify([{ ...record, deviceSerialNumber: '999999999' }]), true],
+    ['a 200 whose credential is not Enabled', 200, JSON.stringify([{ ...record, tokenStatus: 'Disabled' }]), true],
+    ['a gateway 502', 502, '<html>Bad Gateway</html>', true],
+    ['a gateway 504', 504, '', true],
+    ['a 500 from the service', 500, '{"code":"500 INTERNAL_SERVER_ERROR","description":"x"}', false],
+    ['a 503', 503, '', false],
+    ['a 429', 429, '', false],
+  ])('marks %s as a lost answer: %s', (_, status, body, isLost) => {
+    const outcome = classifyEnableResponse({ status, body }, pair);
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.isAnswerLost === true).toBe(isLost);
   });
 
   it('keeps the service description and the Retry-After', () => {
