@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCredentials } from './auth/credentials.js';
 import { readKeyFile } from './auth/key-file.js';
@@ -29,8 +29,9 @@ import { validate } from './commands/validate.js';
 import { Ds100Error, usageError } from './errors.js';
 import { createLogger } from './log.js';
 import { EXIT_CODES, validationExitCode } from './output/exit-codes.js';
+import { checkFileClashes } from './output/file-clashes.js';
 import { formatSummary, formatValidationSummary } from './output/summary.js';
-import { runSession, type SessionOptions } from './session.js';
+import { runSession, sessionFiles, type SessionOptions } from './session.js';
 import { apiKeyRegistration, Registry, SIMULATOR_STATS_PATH, startSimulator } from './simulator/index.js';
 
 // Two V8 settings for this process only (the library leaves its host's alone), each bought with a
@@ -57,6 +58,8 @@ async function sessionCommand(
   command: SessionOptions['command'],
   settings: TenantSettings & Partial<SessionOptions>,
 ): Promise<number> {
+  // Here as well as in runSession: the logger opens --log-file, which runSession never sees.
+  await checkFileClashes(sessionFiles({ ...settings, command }, { '--log-file': settings.logFile }));
   const logger = createLogger({ level: settings.logLevel, file: settings.logFile });
   try {
     const { summary, exitCode } = await runSession({
@@ -132,7 +135,12 @@ async function simulateCommand(flags: SimulateFlags): Promise<number> {
   return EXIT_CODES.ok;
 }
 
-const inputPositional = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
+/**
+ * The `<input>` positional. nargs 1 lets `-` (stdin) through: yargs parses a positional again as
+ * `--input <value>`, and would otherwise take a bare - for a flag and hand over an empty string.
+ */
+const withInput = <T>(command: Argv<T>, describe: string) =>
+  command.positional('input', { type: 'string', demandOption: true, describe }).nargs('input', 1);
 const EXAMPLE_BASE_URL = 'https://example.access.securid.com/AdminInterface/restapi/';
 
 async function main(): Promise<number> {
@@ -144,8 +152,7 @@ async function main(): Promise<number> {
       'enable <input>',
       'Enable the DS100 OTP credential of every device/user pair in a CSV',
       (command) =>
-        command
-          .positional('input', inputPositional('CSV with deviceSerialNumber and userId columns'))
+        withInput(command, 'CSV with deviceSerialNumber and userId columns')
           .options(ENABLE_FLAGS)
           .example(`DS100_TOKEN=... $0 enable shipment.csv --out results.csv --base-url ${EXAMPLE_BASE_URL}`, '')
           .example('$0 enable shipment.csv --out results.csv --key-file 139f6495-....key', 'with the console key file')
@@ -160,8 +167,7 @@ async function main(): Promise<number> {
       'validate <input>',
       'Check a CSV offline with the same rules a run uses, and report every problem (no network, no token)',
       (command) =>
-        command
-          .positional('input', inputPositional('CSV to check'))
+        withInput(command, 'CSV to check')
           .options(VALIDATE_FLAGS)
           .example('$0 validate samples/messy-shipment.csv', 'summary with counts and examples per error code')
           .example('$0 validate shipment.csv --out report.csv', 'also one line per row, outcome valid or invalid')
@@ -174,8 +180,7 @@ async function main(): Promise<number> {
       'plan <input>',
       'Say per row what a run would do, using only the read-only lookup call (nothing is changed)',
       (command) =>
-        command
-          .positional('input', inputPositional('CSV with deviceSerialNumber and userId columns'))
+        withInput(command, 'CSV with deviceSerialNumber and userId columns')
           .options(PLAN_FLAGS)
           .example(`DS100_TOKEN=... $0 plan shipment.csv --out plan.csv --base-url ${EXAMPLE_BASE_URL}`, '')
           .example(
@@ -191,8 +196,7 @@ async function main(): Promise<number> {
       'reconcile <input>',
       'Nightly: enable what became possible since the last run, skip what is done, report drift (needs --state)',
       (command) =>
-        command
-          .positional('input', inputPositional('The assignment CSV, the same file night after night'))
+        withInput(command, 'The assignment CSV, the same file night after night')
           .options(RECONCILE_FLAGS)
           .example(
             '$0 reconcile assignments.csv --state /var/lib/ds100/assignments.state --key-file tenant.key --out last-run.csv --summary-json last-run.json --max-runtime 50m',

@@ -7,7 +7,8 @@ export { enable, enable as run, enableResult, type EnableOptions } from './comma
 export { plan, planResult, type PlanOptions } from './commands/plan.js';
 export { reconcile, type ReconcileOptions } from './commands/reconcile.js';
 export { validate, type ValidateOptions } from './commands/validate.js';
-export { runSession, type SessionOptions, type SessionResult } from './session.js';
+export { runSession, sessionFiles, type SessionOptions, type SessionResult } from './session.js';
+export { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
 export { RUN_DEFAULTS, checkRunKnobs, type RunOptions, type RunKnobs } from './pipeline/run-options.js';
 export { Ds100Error, type Ds100ErrorCode } from './errors.js';
 export type {

@@ -5,8 +5,10 @@ import { enable } from './commands/enable.js';
 import { plan } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
 import { usageError } from './errors.js';
+import { holdStdin, inputName, STDIN, type StdinHold } from './input/stdin.js';
 import { silentLogger, type Logger } from './log.js';
 import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
+import { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
 import type { RunSummary } from './output/summary.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import type { RunOptions } from './pipeline/run-options.js';
@@ -56,6 +58,31 @@ export interface SessionResult {
   readonly summary: RunSummary;
   /** The process exit code the summary calls for (see EXIT_CODES). */
   readonly exitCode: number;
+}
+
+/**
+ * The files a session reads and writes, named by their flags, for checkFileClashes. A session's new
+ * output (an undo file, a report) is one more entry here; `moreOutputs` are the caller's own (the
+ * command line's --log-file). The state file is read and written: an output, like its lock.
+ */
+export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = {}): FileRoles {
+  const { credentials } = options;
+  return {
+    inputs: {
+      'the input file': options.input,
+      '--key-file': credentials?.kind === 'key-file' ? credentials.file : undefined,
+      '--oauth-client': credentials?.kind === 'oauth-client' ? credentials.file : undefined,
+      '--simulate-tenant': options.simulateTenant,
+    },
+    outputs: {
+      '--out': options.out,
+      '--summary-json': options.summaryJson,
+      '--state': options.state,
+      // StateStore.open locks `<file>.lock`.
+      'the lock file of --state': options.state === undefined ? undefined : `${options.state}.lock`,
+      ...moreOutputs,
+    },
+  };
 }
 
 /** Where requests go, with which token. */
@@ -113,9 +140,11 @@ async function connectTenant(
 /**
  * Runs one command against a tenant with everything around it, and returns the summary and the
  * exit code it calls for. Prints nothing. Throws Ds100Error (USAGE, INPUT_FILE, KEY_FILE, AUTH,
- * STATE_FILE, LOCKED, OUTPUT_FILE) when the run cannot start.
+ * STATE_FILE, LOCKED, OUTPUT_FILE) when the run cannot start; USAGE, before anything is created or
+ * written, when an output is an input or another output (see sessionFiles). Input `-` is stdin.
  */
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
+  await checkFileClashes(sessionFiles(options));
   const logger = options.logger ?? silentLogger;
   if (options.proxy) {
     const via = describeProxy(options.proxy.httpsProxy ?? options.proxy.httpProxy ?? '');
@@ -152,7 +181,10 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
           options.maxRuntimeMs,
         );
   let tenant: Tenant | undefined;
+  let stdin: StdinHold | undefined;
   try {
+    // Held for the whole run, so that the simulated tenant's registry and the run read one copy.
+    if (options.input === STDIN || options.simulateTenant === STDIN) stdin = await holdStdin();
     tenant = await connectTenant(options, logger, options.proxy);
     const run = {
       ...options,
@@ -163,12 +195,13 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       signal: stopper.signal,
       state,
     };
-    const summary =
+    const ran =
       options.command === 'enable'
         ? await enable({ ...run, out: options.out ?? '' })
         : options.command === 'plan'
           ? await plan(run)
           : await reconcile({ ...run, state: state! });
+    const summary = { ...ran, input: inputName(ran.input) };
     const exitCode = signalled === 'SIGTERM' && summary.stopped ? EXIT_CODES.sigterm : exitCodeFor(summary);
     if (options.summaryJson)
       writeSummaryJson(options.summaryJson, toSummaryDocument(options.command, summary, exitCode));
@@ -178,6 +211,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await tenant?.close();
+    await stdin?.release();
     state?.close();
   }
 }

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { InferredOptionTypes, Options } from 'yargs';
 import type { CredentialSource } from '../auth/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../client/retry-policy.js';
@@ -189,35 +188,14 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
- * No file the run writes may be a file it reads, or another file it writes: each pair is named in
- * the message, and nothing has been opened yet. Paths are compared resolved; `-` is stdout.
+ * The checked `validate` flags (also `enable --dry-run`). Pure: that --out is not the input is
+ * checked on the files themselves, by `validate()` (see output/file-clashes.ts).
  */
-export function checkDistinctFiles(
-  inputs: Readonly<Record<string, string | undefined>>,
-  outputs: Readonly<Record<string, string | undefined>>,
-): void {
-  const seen = new Map<string, string>();
-  for (const [flag, path] of Object.entries(inputs))
-    if (path !== undefined && path !== '-') seen.set(resolve(path), flag);
-  for (const [flag, path] of Object.entries(outputs)) {
-    if (path === undefined || path === '-') continue;
-    const clash = seen.get(resolve(path));
-    if (clash !== undefined) {
-      throw usageError(
-        `${flag} and ${clash} name the same file (${path}): it would be overwritten; give another ${flag}`,
-      );
-    }
-    seen.set(resolve(path), flag);
-  }
-}
-
-/** The checked `validate` flags (also `enable --dry-run`). Pure. */
 export function checkValidateFlags(flags: FlagsOf<typeof VALIDATION_FLAGS> & { readonly out?: string | undefined }): {
   input: string;
   out: string | undefined;
   rules: ValidationRules;
 } {
-  checkDistinctFiles({ input: flags.input }, { '--out': flags.out });
   const rules = { serialLength: flags['serial-length'], strict: flags.strict };
   checkRunKnobs({ rules });
   return { input: flags.input, out: flags.out, rules };
@@ -276,7 +254,8 @@ export interface TenantSettings extends RunKnobs {
 /**
  * Checks the flags shared by every command that talks to the tenant, with the environment, and
  * rejects what conflicts. Pure: `env` is passed in. The token only ever comes from the environment:
- * arguments leak into shell history and `ps`.
+ * arguments leak into shell history and `ps`. Whether an output is an input is a question for the
+ * files themselves, asked before anything is opened (sessionFiles and checkFileClashes).
  */
 function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
   const baseUrl = flags['base-url'] ?? (env['DS100_BASE_URL'] || undefined);
@@ -311,19 +290,6 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
   if (maxRuntime !== undefined && maxRuntimeMs === undefined) {
     throw usageError(`Expected --max-runtime to be a duration such as 90s, 45m or 1h30m, got "${maxRuntime}"`);
   }
-  checkDistinctFiles(
-    {
-      input: flags.input,
-      '--key-file': credentials?.kind === 'token' ? undefined : credentials?.file,
-      '--simulate-tenant': flags['simulate-tenant'],
-    },
-    {
-      '--out': flags.out,
-      '--state': flags.state,
-      '--summary-json': flags['summary-json'],
-      '--log-file': flags['log-file'],
-    },
-  );
   const knobs: RunKnobs = {
     concurrency: flags.concurrency,
     rate: flags.rate,

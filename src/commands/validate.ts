@@ -1,6 +1,8 @@
 import { openInput, type ReadItem } from '../input/open-input.js';
+import { inputName } from '../input/stdin.js';
 import type { RowProblem, ValidationRules } from '../input/validate-row.js';
 import { CROSS_ROW_CODES } from '../input/verdict.js';
+import { checkFileClashes } from '../output/file-clashes.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import type { ValidationSummary } from '../output/summary.js';
 import { resolveRules } from '../pipeline/run-options.js';
@@ -8,7 +10,7 @@ import { resultOf, type RowErrorCode } from '../types.js';
 
 /** Options of `validate()`, which `ds100-bulk validate` and `enable --dry-run` call. */
 export interface ValidateOptions {
-  /** CSV of device/user pairs with a header row. */
+  /** CSV of device/user pairs with a header row; `-` reads stdin. */
   readonly input: string;
   /** Report CSV (the results format, outcome `valid` or `invalid`), `-` for stdout; none when omitted. */
   readonly out?: string | undefined;
@@ -23,9 +25,11 @@ type Counts = Partial<Record<RowErrorCode, number>>;
 /**
  * Checks an input file offline with exactly the checks a run applies (the same `openInput`, whose
  * rows it reads once, as a run does), and writes a per-row report when `out` is given. No network,
- * no credentials. Throws a Ds100Error INPUT_FILE when the file itself cannot be used.
+ * no credentials. Throws a Ds100Error INPUT_FILE when the file itself cannot be used, USAGE when
+ * `out` is the input (compared as files, before anything is opened).
  */
 export async function validate(options: ValidateOptions): Promise<ValidationSummary> {
+  await checkFileClashes({ inputs: { 'the input file': options.input }, outputs: { '--out': options.out } });
   const started = Date.now();
   const examplesPerCode = options.examplesPerCode ?? 3;
   const input = await openInput(options.input, { rules: resolveRules(options.rules) });
@@ -74,7 +78,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
     await writer?.close();
   }
   return {
-    input: options.input,
+    input: inputName(options.input),
     out: options.out ?? '',
     rows: input.rows,
     valid,

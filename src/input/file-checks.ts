@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { describeFsError, Ds100Error } from '../errors.js';
 
@@ -123,11 +122,15 @@ export class Utf8Checker {
   }
 }
 
-/** 1-based line of a byte offset, and the offending bytes, for the not-UTF-8 message. */
-export async function describeUtf8Error(file: string, offset: number): Promise<Ds100Error> {
+/**
+ * 1-based line of a byte offset, and the offending bytes, for the not-UTF-8 message. Read from the
+ * open `handle` (which stays open), not by name: `file` is only the name in messages (`stdin` for a
+ * copy of standard input).
+ */
+export async function describeUtf8Error(handle: FileHandle, file: string, offset: number): Promise<Ds100Error> {
   let line = 1;
   let bytes = '';
-  const stream = createReadStream(file, { end: offset + 3 });
+  const stream = handle.createReadStream({ start: 0, end: offset + 3, autoClose: false });
   let position = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     const before = Math.max(0, Math.min(chunk.length, offset - position));

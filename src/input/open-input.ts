@@ -7,6 +7,7 @@ import type { ColumnMap } from './columns.js';
 import { cannotRead, checkFileKind } from './file-checks.js';
 import { checkOnItsOwn, prescan, type Prescan } from './prescan.js';
 import { readCsv } from './read-csv.js';
+import { holdStdin, inputName, STDIN, type StdinHold } from './stdin.js';
 import { DEFAULT_RULES, type RowProblem, type ValidationRules } from './validate-row.js';
 import { crossRowVerdict, type Claim } from './verdict.js';
 
@@ -55,7 +56,10 @@ const fileChanged = (file: string, what: string): Ds100Error =>
 /** What pass 2 needs of the file and of pass 1. */
 interface SecondRead {
   readonly handle: FileHandle;
+  /** The file's name in messages. */
   readonly file: string;
+  /** Closes the file (and lets go of stdin's copy). */
+  readonly close: () => Promise<void>;
   /** The file as pass 1 found it. */
   readonly stats: BigIntStats;
   readonly scan: Prescan;
@@ -67,7 +71,7 @@ interface SecondRead {
  * or left. Rows of a serial that appears more than once need the serial's first row, which this pass
  * meets before the later ones.
  */
-async function* judgeRows({ handle, file, stats, scan, rules }: SecondRead): AsyncGenerator<ReadItem> {
+async function* judgeRows({ handle, file, close, stats, scan, rules }: SecondRead): AsyncGenerator<ReadItem> {
   try {
     const now = await handle.stat({ bigint: true });
     if (now.size !== stats.size || now.mtimeNs !== stats.mtimeNs) {
@@ -117,7 +121,7 @@ async function* judgeRows({ handle, file, stats, scan, rules }: SecondRead): Asy
       throw fileChanged(file, `the second read found ${found} rows, the first ${scan.rows}`);
     }
   } finally {
-    await handle.close();
+    await close();
   }
 }
 
@@ -130,31 +134,40 @@ async function* judgeRows({ handle, file, stats, scan, rules }: SecondRead): Asy
  * streams the rows again with their verdicts. So nothing is sent before the whole file has been
  * checked, and an editor that saves by replacing the file changes nothing in between; a file
  * changed in place (its size or modification time differ) makes `items` throw before any row.
+ *
+ * `-` reads standard input, through the process's copy of it (see stdin.ts); messages call it `stdin`.
  */
 export async function openInput(file: string, options: OpenInputOptions = {}): Promise<OpenedInput> {
   const rules = options.rules ?? DEFAULT_RULES;
-  const handle = await open(file, 'r').catch((error: unknown) => {
-    throw cannotRead(file, error);
+  const name = inputName(file);
+  const stdin: StdinHold | undefined = file === STDIN ? await holdStdin() : undefined;
+  const handle = await open(stdin?.path ?? file, 'r').catch(async (error: unknown) => {
+    await stdin?.release();
+    throw cannotRead(name, error);
   });
+  const close = async (): Promise<void> => {
+    await handle.close();
+    await stdin?.release();
+  };
   try {
     const stats = await handle.stat({ bigint: true }).catch((error: unknown) => {
-      throw cannotRead(file, error);
+      throw cannotRead(name, error);
     });
-    await checkFileKind(handle, file).catch((error: unknown) => {
-      throw cannotRead(file, error);
+    await checkFileKind(handle, name).catch((error: unknown) => {
+      throw cannotRead(name, error);
     });
-    const scan = await prescan(readCsv(handle, { file, checkUtf8: true }), {
-      file,
+    const scan = await prescan(readCsv(handle, { file: name, checkUtf8: true }), {
+      file: name,
       requireRows: options.requireRows,
     });
     return {
       columns: scan.columns,
       rows: scan.rows,
-      items: judgeRows({ handle, file, stats, scan, rules }),
-      close: () => handle.close(),
+      items: judgeRows({ handle, file: name, close, stats, scan, rules }),
+      close,
     };
   } catch (error) {
-    await handle.close();
+    await close();
     throw error;
   }
 }

@@ -136,7 +136,7 @@ export async function* readCsv(
     }
     for (const item of skipped.splice(0)) yield malformed(item);
   } catch (error) {
-    throw error instanceof Utf8Failure ? await describeUtf8Error(file, error.offset) : cannotRead(file, error);
+    throw error instanceof Utf8Failure ? await describeUtf8Error(handle, file, error.offset) : cannotRead(file, error);
   } finally {
     parser.destroy();
   }

@@ -22,18 +22,24 @@ export interface RunningCli {
 /**
  * Starts the built binary with a minimal environment (no inherited DS100_* or proxy variables), for
  * tests that signal or kill it mid-run. Asynchronous, so that a simulator started by the test keeps
- * answering while the CLI runs.
+ * answering while the CLI runs. Its stdin is empty unless `stdin` is given (then piped in and closed).
  */
 export function startCli(
   args: readonly string[],
   env: Record<string, string> = {},
-  { cwd = ROOT, closeStdoutEarly = false }: { cwd?: string | undefined; closeStdoutEarly?: boolean } = {},
+  {
+    cwd = ROOT,
+    closeStdoutEarly = false,
+    stdin,
+  }: { cwd?: string | undefined; closeStdoutEarly?: boolean; stdin?: string | undefined } = {},
 ): RunningCli {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  // A CLI that stops before reading its stdin closes the pipe: EPIPE is no failure of the test.
+  child.stdin?.on('error', () => undefined).end(stdin);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -53,7 +59,7 @@ export function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
   cwd?: string,
-  options: { closeStdoutEarly?: boolean } = {},
+  options: { closeStdoutEarly?: boolean; stdin?: string } = {},
 ): Promise<CliResult> {
   return startCli(args, env, { cwd, ...options }).done;
 }

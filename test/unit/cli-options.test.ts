@@ -88,12 +88,6 @@ describe('checkEnableFlags', () => {
     expect(settings.credentials).toBeUndefined();
   });
 
-  it('refuses to write a log over the key file', () => {
-    expect(() => checkEnableFlags(flags({ 'log-file': 'a.key', 'key-file': 'a.key' }), {})).toThrow(
-      /^--log-file and --key-file name the same file/,
-    );
-  });
-
   it('a key file is enough: the base URL comes from it', () => {
     const settings = checkEnableFlags(flags({ 'key-file': 'a.key' }), {});
     expect(settings.credentials).toEqual({ kind: 'key-file', file: 'a.key' });
@@ -104,10 +98,6 @@ describe('checkEnableFlags', () => {
     [{ simulate: true, 'base-url': 'https://x.example/' }, /--simulate and --base-url conflict/],
     [{ 'simulate-tenant': 't.csv' }, /--simulate-tenant only makes sense with --simulate/],
     [{ simulate: true, 'oauth-client': 'c.json' }, /--oauth-client cannot be used with --simulate/],
-    [{ out: 'in.csv' }, /^--out and input name the same file \(in.csv\)/],
-    [{ out: './in.csv' }, /^--out and input name the same file/],
-    [{ state: 'out.csv' }, /^--state and --out name the same file/],
-    [{ 'summary-json': 'in.csv' }, /^--summary-json and input name the same file/],
     [{ concurrency: 0 }, /^Expected `concurrency` \(--concurrency\) to be a whole number from 1 to 256, got 0$/],
     [{ concurrency: 2.5 }, /--concurrency\) to be a whole number/],
     [{ rate: 0 }, /^Expected `rate` \(--rate\) to be a number from 0.01 to 100,000, got 0$/],
@@ -127,16 +117,13 @@ describe('checkEnableFlags', () => {
 });
 
 describe('checkValidateFlags', () => {
-  it('--serial-length must be 0 to 36, --out not the input', () => {
+  it('--serial-length must be 0 to 36', () => {
     expect(checkValidateFlags({ input: 'a.csv', 'serial-length': 9, strict: true }).rules).toEqual({
       serialLength: 9,
       strict: true,
     });
     expect(() => checkValidateFlags({ input: 'a.csv', 'serial-length': 40, strict: false })).toThrow(
       /--serial-length\) to be a whole number from 0 to 36, got 40/,
-    );
-    expect(() => checkValidateFlags({ input: 'a.csv', out: './a.csv', 'serial-length': 9, strict: false })).toThrow(
-      /--out and input name the same file/,
     );
   });
 });
