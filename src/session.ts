@@ -5,7 +5,7 @@ import { enable } from './commands/enable.js';
 import { plan } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
 import { usageError } from './errors.js';
-import { holdStdin, inputName, STDIN, type StdinHold } from './input/stdin.js';
+import { holdStdin, STDIN, type StdinHold } from './input/stdin.js';
 import { silentLogger, type Logger } from './log.js';
 import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
 import { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
@@ -13,7 +13,7 @@ import type { RunSummary } from './output/summary.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import type { RunOptions } from './pipeline/run-options.js';
 import { apiKeyRegistration, Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
-import { StateStore } from './state/state-store.js';
+import { lockFileOf, StateStore } from './state/state-store.js';
 
 /**
  * Everything a run against a tenant needs around the row pipeline, for the command line and for
@@ -78,8 +78,7 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
       '--out': options.out,
       '--summary-json': options.summaryJson,
       '--state': options.state,
-      // StateStore.open locks `<file>.lock`.
-      'the lock file of --state': options.state === undefined ? undefined : `${options.state}.lock`,
+      'the lock file of --state': options.state === undefined ? undefined : lockFileOf(options.state),
       ...moreOutputs,
     },
   };
@@ -195,13 +194,12 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       signal: stopper.signal,
       state,
     };
-    const ran =
+    const summary =
       options.command === 'enable'
         ? await enable({ ...run, out: options.out ?? '' })
         : options.command === 'plan'
           ? await plan(run)
           : await reconcile({ ...run, state: state! });
-    const summary = { ...ran, input: inputName(ran.input) };
     const exitCode = signalled === 'SIGTERM' && summary.stopped ? EXIT_CODES.sigterm : exitCodeFor(summary);
     if (options.summaryJson)
       writeSummaryJson(options.summaryJson, toSummaryDocument(options.command, summary, exitCode));

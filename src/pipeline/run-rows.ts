@@ -3,6 +3,7 @@ import { Ds100Client } from '../client/ds100-client.js';
 import type { AttemptOutcome, AttemptSuccess } from '../client/response.js';
 import { Ds100Error } from '../errors.js';
 import { openInput } from '../input/open-input.js';
+import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import { SummaryCounter, type RunSummary } from '../output/summary.js';
 import { RequestQueue, type Confirmation, type Sent } from '../queue/request-queue.js';
@@ -200,7 +201,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     logger.info(
       {
         command: action.command,
-        input: settings.input,
+        input: inputName(settings.input),
         out: settings.out,
         concurrency: settings.concurrency,
         rate: settings.rate,
@@ -245,7 +246,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   }
   const summary = counter.finish({
     command: action.command,
-    input: settings.input,
+    input: inputName(settings.input),
     out: settings.out ?? '',
     requests: requests.requestsSent,
     simulated: settings.simulated ?? false,

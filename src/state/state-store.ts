@@ -7,6 +7,9 @@ import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
 // enabled, the next `reconcile` looks the pair up and `enable --resume` sends it again.
 const RECORDED = new Set(['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'unknown']);
 
+/** The lock file that keeps a second run away from the state file `file`. */
+export const lockFileOf = (file: string): string => `${file}.lock`;
+
 /**
  * The state a run keeps next to its `--state` file: the lock (one run at a time), the ledger of each
  * pair's latest outcome, and which pairs of the ledger this run's input still holds (drift).
@@ -32,7 +35,7 @@ export class StateStore {
 
   /** Takes the lock `<file>.lock` (Ds100Error LOCKED if another run holds it), then loads the ledger. */
   static open(file: string): StateStore {
-    const lock = acquireLock(`${file}.lock`);
+    const lock = acquireLock(lockFileOf(file));
     try {
       let loaded = loadLedger(file);
       if (shouldCompact(loaded)) {
