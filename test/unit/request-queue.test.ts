@@ -231,3 +231,80 @@ describe('RequestQueue with the adaptive slowdown', () => {
     requests.close();
   });
 });
+
+describe('RequestQueue settles a lost answer with `confirm` before anything else', () => {
+  const lost = (extra = {}): AttemptOutcome => ({
+    ok: false,
+    code: 'NETWORK_ERROR',
+    message: 'ECONNRESET',
+    isAnswerLost: true,
+    ...extra,
+  });
+  const found = { ok: true, httpStatus: 200, token: (enabled as { token: never }).token, userId: 'u' } as const;
+
+  it('a change the check finds made is a success, with every request counted and no retry', async () => {
+    const enable = scripted([lost(), enabled]);
+    const confirm = vi.fn(async () => ({ isDone: true, found, attempts: 1 }) as const);
+    const sent = queue().send(enable.request, { confirm });
+    await vi.runAllTimersAsync();
+    expect(await sent).toEqual({ attempts: 2, outcome: { ...found, lostAnswer: 'ECONNRESET' } });
+    expect(enable.starts).toHaveLength(1);
+    expect(confirm).toHaveBeenCalledTimes(1);
+  });
+
+  it('a change the check finds not made is retried as usual; lookups do not use up retries', async () => {
+    const requests = queue({ retryPolicy: { ...POLICY, retries: 1 } });
+    const enable = scripted([lost(), lost({ code: 'BAD_RESPONSE', message: 'not JSON', httpStatus: 200 })]);
+    const confirm = vi.fn(async () => ({ isDone: false, attempts: 1 }) as const);
+    const sent = requests.send(enable.request, { confirm });
+    await vi.runAllTimersAsync();
+    // Two tries of the enable (retries 1), each followed by its check.
+    expect(await sent).toMatchObject({
+      attempts: 4,
+      outcome: { ok: false, code: 'BAD_RESPONSE', message: 'not JSON; a lookup found the change not made' },
+    });
+    expect(enable.starts).toHaveLength(2);
+    expect(confirm).toHaveBeenCalledTimes(2);
+  });
+
+  it('a check that cannot tell makes the outcome UNKNOWN_OUTCOME, final, with both reasons', async () => {
+    const enable = scripted([lost({ code: 'TIMEOUT', message: 'no complete response within the timeout' })]);
+    const confirm = async () =>
+      ({ isDone: undefined, why: 'the lookup that would tell failed too', attempts: 6 }) as const;
+    const sent = queue().send(enable.request, { confirm });
+    await vi.runAllTimersAsync();
+    expect(await sent).toEqual({
+      attempts: 7,
+      outcome: {
+        ok: false,
+        code: 'UNKNOWN_OUTCOME',
+        httpStatus: undefined,
+        message:
+          'the answer was lost (no complete response within the timeout) and the lookup that would tell failed too',
+      },
+    });
+    expect(enable.starts).toHaveLength(1);
+  });
+
+  it('an earlier lost answer is never hidden by a later failure: each is checked as it happens', async () => {
+    const enable = scripted([lost(), failure('SERVER_ERROR'), failure('SERVER_ERROR')]);
+    const checks: number[] = [];
+    const confirm = async () => {
+      checks.push(enable.starts.length);
+      return { isDone: true, found, attempts: 1 } as const;
+    };
+    const sent = queue().send(enable.request, { confirm });
+    await vi.runAllTimersAsync();
+    expect(await sent).toMatchObject({ outcome: { ok: true, lostAnswer: 'ECONNRESET' } });
+    expect(checks).toEqual([1]);
+  });
+
+  it('without `confirm` (a read-only request) a lost answer is simply retried, an unreadable 200 too', async () => {
+    const lookup = scripted([lost(), lost({ code: 'BAD_RESPONSE', httpStatus: 200 }), enabled]);
+    const retries: number[] = [];
+    const sent = queue().send(lookup.request, { onRetry: (_, delayMs) => retries.push(delayMs) });
+    await vi.runAllTimersAsync();
+    expect(await sent).toMatchObject({ attempts: 3, outcome: { ok: true } });
+    expect(retries).toEqual([750, 1500]);
+  });
+});
