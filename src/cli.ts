@@ -32,7 +32,13 @@ import { EXIT_CODES, validationExitCode } from './output/exit-codes.js';
 import { checkFileClashes } from './output/file-clashes.js';
 import { formatSummary, formatValidationSummary } from './output/summary.js';
 import { runSession, sessionFiles, type SessionOptions } from './session.js';
-import { apiKeyRegistration, Registry, SIMULATOR_STATS_PATH, startSimulator } from './simulator/index.js';
+import {
+  apiKeyRegistration,
+  parseFaultSpecs,
+  Registry,
+  SIMULATOR_STATS_PATH,
+  startSimulator,
+} from './simulator/index.js';
 
 // Two V8 settings for this process only (the library leaves its host's alone), each bought with a
 // memory figure in BENCHMARKS.md ("Memory"):
@@ -111,6 +117,11 @@ async function simulateCommand(flags: SimulateFlags): Promise<number> {
     latencyMs: flags.latency,
     rateLimit: rateLimit ? { perSecond: rateLimit, burst: flags.burst } : undefined,
     errorRate: flags['error-rate'],
+    chaos: parseFaultSpecs(flags.fault ?? []),
+    seed: flags.seed,
+    errorBurstLength: flags['error-burst-length'],
+    throttleRetryAfterSeconds: flags['throttle-retry-after'],
+    outages: (flags['outage-after'] ?? []).map((afterRequests) => ({ afterRequests, durationMs: flags['outage-ms'] })),
     token: flags.token ?? process.env['DS100_TOKEN'],
     recordCalls: false,
     apiKeys: key && [apiKeyRegistration(key.value)],

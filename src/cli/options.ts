@@ -153,6 +153,37 @@ export const SIMULATE_FLAGS = {
     describe: 'With --rate-limit: requests accepted at once before the limit bites (default: one second of it)',
   },
   'error-rate': { type: 'number', default: 0, describe: 'Share of requests answered 500, 0 to 1' },
+  fault: {
+    type: 'string',
+    array: true,
+    describe:
+      'KIND=SHARE, repeatable: a share (0 to 1) of DS100 requests meets this fault, drawn from --seed. ' +
+      'Nothing is changed by: reset-before-change (connection reset), proxy-html-502 (an HTML 502 page), ' +
+      'throttle-seconds / throttle-date / throttle-no-retry-after / throttle-absurd (429 with Retry-After in ' +
+      'seconds, as an HTTP-date, none, or 86400), error-burst (this and the next --error-burst-length - 1 ' +
+      'requests answered 500). The change is made, then: reset-after-change (connection reset), ' +
+      'hang-after-change (no answer ever), empty-ok / object-ok / other-device-ok (200 with an empty body, ' +
+      'a JSON object, or an array about another device; a 404 is sent as is)',
+  },
+  seed: {
+    type: 'number',
+    default: 1,
+    describe: 'Seeds --error-rate and --fault: the same seed and order of requests, the same faults',
+  },
+  'error-burst-length': { type: 'number', default: 5, describe: 'Requests in a row an error-burst answers 500' },
+  'throttle-retry-after': {
+    type: 'number',
+    default: 1,
+    describe: 'Seconds the throttle-seconds and throttle-date faults ask to wait',
+  },
+  'outage-after': {
+    type: 'number',
+    array: true,
+    describe:
+      'Go away when the request after this many arrives (listener and every connection closed), then listen ' +
+      'again on the same port after --outage-ms; repeatable',
+  },
+  'outage-ms': { type: 'number', default: 1000, describe: 'How long each --outage-after outage lasts, in ms' },
   stateless: {
     type: 'boolean',
     default: false,

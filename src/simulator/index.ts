@@ -10,9 +10,21 @@ export {
   type RunningSimulator,
   type SimulatorCall,
   type SimulatorStats,
+  type ScheduledOutage,
 } from './server.js';
 export { Registry, generatePairs, type Credential, type TenantOptions } from './tenant.js';
-export type { FaultStep, FaultOptions, TokenBucketOptions } from './faults.js';
+export {
+  FAULT_KINDS,
+  ABSURD_RETRY_AFTER_SECONDS,
+  faultFlagName,
+  parseFaultSpecs,
+  type ChaosShares,
+  type FaultKind,
+  type FaultStep,
+  type FaultOptions,
+  type JournalFault,
+  type TokenBucketOptions,
+} from './faults.js';
 export {
   DS100_SCOPES,
   apiKeyRegistration,

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { usageError } from '../errors.js';
 import {
   DS100_SCOPES,
   SimulatorAuth,
@@ -10,8 +11,24 @@ import {
   type OAuthClientRegistration,
   type SimulatorAuthOptions,
 } from './auth.js';
-import { Faults, type FaultOptions, type FaultStep } from './faults.js';
-import { Tenant, seededRandom, type Ds100Action, type Registry, type TenantOptions } from './tenant.js';
+import {
+  ABSURD_RETRY_AFTER_SECONDS,
+  changesFirst,
+  Faults,
+  type FaultKind,
+  type FaultOptions,
+  type FaultStep,
+  type JournalFault,
+} from './faults.js';
+import {
+  Tenant,
+  seededRandom,
+  tokenSerialFor,
+  type Ds100Action,
+  type Registry,
+  type TenantAnswer,
+  type TenantOptions,
+} from './tenant.js';
 
 /**
  * The simulator's HTTP side: routes, request bodies, answers and the record of what was answered.
@@ -25,10 +42,12 @@ export interface SimulatorOptions extends TenantOptions, FaultOptions {
   readonly host?: string;
   /** The bearer token the tenant accepts; a random one by default. */
   readonly token?: string;
-  /** Seeds the random failures of `errorRate`, so that a run can be repeated. Default 1. */
+  /** Seeds the random faults (`errorRate`, `chaos`), so that a run can be repeated. Default 1. */
   readonly seed?: number;
-  /** Keep a log of every call (tests); off for long benchmarks. Default true. */
+  /** Keep a journal of every call (`calls`, for tests); off for long benchmarks. Default true. */
   readonly recordCalls?: boolean;
+  /** Outages to stage, e.g. `[{ afterRequests: 500, durationMs: 200 }]`. None by default. */
+  readonly outages?: readonly ScheduledOutage[];
   /** API keys whose signed JWTs are accepted (the static `token` stays accepted too). */
   readonly apiKeys?: readonly ApiKeyRegistration[];
   /** OAuth clients the token endpoint (`{oauthIssuer}/token`) serves. */
@@ -37,15 +56,41 @@ export interface SimulatorOptions extends TenantOptions, FaultOptions {
   readonly auth?: SimulatorAuthOptions;
 }
 
+/**
+ * The simulator going away (listener and every connection closed, requests in flight cut off) and
+ * listening again on the same port.
+ */
+export interface ScheduledOutage {
+  /** The outage starts when the API request after this many arrives; that request is cut off with the rest. */
+  readonly afterRequests: number;
+  /** How long nothing listens. */
+  readonly durationMs: number;
+}
+
+/**
+ * One entry of the journal: what the simulator really did with a request. Entries are added when a
+ * request's fate is settled (answered, reset, held open), so a slow answer comes after a quick one
+ * that arrived later.
+ */
 export interface SimulatorCall {
   readonly method: string;
   readonly path: string;
   readonly serial: string | undefined;
-  readonly status: number;
+  /** The body's userId (enable and disable), once the body was read. */
+  readonly userId?: string | undefined;
+  /**
+   * The status sent, or undefined when nothing was: a reset, a hang, the request that set off an
+   * outage, or an answer whose connection had already closed (the client gave up, an outage).
+   */
+  readonly status: number | undefined;
   /** performance.now() when the request arrived. */
   readonly at: number;
   /** Why the request was refused with 403, when it was. */
   readonly authError?: string | undefined;
+  /** The deliberate fault the request met, if any (see `JournalFault`). */
+  readonly fault?: JournalFault | undefined;
+  /** True when this call moved a credential Disabled -> Enabled or Enabled -> Disabled in the registry. */
+  readonly changed: boolean;
 }
 
 /** What the simulator has answered so far: `GET /__simulator/stats` returns this as JSON. */
@@ -63,6 +108,7 @@ export interface RunningSimulator {
   readonly baseUrl: string;
   readonly token: string;
   readonly registry: Registry;
+  /** The journal: every API request and what was really done with it (empty with `recordCalls: false`). */
   readonly calls: SimulatorCall[];
   readonly countsByStatus: Map<number, number>;
   /** The OAuth issuer URL; its token endpoint is `{oauthIssuer}/token`. */
@@ -77,6 +123,13 @@ export interface RunningSimulator {
   registerOAuthClient(client: OAuthClientRegistration): void;
   revokeOAuthClient(clientId: string): void;
   stats(): SimulatorStats;
+  /** Closes the listener and every connection, cutting off requests in flight; until `comeBack`, nothing listens. */
+  goAway(): Promise<void>;
+  /** Listens again on the same port after `goAway`. */
+  comeBack(): Promise<void>;
+  /** `goAway`, `ms` of silence, `comeBack`: resolves once it listens again (or once it is closed for good). */
+  outage(ms: number): Promise<void>;
+  /** Closes for good; a scheduled outage that could not listen again rejects here. */
   close(): Promise<void>;
 }
 
@@ -120,6 +173,38 @@ const ERROR_BODIES: Record<number, (path: string) => object> = {
 const errorBody = (status: number, path: string): string =>
   JSON.stringify((ERROR_BODIES[status] ?? ERROR_BODIES[500]!)(path));
 
+const PROXY_502_PAGE =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n' +
+  '<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+/** The Retry-After of a throttle fault; undefined for none. */
+function retryAfterFor(kind: FaultKind, seconds: number): string | undefined {
+  if (kind === 'throttleSeconds') return String(seconds);
+  if (kind === 'throttleAbsurd') return String(ABSURD_RETRY_AFTER_SECONDS);
+  if (kind === 'throttleNoRetryAfter') return undefined;
+  // An HTTP-date has whole seconds: round up, so that it never asks for less than the seconds given.
+  return new Date(Math.ceil(Date.now() / 1000) * 1000 + seconds * 1000).toUTCString();
+}
+
+const OTHER_USERS = ['bf42b589-d2dd-601d-7848-b1a07af6750b', '5d0b3c1e-8f2a-4e6b-9c7d-1a2b3c4d5e6f'];
+
+/** The same record for a device next to it, registered to someone else: what a mixed-up answer says. */
+function anotherDevice(record: object): object {
+  const fields = record as Record<string, unknown>;
+  const serial = String(fields['deviceSerialNumber']);
+  const last = serial.at(-1) ?? '';
+  const other = /\d/.test(last) ? `${serial.slice(0, -1)}${(Number(last) + 1) % 10}` : `${serial}1`;
+  const userId = fields['userId'] === OTHER_USERS[0] ? OTHER_USERS[1] : OTHER_USERS[0];
+  return { ...fields, userId, tokenSerialNumber: tokenSerialFor(other), deviceSerialNumber: other };
+}
+
+/** The body of a garbled 200 in place of the tenant's records. */
+function garbledBody(kind: 'emptyOk' | 'objectOk' | 'otherDeviceOk', records: readonly object[]): string {
+  if (kind === 'emptyOk') return '';
+  if (kind === 'objectOk') return JSON.stringify(records[0] ?? {});
+  return JSON.stringify(records.map(anotherDevice));
+}
+
 async function readBody(request: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -150,7 +235,8 @@ function readExactProperties(body: string, names: readonly string[]): Record<str
 
 /**
  * Starts a local stand-in for a tenant's Cloud Administration API: the DS100 enable, disable and
- * lookup calls with the documented status codes and error bodies.
+ * lookup calls with the documented status codes and error bodies, and whatever faults it is told to
+ * stage.
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const tenant = new Tenant(options);
@@ -161,6 +247,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const recordCalls = options.recordCalls ?? true;
   const auth = new SimulatorAuth(token, options.auth);
   const bearerTokensSeen = new Set<string>();
+  const outages = [...(options.outages ?? [])].sort((a, b) => a.afterRequests - b.afterRequests);
+  for (const { afterRequests, durationMs } of outages) {
+    if (!Number.isInteger(afterRequests) || afterRequests < 0 || !(durationMs >= 0 && durationMs < 2 ** 31)) {
+      throw usageError(
+        `Expected an outage to have a whole afterRequests from 0 and a durationMs from 0, got ${afterRequests} and ${durationMs}`,
+      );
+    }
+  }
+  const host = options.host ?? '127.0.0.1';
+  let port = 0;
   let origin = '';
   let requests = 0;
   let firstAt = 0;
@@ -171,8 +267,55 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     spanMs: requests > 1 ? lastAt - firstAt : 0,
   });
 
+  // Going away, coming back and closing run one after another, so that an outage that ends while
+  // the simulator closes, or two outages at once, cannot listen twice or after the end.
+  let transitions: Promise<void> = Promise.resolve();
+  const inTurn = (step: () => Promise<void>): Promise<void> => (transitions = transitions.then(step, step));
+  let isAway = false;
+  let isClosed = false;
+  let outageError: unknown;
+  // Each outage's wait, ended early by close() so that no timer outlives the simulator.
+  const outageWaits = new Set<() => void>();
+  const closeListener = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // After close(), which stops new connections: the ones open now, held requests included, go too.
+      server.closeAllConnections();
+    });
+  const goAway = (): Promise<void> =>
+    inTurn(async () => {
+      if (isAway) return;
+      isAway = true;
+      await closeListener();
+    });
+  const comeBack = (): Promise<void> =>
+    inTurn(async () => {
+      if (!isAway || isClosed) return;
+      server.listen(port, host);
+      await once(server, 'listening');
+      isAway = false;
+    });
+  const outage = async (ms: number): Promise<void> => {
+    await goAway();
+    if (isClosed) return;
+    await new Promise<void>((resolve) => {
+      const end = (): void => {
+        clearTimeout(timer);
+        outageWaits.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      outageWaits.add(end);
+    });
+    await comeBack();
+  };
+  // A scheduled outage has no caller to tell: close() does.
+  const startOutage = (ms: number): void => void outage(ms).catch((error: unknown) => (outageError ??= error));
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const at = performance.now();
+    // Kept: a request stream left unread (a body too large) lets go of its socket.
+    const socket = request.socket;
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (path === SIMULATOR_STATS_PATH && request.method === 'GET') {
       response.writeHead(200, { 'content-type': 'application/json' });
@@ -181,13 +324,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     if (requests++ === 0) firstAt = at;
     lastAt = at;
-    // Filled in as the request is understood; calls answered before that are logged without them.
-    const call: { serial?: string; authError?: string } = {};
+    // Filled in as the request is understood; calls settled before that are journaled without them.
+    const call: { serial?: string; userId?: string; authError?: string; fault?: JournalFault; changed?: boolean } = {};
+    const record = (status: number | undefined): void => {
+      if (!recordCalls) return;
+      calls.push({
+        method: request.method ?? '',
+        path,
+        serial: call.serial,
+        userId: call.userId,
+        status,
+        at,
+        authError: call.authError,
+        fault: call.fault,
+        changed: call.changed ?? false,
+      });
+    };
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
+      // The client gave up or an outage cut the connection while the answer was being made: the
+      // change (if any) is done, but nothing reaches anyone.
+      if (socket.destroyed) return record(undefined);
       countsByStatus.set(status, (countsByStatus.get(status) ?? 0) + 1);
-      if (recordCalls) {
-        calls.push({ method: request.method ?? '', path, serial: call.serial, status, at, authError: call.authError });
-      }
+      record(status);
       response.writeHead(status, { 'content-type': 'application/json', ...headers });
       response.end(body);
     };
@@ -205,6 +363,54 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         : undefined;
       send(status, echoed ?? step.body ?? errorBody(status, path), headers);
     };
+
+    /** Plays a fault kind; false when it does not apply to the tenant's answer (a garbled 200 of a 404). */
+    const misbehave = (kind: FaultKind, answer: TenantAnswer | undefined): boolean => {
+      switch (kind) {
+        case 'resetBeforeChange':
+        case 'resetAfterChange':
+          record(undefined);
+          // A TCP reset, as a crashing process or a dropping middlebox sends, not a polite FIN.
+          if (!socket.destroyed) socket.resetAndDestroy();
+          return true;
+        case 'hangAfterChange':
+          // Nothing is ever written and nothing waits: the connection stays open until the client
+          // closes it or the simulator closes every connection.
+          record(undefined);
+          return true;
+        case 'proxyHtml502':
+          send(502, PROXY_502_PAGE, { 'content-type': 'text/html' });
+          return true;
+        case 'errorBurst':
+          sendError(500);
+          return true;
+        case 'throttleSeconds':
+        case 'throttleDate':
+        case 'throttleNoRetryAfter':
+        case 'throttleAbsurd': {
+          const retryAfter = retryAfterFor(kind, faults.throttleRetryAfterSeconds);
+          sendError(429, undefined, retryAfter === undefined ? {} : { 'retry-after': retryAfter });
+          return true;
+        }
+        case 'emptyOk':
+        case 'objectOk':
+        case 'otherDeviceOk': {
+          if (answer?.status !== 200) return false;
+          send(200, garbledBody(kind, answer.records));
+          return true;
+        }
+      }
+    };
+
+    const outage = outages[0];
+    if (outage && requests > outage.afterRequests) {
+      while (outages[0] && requests > outages[0].afterRequests) outages.shift();
+      call.fault = 'outage';
+      record(undefined);
+      // Closes every connection, this request's among them.
+      startOutage(outage.durationMs);
+      return;
+    }
 
     const body = await readBody(request);
     // Counted from the request's arrival, so that reading the body does not add to it.
@@ -234,6 +440,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     const admission = faults.limiter?.admit(performance.now());
     if (admission && !admission.ok) {
+      call.fault = 'rateLimit';
       return sendError(429, undefined, { 'retry-after': String(admission.retryAfterSeconds) });
     }
     try {
@@ -243,14 +450,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (typeof fields === 'string') return sendError(400, fields);
       const serial = fields['deviceSerialNumber']!;
       call.serial = serial;
+      call.userId = fields['userId'];
 
-      const step = faults.nextStep(serial);
-      if (step?.delayMs) await sleep(step.delayMs);
-      // A scripted status comes first; a step with only a delay leaves room for a random failure.
-      const failure = step?.status === undefined ? faults.randomFailure() : step;
-      if (failure?.status !== undefined) return sendFault(failure.status, failure);
+      const { delayMs, fault } = faults.next(serial);
+      if (delayMs) await sleep(delayMs);
+      call.fault = fault?.kind;
+      if (fault?.kind === 'scripted') return sendFault(fault.step.status, fault.step);
+      if (fault?.kind === 'errorRate') return sendError(500);
+      if (fault && !changesFirst(fault.kind) && misbehave(fault.kind, undefined)) return;
 
-      const answer = tenant.answer(route.action, { deviceSerialNumber: serial, userId: fields['userId'] });
+      const { answer, changed } = tenant.perform(route.action, { deviceSerialNumber: serial, userId: call.userId });
+      call.changed = changed;
+      if (fault && misbehave(fault.kind, answer)) return;
+      call.fault = undefined;
       if (answer.status === 404) return sendError(404, answer.description);
       return send(200, JSON.stringify(answer.records));
     } finally {
@@ -266,14 +478,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     });
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  server.listen(options.port ?? 0, host);
   await once(server, 'listening');
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
-  origin = `http://${host}:${port}`;
+  const bound = server.address() as AddressInfo;
+  // An outage listens again on this port: the one asked for, or the one picked for port 0.
+  port = bound.port;
+  origin = `http://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${port}`;
   auth.defaultAudience = `${origin}${SIMULATOR_BASE_PATH}`;
   for (const key of options.apiKeys ?? []) auth.registerApiKey(key);
   for (const client of options.oauthClients ?? []) auth.registerOAuthClient(client);
+
   return {
     baseUrl: `${origin}${SIMULATOR_BASE_PATH}`,
     token,
@@ -288,9 +502,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     registerOAuthClient: (client) => auth.registerOAuthClient(client),
     revokeOAuthClient: (clientId) => auth.revokeOAuthClient(clientId),
     stats,
+    goAway,
+    comeBack,
+    outage,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      isClosed = true;
+      for (const end of outageWaits) end();
+      await goAway();
+      if (outageError !== undefined) throw outageError;
     },
   };
 }

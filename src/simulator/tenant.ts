@@ -23,6 +23,12 @@ export type TenantAnswer =
   | { readonly status: 200; readonly records: readonly object[] }
   | { readonly status: 404; readonly description: string };
 
+/** An answer and whether giving it moved a credential between Disabled and Enabled. */
+export interface TenantOutcome {
+  readonly answer: TenantAnswer;
+  readonly changed: boolean;
+}
+
 export interface TenantOptions {
   /** The registered DS100s; an empty registry by default. */
   readonly registry?: Registry;
@@ -75,6 +81,15 @@ export class Registry {
     return this.#bySerial.size;
   }
 
+  /** Every registered credential, in the order registered: to hold a run's outcome against at the end. */
+  values(): IterableIterator<Credential> {
+    return this.#bySerial.values();
+  }
+
+  [Symbol.iterator](): IterableIterator<Credential> {
+    return this.#bySerial.values();
+  }
+
   /** Registers every valid pair of a CSV in the same format the tool reads. */
   static async fromCsv(file: string): Promise<Registry> {
     const registry = new Registry();
@@ -95,6 +110,7 @@ const publicRecord = (credential: Credential): object => ({
 });
 
 const notFound = (description: string): TenantAnswer => ({ status: 404, description });
+const unchanged = (answer: TenantAnswer): TenantOutcome => ({ answer, changed: false });
 
 /** The DS100 calls' semantics over a registry. `now` (epoch ms) dates status changes. */
 export class Tenant {
@@ -118,28 +134,43 @@ export class Tenant {
     action: Ds100Action,
     request: { readonly deviceSerialNumber: string; readonly userId?: string },
   ): TenantAnswer {
+    return this.perform(action, request).answer;
+  }
+
+  /**
+   * `answer`, also saying whether the call changed the credential's status. A pair registered by this
+   * very call (`autoRegister`) starts Disabled, so enabling it is a change and disabling it is not;
+   * a `stateless` tenant keeps nothing and so changes nothing.
+   */
+  perform(
+    action: Ds100Action,
+    request: { readonly deviceSerialNumber: string; readonly userId?: string },
+  ): TenantOutcome {
     const { deviceSerialNumber: serial, userId } = request;
     let credential = this.registry.get(serial);
+    let kept = credential !== undefined;
     if (!credential && this.#autoRegister && userId !== undefined) {
       const pair = { deviceSerialNumber: serial, userId };
       const at = new Date(this.#now());
       credential = this.#stateless ? Registry.credentialFor(pair, at) : this.registry.register(pair, at);
+      kept = !this.#stateless;
     }
-    if (!credential) return notFound(`DS100 with serial number ${serial} not found`);
+    if (!credential) return unchanged(notFound(`DS100 with serial number ${serial} not found`));
     if (action === 'lookup') {
-      return {
+      return unchanged({
         status: 200,
         records: [{ ...publicRecord(credential), tokenState: 'Assigned', deviceType: 'SecurID DS100' }],
-      };
+      });
     }
-    if (credential.userId !== userId) return notFound(`DS100 ${serial} is not registered to user ${userId}`);
+    if (credential.userId !== userId) return unchanged(notFound(`DS100 ${serial} is not registered to user ${userId}`));
     const status = action === 'enable' ? 'Enabled' : 'Disabled';
-    if (credential.tokenStatus !== status) {
+    const changed = credential.tokenStatus !== status;
+    if (changed) {
       credential.tokenStatus = status;
       credential.tokenStatusChangedAt = new Date(this.#now()).toISOString();
       credential.tokenStatusChangedBy = SIMULATOR_ADMIN;
     }
-    return { status: 200, records: [publicRecord(credential)] };
+    return { answer: { status: 200, records: [publicRecord(credential)] }, changed: changed && kept };
   }
 }
 

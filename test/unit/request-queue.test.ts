@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AttemptOutcome } from '../../src/client/response.js';
+import type { AttemptOutcome, AttemptSuccess } from '../../src/client/response.js';
 import type { RetryPolicy } from '../../src/client/retry-policy.js';
 import { rateWindow, RequestQueue, type RequestQueueOptions } from '../../src/queue/request-queue.js';
 
@@ -240,7 +240,12 @@ describe('RequestQueue settles a lost answer with `confirm` before anything else
     isAnswerLost: true,
     ...extra,
   });
-  const found = { ok: true, httpStatus: 200, token: (enabled as { token: never }).token, userId: 'u' } as const;
+  const found: AttemptSuccess = {
+    ok: true,
+    httpStatus: 200,
+    token: { tokenSerialNumber: '1', tokenStatus: 'Enabled', tokenStatusChangedAt: '', tokenStatusChangedBy: '' },
+    userId: 'u',
+  };
 
   it('a change the check finds made is a success, with every request counted and no retry', async () => {
     const enable = scripted([lost(), enabled]);
