@@ -202,20 +202,23 @@ export function classifyLookupResponse(
 ): AttemptOutcome {
   const { status, body } = response;
   if (status < 200 || status >= 300) return classifyFailure(response, secrets);
+  // An empty or misshapen 200 is taken as an answer lost on the way (a lookup changes nothing, so it
+  // is simply asked again); a page of text or HTML is a login page or a proxy, which asking again
+  // does not cure.
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return failure('BAD_RESPONSE', status, safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets));
+    const message = safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets);
+    return body.trim() === '' ? unreadable(status, message) : failure('BAD_RESPONSE', status, message);
   }
-  if (!Array.isArray(parsed))
-    return failure('BAD_RESPONSE', status, 'the 200 response is not the documented JSON array');
+  if (!Array.isArray(parsed)) return unreadable(status, 'the 200 response is not the documented JSON array');
   if (parsed.length === 0) return failure('NOT_FOUND', status, 'the lookup found no credential for this device');
   const pair = { deviceSerialNumber, userId: '' };
   const token = readTokenRecord(body, pair);
-  if (typeof token === 'string') return failure('BAD_RESPONSE', status, safeExcerpt(token, secrets));
+  if (typeof token === 'string') return unreadable(status, safeExcerpt(token, secrets));
   const userId = recordFor(parsed, deviceSerialNumber)?.['userId'];
-  if (!isString(userId)) return failure('BAD_RESPONSE', status, 'the lookup response has no userId');
+  if (!isString(userId)) return unreadable(status, 'the lookup response has no userId');
   return { ok: true, httpStatus: status, token, userId };
 }
 
