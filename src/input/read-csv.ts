@@ -22,6 +22,9 @@ export interface ReadCsvOptions {
 // the file passes through here and can be counted.
 const PARSE_OPTIONS = {
   bom: true,
+  // Every line ending everywhere, CR LF first: csv-parse otherwise keeps to the first one it meets, and
+  // in a file of mixed endings (rows appended by another tool) reads the others as part of a value.
+  record_delimiter: ['\r\n', '\n', '\r'] as string[],
   relax_column_count: true,
   relax_quotes: true,
   skip_empty_lines: false,

@@ -68,6 +68,21 @@ describe('readCsv', () => {
     ]);
   });
 
+  // Found by test/property: csv-parse kept to the first line ending it met, so an LF row in a CR LF
+  // file (or a CR LF row in an LF one) ran into the row after it, or kept a CR in its last value.
+  it.each([
+    ['LF rows in a CR LF file', `serial,userId\r\n140100001,${USER}\n140100002,${USER}\r\n140100003,${USER}\n`],
+    ['a CR LF row in an LF file', `serial,userId\n140100001,${USER}\r\n140100002,${USER}\n140100003,${USER}`],
+    ['a lone CR among LFs', `serial,userId\n140100001,${USER}\r140100002,${USER}\n140100003,${USER}\n`],
+  ])('reads %s line by line', async (_, text) => {
+    expect(await readText(text)).toEqual([
+      [1, ['serial', 'userId']],
+      [2, ['140100001', USER]],
+      [3, ['140100002', USER]],
+      [4, ['140100003', USER]],
+    ]);
+  });
+
   it('corrects the line csv-parse reports for a malformed record after a CR LF inside quotes', async () => {
     const text = `serial,note\r\n140100001,"a\r\nb"\r\n140100002,"never closed`;
     // csv-parse counts the quoted CR LF as two lines, so its error names line 5 for the 4th line.
