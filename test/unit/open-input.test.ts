@@ -59,20 +59,20 @@ describe('openInput', () => {
     expect(items[0]!.row.carried).toEqual(['6" tall']);
   });
 
-  it('reports a quote that is never closed as MALFORMED_CSV where reading stopped', async () => {
+  it('reports a quote that is never closed as MALFORMED_CSV on the line its row starts', async () => {
     const items = await readAll(`serial,userId\n140100001,${USER}\n140100002,"${USER}\n140100003,${USER}\n`);
     expect(summarise(items)).toEqual([
       [2, 'row'],
-      [4, 'MALFORMED_CSV'],
+      [3, 'MALFORMED_CSV'],
     ]);
     expect(items[1]).toEqual({
       kind: 'invalid',
-      row: { line: 4, deviceSerialNumber: '', userId: '', carried: [] },
+      row: { line: 3, deviceSerialNumber: '', userId: '', carried: [] },
       problem: {
         code: 'MALFORMED_CSV',
         message:
-          'a quoted field is never closed: everything from its opening quote to the end of the file was read as ' +
-          'one field and could not be used; look for an unbalanced " in the rows before this line',
+          'a quoted field in this row is never closed: everything from its opening quote to the end of the file ' +
+          'was read as one field and could not be used; look for an unbalanced " in this row',
       },
     });
   });
