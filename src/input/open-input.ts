@@ -83,7 +83,9 @@ async function* judgeRows({ handle, file, stats, scan, rules }: SecondRead): Asy
       }
       if (++rows > scan.rows) break;
       if ('error' in item) {
-        const row: InputRow = { line: item.line, deviceSerialNumber: '', userId: '', carried: [] };
+        // An empty cell per carried column: the row's results line is as wide as the header.
+        const carried = columns.carriedIndexes.map(() => '');
+        const row: InputRow = { line: item.line, deviceSerialNumber: '', userId: '', carried };
         yield { kind: 'invalid', row, problem: malformedProblem(item.error) };
         continue;
       }
