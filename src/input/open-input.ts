@@ -36,14 +36,13 @@ export interface OpenInputOptions {
   readonly requireRows?: boolean | undefined;
 }
 
-// csv-parse only knows where it gave up (the end of the file), not where the broken record began,
-// and its own message names the wrong line: say what to look for instead.
+// csv-parse's own message names the line where it gave up (the end of the file), not the row's.
 const malformedProblem = (error: CsvError): RowProblem => ({
   code: 'MALFORMED_CSV',
   message:
     error.code === 'CSV_QUOTE_NOT_CLOSED'
-      ? 'a quoted field is never closed: everything from its opening quote to the end of the file was read as ' +
-        'one field and could not be used; look for an unbalanced " in the rows before this line'
+      ? 'a quoted field in this row is never closed: everything from its opening quote to the end of the file ' +
+        'was read as one field and could not be used; look for an unbalanced " in this row'
       : `the line is not valid CSV: ${error.message}`,
 });
 
@@ -88,7 +87,9 @@ async function* judgeRows({ handle, file, close, stats, scan, rules }: SecondRea
       }
       if (++rows > scan.rows) break;
       if ('error' in item) {
-        const row: InputRow = { line: item.line, deviceSerialNumber: '', userId: '', carried: [] };
+        // An empty cell per carried column: the row's results line is as wide as the header.
+        const carried = columns.carriedIndexes.map(() => '');
+        const row: InputRow = { line: item.line, deviceSerialNumber: '', userId: '', carried };
         yield { kind: 'invalid', row, problem: malformedProblem(item.error) };
         continue;
       }

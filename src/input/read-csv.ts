@@ -22,6 +22,9 @@ export interface ReadCsvOptions {
 // the file passes through here and can be counted.
 const PARSE_OPTIONS = {
   bom: true,
+  // Every line ending everywhere, CR LF first: csv-parse otherwise keeps to the first one it meets, and
+  // in a file of mixed endings (rows appended by another tool) reads the others as part of a value.
+  record_delimiter: ['\r\n', '\n', '\r'] as string[],
   relax_column_count: true,
   relax_quotes: true,
   skip_empty_lines: false,
@@ -54,15 +57,6 @@ export function lineBreaksIn(record: readonly string[]): number {
     }
   }
   return breaks;
-}
-
-/** CR LF pairs inside a record's fields. */
-export function crlfsIn(record: readonly string[]): number {
-  let pairs = 0;
-  for (const field of record) {
-    for (let at = field.indexOf('\r\n'); at !== -1; at = field.indexOf('\r\n', at + 2)) pairs++;
-  }
-  return pairs;
 }
 
 // Spreadsheets export formatted but empty rows as ",,": they are blank lines, not rows to report.
@@ -114,24 +108,17 @@ export async function* readCsv(
   piping.catch(() => undefined);
 
   let line = 1; // where the next record starts
-  // csv-parse counts a CR LF inside a quoted field as two lines. Its count is used only for a
-  // malformed record, which it does not hand over (the line in its CsvError), so only there is the
-  // excess taken off: the CR LFs inside the records before it.
-  let crlfs = 0;
-  const malformed = ({ error }: { readonly error: CsvError }): CsvItem => {
-    const at = typeof error.lines === 'number' ? error.lines - crlfs : line;
-    line = at + 1;
-    return { error, line: at };
-  };
+  // Not csv-parse's line in the error: that is where it gave up (the end of the file, a CR LF inside
+  // quotes counted as two), not where the record starts. With these options only a quote never
+  // closed is malformed, and it runs to the end of the file: no record follows it.
+  const malformed = ({ error }: { readonly error: CsvError }): CsvItem => ({ error, line });
   let records = 0;
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       records++;
       while (skipped[0] !== undefined && skipped[0].after < records) yield malformed(skipped.shift()!);
       const start = line;
-      const breaks = lineBreaksIn(record);
-      if (breaks > 0) crlfs += crlfsIn(record);
-      line = start + 1 + breaks;
+      line = start + 1 + lineBreaksIn(record);
       if (!isBlank(record)) yield { record, line: start };
     }
     for (const item of skipped.splice(0)) yield malformed(item);

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/commands/validate.js';
 import { openInput, type OpenedInput, type ReadItem } from '../../src/input/open-input.js';
@@ -59,22 +60,39 @@ describe('openInput', () => {
     expect(items[0]!.row.carried).toEqual(['6" tall']);
   });
 
-  it('reports a quote that is never closed as MALFORMED_CSV where reading stopped', async () => {
+  it('reports a quote that is never closed as MALFORMED_CSV on the line its row starts', async () => {
     const items = await readAll(`serial,userId\n140100001,${USER}\n140100002,"${USER}\n140100003,${USER}\n`);
     expect(summarise(items)).toEqual([
       [2, 'row'],
-      [4, 'MALFORMED_CSV'],
+      [3, 'MALFORMED_CSV'],
     ]);
     expect(items[1]).toEqual({
       kind: 'invalid',
-      row: { line: 4, deviceSerialNumber: '', userId: '', carried: [] },
+      row: { line: 3, deviceSerialNumber: '', userId: '', carried: [] },
       problem: {
         code: 'MALFORMED_CSV',
         message:
-          'a quoted field is never closed: everything from its opening quote to the end of the file was read as ' +
-          'one field and could not be used; look for an unbalanced " in the rows before this line',
+          'a quoted field in this row is never closed: everything from its opening quote to the end of the file ' +
+          'was read as one field and could not be used; look for an unbalanced " in this row',
       },
     });
+  });
+
+  // Found by test/property: the malformed row had no carried cells, so its report line was shorter
+  // than the header and a strict CSV reader refused the report.
+  it('gives a malformed row an empty cell per carried column, so its report line is as wide as the header', async () => {
+    const dir = tempDir();
+    const input = join(dir, 'in.csv');
+    await writeFile(input, `userId,deviceSerialNumber,note,site\n${USER},140100001,a,b\n"`);
+    const items = await collect(await openInput(input));
+    expect(items[1]?.row).toEqual({ line: 3, deviceSerialNumber: '', userId: '', carried: ['', ''] });
+    const out = join(dir, 'report.csv');
+    await validate({ input, out });
+    const [header, ...lines] = parse(readFileSync(out)) as string[][];
+    expect(lines.map((line) => [line[0], line[3], line[9], line.length])).toEqual([
+      ['2', 'valid', '', header!.length],
+      ['3', 'invalid', 'MALFORMED_CSV', header!.length],
+    ]);
   });
 
   it('counts the rows that are not blank, malformed ones included', async () => {
