@@ -9,7 +9,7 @@ import { readResults } from '../helpers/results.js';
 import { registryOf, rowCalls, startTestSimulator, tenantOf } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
-const ROWS = 2000;
+const ROWS = Number(process.env.SOAK_ROWS ?? 2000);
 // Every kind of fault the simulator has, each on 1% of requests, with random 500s besides.
 const EVERY_FAULT: ChaosShares = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0.01]));
 
