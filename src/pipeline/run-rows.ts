@@ -2,9 +2,10 @@ import PQueue from 'p-queue';
 import { Ds100Client } from '../client/ds100-client.js';
 import type { AttemptOutcome } from '../client/response.js';
 import { Ds100Error } from '../errors.js';
+import { onLogFileFailure } from '../log.js';
 import { openInput } from '../input/open-input.js';
 import { ResultsWriter } from '../output/results-writer.js';
-import { SummaryCounter, type RunSummary } from '../output/summary.js';
+import { describeOutputFailure, SummaryCounter, type RunSummary } from '../output/summary.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -43,6 +44,12 @@ export function notAttempted(row: InputRow, reason: StopReason | undefined, sent
   return resultOf(row, { attempts, httpStatus, outcome: 'not-attempted', errorCode: code, errorMessage: message });
 }
 
+/** The files a run writes as it goes; one that refuses a write stops the run (OUTPUT_FAILED). */
+type RunOutput = 'results' | 'state' | 'log';
+
+const errnoOf = (error: Ds100Error | undefined): string | undefined =>
+  (error?.cause as NodeJS.ErrnoException | undefined)?.code;
+
 /** A rate for the log: requests per second, to two decimals. */
 const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
 
@@ -63,23 +70,9 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const settings = resolveRunOptions(options);
   const { logger, state, signal } = settings;
   const input = await openInput(settings.input, { rules: settings.rules });
-  let writer: ResultsWriter | undefined;
-  try {
-    // The first token before anything is written or sent: unusable credentials (an OAuth client the
-    // server refuses, an unreachable token endpoint) stop the run at once.
-    await settings.tokenProvider.getToken().catch((error: unknown) => {
-      throw error instanceof Ds100Error
-        ? error
-        : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
-    });
-    if (settings.out !== undefined) writer = await ResultsWriter.open(settings.out, input.columns.carriedNames);
-  } catch (error) {
-    await input.close();
-    throw error;
-  }
 
-  // One way to stop, whatever the cause (a breaker, or the caller's signal): no new request,
-  // requests on the wire finish, every remaining row is written not-attempted.
+  // One way to stop, whatever the cause (a breaker, the caller's signal, an output that cannot be
+  // written): no new request, requests on the wire finish, every remaining row is written not-attempted.
   const stopper = new AbortController();
   let stopReason: StopReason | undefined;
   const stop = (reason: StopReason): void => {
@@ -89,6 +82,47 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     stopper.abort(reason);
   };
   const onOuterAbort = (): void => stop(isStopReason(signal?.reason) ? signal.reason : STOPPED);
+
+  // Outputs that refused a write (a full disk, an I/O error), first first. The run stops on the first;
+  // each output that still works goes on taking rows, so that every row sent is recorded somewhere.
+  const failedOutputs = new Map<RunOutput, Ds100Error>();
+  const outputFailed = (output: RunOutput, error: unknown): void => {
+    // Anything but a refused write is a bug, and is thrown as one.
+    if (!(error instanceof Ds100Error)) throw error;
+    if (failedOutputs.has(output)) return;
+    failedOutputs.set(output, error);
+    logger.error({ output, errno: errnoOf(error), reason: error.message }, 'an output cannot be written');
+    if (output === 'results') {
+      for (const row of writer?.unwritten ?? []) logNotInResults(row);
+    }
+    stop({ code: 'OUTPUT_FAILED', message: `${error.message}; the run stopped before this row was sent` });
+  };
+  // The log is then the only record of a sent row the results lack (a state file may have it too).
+  const logNotInResults = (row: RowResult): void => {
+    if (row.attempts === 0) return;
+    const { line, deviceSerialNumber, userId, outcome, errorCode } = row;
+    const tokenSerialNumber = row.token?.tokenSerialNumber;
+    logger.warn({ line, deviceSerialNumber, userId, outcome, errorCode, tokenSerialNumber }, 'row not in the results');
+  };
+
+  let writer: ResultsWriter | undefined;
+  try {
+    // The first token before anything is written or sent: unusable credentials (an OAuth client the
+    // server refuses, an unreachable token endpoint) stop the run at once.
+    await settings.tokenProvider.getToken().catch((error: unknown) => {
+      throw error instanceof Ds100Error
+        ? error
+        : new Ds100Error('AUTH', `no bearer token could be obtained: ${(error as Error).message}`, { cause: error });
+    });
+    if (settings.out !== undefined) {
+      writer = await ResultsWriter.open(settings.out, input.columns.carriedNames, {
+        onError: (error) => outputFailed('results', error),
+      });
+    }
+  } catch (error) {
+    await input.close();
+    throw error;
+  }
 
   const client = new Ds100Client({
     baseUrl: settings.baseUrl,
@@ -130,8 +164,21 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     counter.add(result);
     // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
     // process dies before its results line is written.
-    state?.record(result);
-    await writer?.write(result);
+    if (state && !failedOutputs.has('state')) {
+      try {
+        state.record(result);
+      } catch (error) {
+        outputFailed('state', error);
+      }
+    }
+    if (writer && !failedOutputs.has('results')) {
+      try {
+        await writer.write(result);
+      } catch (error) {
+        // The row was handed over: outputFailed logs it with the others the file lacks.
+        outputFailed('results', error);
+      }
+    } else if (failedOutputs.has('results')) logNotInResults(result);
     logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
     const tripped = breaker.observe(result);
     if (tripped) stop(tripped);
@@ -144,6 +191,8 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   };
 
   let firstError: unknown;
+  // Told from inside whatever log call failed: acted on once that call has returned.
+  const stopListeningToLog = onLogFileFailure(logger, ({ error }) => queueMicrotask(() => outputFailed('log', error)));
   try {
     if (signal?.aborted) onOuterAbort();
     signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -182,9 +231,18 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     // Rows already under way still finish and are written, even when reading failed half-way.
     await rowsInProgress.onIdle();
     signal?.removeEventListener('abort', onOuterAbort);
+    stopListeningToLog();
     requests.close();
     await client.close();
-    await writer?.close();
+    await writer?.close().catch((error: unknown) => outputFailed('results', error));
+    // On the disk before the summary is made: a failed sync is this run's to report.
+    if (state && !failedOutputs.has('state')) {
+      try {
+        state.sync();
+      } catch (error) {
+        outputFailed('state', error);
+      }
+    }
   }
   if (firstError) throw firstError;
 
@@ -200,7 +258,28 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     out: settings.out ?? '',
     requests: requests.requestsSent,
     simulated: settings.simulated ?? false,
-    stopped: stopReason,
+    // Files short of rows outweigh any other reason to stop: that is what to act on first.
+    stopped:
+      failedOutputs.size > 0
+        ? {
+            code: 'OUTPUT_FAILED',
+            message: describeOutputFailure({
+              command: action.command,
+              failures: [...failedOutputs.values()].map((error) => error.message),
+              errno: errnoOf(failedOutputs.values().next().value),
+              results:
+                settings.out === undefined
+                  ? undefined
+                  : {
+                      out: settings.out,
+                      failed: failedOutputs.has('results'),
+                      rowsWritten: writer?.rowsWritten,
+                    },
+              state: state && { file: state.file, failed: failedOutputs.has('state') },
+              earlierStop: stopReason?.code === 'OUTPUT_FAILED' ? undefined : stopReason,
+            }),
+          }
+        : stopReason,
     removedFromInput: removed?.length,
   });
   logger.info(
