@@ -26,7 +26,7 @@ import {
 } from './cli/options.js';
 import { proxySettingsFromEnv } from './client/http.js';
 import { validate } from './commands/validate.js';
-import { Ds100Error, usageError } from './errors.js';
+import { describeWriteError, Ds100Error, usageError } from './errors.js';
 import { createLogger } from './log.js';
 import { EXIT_CODES, validationExitCode } from './output/exit-codes.js';
 import { checkFileClashes } from './output/file-clashes.js';
@@ -52,6 +52,13 @@ setFlagsFromString('--liftoff-only');
 // The summary is for people; when the results CSV goes to stdout it must not be mixed in.
 const printerFor = (out: string | undefined) => (out === '-' ? console.error : console.log);
 
+// A stdout or stderr that refuses writes (a reader gone, a full disk, /dev/full) must not crash the
+// tool: console swallows only errors raised while it writes, not those a stream reports later. What
+// stdout refused is said once on stderr after the summary; stderr has no one to tell.
+let stdoutFailure: NodeJS.ErrnoException | undefined;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => (stdoutFailure ??= error));
+process.stderr.on('error', () => {});
+
 async function validateCommand(flags: ValidateFlags): Promise<number> {
   const options = checkValidateFlags(flags);
   const summary = await validate(options);
@@ -68,7 +75,7 @@ async function sessionCommand(
   await checkFileClashes(sessionFiles({ ...settings, command }, { '--log-file': settings.logFile }));
   const logger = createLogger({ level: settings.logLevel, file: settings.logFile });
   try {
-    const { summary, exitCode } = await runSession({
+    const { summary, exitCode, summaryJsonFailure } = await runSession({
       ...settings,
       command,
       logger,
@@ -77,7 +84,18 @@ async function sessionCommand(
         onSecondSignal: (signal) => process.exit(signal === 'SIGTERM' ? EXIT_CODES.sigterm : EXIT_CODES.sigint),
       },
     });
-    printerFor(settings.out)(formatSummary(summary));
+    const print = printerFor(settings.out);
+    print(formatSummary(summary));
+    // On stderr too when the summary went to stdout, which may be the output that failed.
+    if (summary.stopped?.code === 'OUTPUT_FAILED' && print !== console.error) {
+      console.error(`ds100-bulk: ${summary.stopped.message}`);
+    }
+    if (summaryJsonFailure) console.error(`ds100-bulk: ${summaryJsonFailure}`);
+    // A refused write to stdout is reported by the stream a tick later.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stdoutFailure && stdoutFailure.code !== 'EPIPE') {
+      console.error(`ds100-bulk: cannot write to stdout: ${describeWriteError(stdoutFailure)}`);
+    }
     return exitCode;
   } finally {
     logger.flush();
@@ -145,6 +163,10 @@ async function simulateCommand(flags: SimulateFlags): Promise<number> {
   await simulator.close();
   return EXIT_CODES.ok;
 }
+
+const WRITE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EFBIG']);
+const isWriteFailure = (error: unknown): error is NodeJS.ErrnoException =>
+  error instanceof Error && WRITE_ERRNOS.has((error as NodeJS.ErrnoException).code ?? '');
 
 /**
  * The `<input>` positional. nargs 1 lets `-` (stdin) through: yargs parses a positional again as
@@ -255,6 +277,12 @@ async function main(): Promise<number> {
   try {
     await cli.parseAsync();
   } catch (error) {
+    if (isWriteFailure(error)) {
+      // A refused write that no stage turned into a stop: still the disk's fault, not a bug.
+      const where = error.path === undefined ? '' : ` ${error.path}`;
+      console.error(`ds100-bulk: cannot write${where}: ${describeWriteError(error)}`);
+      return EXIT_CODES.outputFailed;
+    }
     if (!(error instanceof Ds100Error)) {
       console.error(`ds100-bulk: internal error: ${error instanceof Error ? error.message : String(error)}`);
       return EXIT_CODES.internal;

@@ -43,4 +43,36 @@ export const describeFsError = (error: NodeJS.ErrnoException): string =>
         ? 'permission denied'
         : (error.code ?? error.message);
 
+// Codes a write can fail with, in words; the code itself goes to the log.
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exceeded',
+  EROFS: 'the file system is read-only',
+  EIO: 'an I/O error',
+  EFBIG: 'the file is too large',
+  EACCES: 'permission denied',
+  EPERM: 'the operation is not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory',
+  EBADF: 'the file is not open',
+  EPIPE: 'the reader went away',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files',
+  ENXIO: 'no such device',
+  ESTALE: 'the network file handle is stale',
+};
+
+/**
+ * Why a write failed (the results, the state file, the log, the summary JSON), in words an
+ * administrator acts on: "the disk is full", not ENOSPC. Secret-free: only the error's code is read.
+ */
+export function describeWriteError(error: unknown): string {
+  if (error instanceof Ds100Error && error.cause !== undefined) return describeWriteError(error.cause);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && WRITE_FAILURES[code]) return WRITE_FAILURES[code];
+  if (code !== undefined) return `the system refused the write (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 export const usageError = (message: string): Ds100Error => new Ds100Error('USAGE', message);

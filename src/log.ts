@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { describeWriteError, Ds100Error } from './errors.js';
 
 export type { Logger } from 'pino';
 
@@ -20,10 +21,66 @@ const REDACT_PATHS = [
   '*.authorization',
 ];
 
-/** JSON logs to stderr, or to `file` when given; never to stdout, which may carry the results CSV. */
+/** A log file that could not be written: the run stops (see `onLogFileFailure`). */
+export interface LogFileFailure {
+  readonly file: string;
+  readonly error: Ds100Error;
+}
+
+interface LogDestination {
+  failure: LogFileFailure | undefined;
+  readonly listeners: Set<(failure: LogFileFailure) => void>;
+}
+
+const destinations = new WeakMap<Logger, LogDestination>();
+
+/**
+ * JSON logs to stderr, or to `file` when given; never to stdout, which may carry the results CSV.
+ * A write the destination refuses never throws out of a log call (pino's synchronous destination
+ * would otherwise throw it from whatever line logged): the logger goes silent. On stderr that is all
+ * (a closed or full stderr must not cost the results); a log file that fails is reported to
+ * `onLogFileFailure` listeners, and a run stops on it.
+ */
 export function createLogger(options: { level: LogLevel; file?: string | undefined }): Logger {
-  const destination = pino.destination({ dest: options.file ?? 2, sync: true, mkdir: !!options.file });
-  return pino({ level: options.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+  const { file } = options;
+  let destination: ReturnType<typeof pino.destination>;
+  try {
+    destination = pino.destination({ dest: file ?? 2, sync: true, mkdir: file !== undefined });
+  } catch (error) {
+    throw new Ds100Error('OUTPUT_FILE', `cannot write the log file ${file}: ${describeWriteError(error)}`, {
+      cause: error,
+    });
+  }
+  const state: LogDestination = { failure: undefined, listeners: new Set() };
+  // pino's own listener silences EPIPE and hands any other error on to this one.
+  destination.on('error', (error: NodeJS.ErrnoException) => {
+    destination.write = () => true;
+    destination.flushSync = () => {};
+    destination.flush = (callback?: (error?: Error) => void) => callback?.();
+    if (file === undefined || state.failure) return;
+    state.failure = {
+      file,
+      error: new Ds100Error('OUTPUT_FILE', `cannot write the log file ${file}: ${describeWriteError(error)}`, {
+        cause: error,
+      }),
+    };
+    for (const listener of state.listeners) listener(state.failure);
+  });
+  const logger = pino({ level: options.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+  destinations.set(logger, state);
+  return logger;
+}
+
+/**
+ * Calls `listener` when the log file of a logger made by `createLogger` cannot be written (at once if
+ * it failed already); nothing for other loggers or stderr. Returns the way to stop listening.
+ */
+export function onLogFileFailure(logger: Logger, listener: (failure: LogFileFailure) => void): () => void {
+  const state = destinations.get(logger);
+  if (!state) return () => {};
+  if (state.failure) listener(state.failure);
+  else state.listeners.add(listener);
+  return () => state.listeners.delete(listener);
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

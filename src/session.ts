@@ -4,7 +4,7 @@ import { describeProxy, type ProxySettings } from './client/http.js';
 import { enable } from './commands/enable.js';
 import { plan } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
-import { usageError } from './errors.js';
+import { Ds100Error, usageError } from './errors.js';
 import { holdStdin, STDIN, type StdinHold } from './input/stdin.js';
 import { silentLogger, type Logger } from './log.js';
 import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
@@ -56,8 +56,13 @@ export interface SessionOptions extends Omit<
 
 export interface SessionResult {
   readonly summary: RunSummary;
-  /** The process exit code the summary calls for (see EXIT_CODES). */
+  /**
+   * The process exit code the summary calls for (see EXIT_CODES); 7 (outputFailed) instead of 0
+   * when the summary JSON could not be written.
+   */
   readonly exitCode: number;
+  /** Why `summaryJson` could not be written (the file and the reason), if it could not. */
+  readonly summaryJsonFailure?: string | undefined;
 }
 
 /**
@@ -200,9 +205,21 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         : options.command === 'plan'
           ? await plan(run)
           : await reconcile({ ...run, state: state! });
-    const exitCode = signalled === 'SIGTERM' && summary.stopped ? EXIT_CODES.sigterm : exitCodeFor(summary);
-    if (options.summaryJson)
-      writeSummaryJson(options.summaryJson, toSummaryDocument(options.command, summary, exitCode));
+    const exitCode =
+      signalled === 'SIGTERM' && summary.stopped?.code === 'INTERRUPTED' ? EXIT_CODES.sigterm : exitCodeFor(summary);
+    // Rows were sent: a summary file that cannot be written must not hide how the run went.
+    try {
+      if (options.summaryJson)
+        writeSummaryJson(options.summaryJson, toSummaryDocument(options.command, summary, exitCode));
+    } catch (error) {
+      if (!(error instanceof Ds100Error)) throw error;
+      logger.error({ file: options.summaryJson, reason: error.message }, 'the summary JSON cannot be written');
+      return {
+        summary,
+        exitCode: exitCode === EXIT_CODES.ok ? EXIT_CODES.outputFailed : exitCode,
+        summaryJsonFailure: error.message,
+      };
+    }
     return { summary, exitCode };
   } finally {
     clearTimeout(deadline);

@@ -92,6 +92,8 @@ export type StopCode =
   | 'INTERRUPTED'
   /** `--max-runtime` ran out (a cron window closed). */
   | 'MAX_RUNTIME'
+  /** The results file, the state file or the log file could not be written (disk full, I/O error …). */
+  | 'OUTPUT_FAILED'
   /** reconcile `--max-changes`: this row would have been changed, but the run's limit was reached. */
   | 'MAX_CHANGES_REACHED';
 

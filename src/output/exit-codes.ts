@@ -10,6 +10,7 @@ export const EXIT_CODES = {
   locked: 4,
   maxChanges: 5,
   maxRuntime: 6,
+  outputFailed: 7,
   internal: 70,
   sigint: 130,
   sigterm: 143,
@@ -74,6 +75,13 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
     commands: ['enable', 'reconcile', 'plan'],
   },
   {
+    code: '7',
+    meaning:
+      'an output file could not be written (disk full, I/O error …);\n' +
+      'the run stopped; rows not sent are not-attempted, OUTPUT_FAILED',
+    commands: ['enable', 'reconcile', 'plan'],
+  },
+  {
     code: '70',
     meaning: 'internal error (a bug: please report it with the log)',
     commands: ['enable', 'reconcile', 'plan', 'validate'],
@@ -95,8 +103,8 @@ const GOOD_OUTCOMES: Readonly<Record<Command, readonly Outcome[]>> = {
 };
 
 /**
- * Exit status of a finished run: 3, 6 or 130 when it stopped early (breaker, --max-runtime, a signal;
- * the CLI says 143 for SIGTERM), 5 when --max-changes held changes back, 0 when every row ended well,
+ * Exit status of a finished run: 3, 6, 7 or 130 when it stopped early (breaker, --max-runtime, an
+ * output that could not be written, a signal; the CLI says 143 for SIGTERM), 5 when --max-changes held changes back, 0 when every row ended well,
  * 1 otherwise.
  */
 export function exitCodeFor(summary: RunSummary): number {
@@ -107,6 +115,8 @@ export function exitCodeFor(summary: RunSummary): number {
       return EXIT_CODES.sigint;
     case 'MAX_RUNTIME':
       return EXIT_CODES.maxRuntime;
+    case 'OUTPUT_FAILED':
+      return EXIT_CODES.outputFailed;
     default:
       break;
   }

@@ -3,7 +3,8 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify, type Stringifier } from 'csv-stringify';
-import { Ds100Error } from '../errors.js';
+import { stringify as stringifySync } from 'csv-stringify/sync';
+import { describeWriteError, Ds100Error } from '../errors.js';
 import type { RowResult } from '../types.js';
 
 /** The results file's fixed columns, in order: the public contract. Carried input columns follow. */
@@ -46,58 +47,149 @@ export const resultRecord = (result: RowResult): string[] => [
   ...result.carried,
 ];
 
+/** Options of `ResultsWriter.open`. */
+export interface ResultsWriterOptions {
+  /**
+   * Called once, at the first write the file (or stdout) refused, a reader of stdout going away
+   * excepted: so that a run stops at once, not when its next row is written.
+   */
+  readonly onError?: ((error: Ds100Error) => void) | undefined;
+}
+
 /**
  * Writes results as rows finish, through csv-stringify into the file (or stdout for `-`), so that a
  * crash loses only the rows in flight. Cells a spreadsheet would run as a formula get a leading `'`
- * (`escape_formulas`). A closed stdout (`| head`) stops the writing, not the run.
+ * (`escape_formulas`). A closed stdout (`| head`) stops the writing, not the run. A failed write (a
+ * full disk, an I/O error) is kept: later writes and `close` throw it as a Ds100Error OUTPUT_FILE
+ * whose message names the file and the reason in words.
  */
 export class ResultsWriter {
   readonly #csv: Stringifier;
   readonly #destination: Writable;
   readonly #isStdout: boolean;
+  /** "the results file x.csv", for messages. */
+  readonly #name: string;
+  /** Set once the header is in: a failure of the header itself is thrown by `open`. */
+  #onError: ResultsWriterOptions['onError'];
   /** Set when stdout's reader went away: later rows are dropped, the run goes on. */
   #isGone = false;
-  #error: Error | undefined;
+  #error: Ds100Error | undefined;
+  /**
+   * The rows handed over and not yet surely in the file, oldest first, and where each of those
+   * csv-stringify has turned into text ends (a byte offset): it emits one chunk per record, and the
+   * file stream counts the bytes it wrote, so when a write fails the rows the file lacks are known.
+   * Both are bounded by what the streams buffer; stdout keeps neither.
+   */
+  readonly #unconfirmed: RowResult[] = [];
+  readonly #ends: number[] = [];
+  #bytesOut = 0;
+  #rowsWritten = 0;
 
-  private constructor(destination: Writable, isStdout: boolean) {
+  private constructor(destination: Writable, isStdout: boolean, path: string) {
     this.#destination = destination;
     this.#isStdout = isStdout;
+    this.#name = isStdout ? 'the results to stdout' : `the results file ${path}`;
     this.#csv = stringify({ escape_formulas: true });
-    // stdout is never ended: the summary may follow on it.
-    this.#csv.pipe(destination, { end: !isStdout });
-    destination.on('error', (error: NodeJS.ErrnoException) => {
-      if (isStdout && error.code === 'EPIPE') this.#isGone = true;
-      else this.#error ??= error;
-      // Nothing takes the lines any more: let what is queued drain into nothing, so no write waits forever.
-      this.#csv.unpipe(destination);
-      this.#csv.resume();
-    });
+    destination.on('error', (error: NodeJS.ErrnoException) => this.#fail(error));
   }
 
-  static async open(path: string, carriedNames: readonly string[]): Promise<ResultsWriter> {
+  static async open(
+    path: string,
+    carriedNames: readonly string[],
+    options: ResultsWriterOptions = {},
+  ): Promise<ResultsWriter> {
     const isStdout = path === '-';
     const destination = isStdout ? process.stdout : createWriteStream(path);
     if (!isStdout) {
       try {
         await once(destination, 'open');
       } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-        throw new Ds100Error('OUTPUT_FILE', `${path}: cannot write the results file: ${reason}`, { cause: error });
+        throw new Ds100Error('OUTPUT_FILE', `cannot write the results file ${path}: ${describeWriteError(error)}`, {
+          cause: error,
+        });
       }
     }
-    const writer = new ResultsWriter(destination, isStdout);
-    await writer.#write(resultHeader(carriedNames));
+    const writer = new ResultsWriter(destination, isStdout, path);
+    await writer.#writeHeader(resultHeader(carriedNames));
+    writer.#onError = options.onError;
     return writer;
+  }
+
+  #fail(error: NodeJS.ErrnoException): void {
+    if (this.#isStdout && error.code === 'EPIPE') this.#isGone = true;
+    else if (!this.#error) {
+      this.#settle();
+      this.#error = new Ds100Error('OUTPUT_FILE', `cannot write ${this.#name}: ${describeWriteError(error)}`, {
+        cause: error,
+      });
+      this.#onError?.(this.#error);
+    }
+    // Nothing takes the lines any more: let what is queued drain into nothing, so no write waits forever.
+    this.#csv.unpipe(this.#destination);
+    this.#csv.resume();
+  }
+
+  /**
+   * The header goes straight to the file and is waited for, so that a file that cannot take even
+   * one line (a full disk, /dev/full) fails here, before anything is sent; rows follow through
+   * csv-stringify.
+   */
+  async #writeHeader(header: readonly string[]): Promise<void> {
+    const text = stringifySync([header], { escape_formulas: true });
+    this.#bytesOut = Buffer.byteLength(text);
+    const error = await new Promise<Error | null | undefined>((resolve) => this.#destination.write(text, resolve));
+    if (error) this.#fail(error);
+    if (this.#error) {
+      if (!this.#isStdout) this.#destination.destroy();
+      throw this.#error;
+    }
+    // stdout is never ended: the summary may follow on it.
+    this.#csv.pipe(this.#destination, { end: !this.#isStdout });
+    if (!this.#isStdout) {
+      this.#csv.on('data', (chunk: Buffer) => {
+        if (this.#error) return;
+        this.#bytesOut += chunk.length;
+        this.#ends.push(this.#bytesOut);
+        this.#settle();
+      });
+    }
+  }
+
+  /** Counts the rows the file now holds in full; stdout keeps no count. */
+  #settle(): void {
+    if (this.#isStdout) return;
+    const written = (this.#destination as Writable & { bytesWritten: number }).bytesWritten;
+    while (this.#ends.length > 0 && this.#ends[0]! <= written) {
+      this.#ends.shift();
+      this.#unconfirmed.shift();
+      this.#rowsWritten++;
+    }
+  }
+
+  /** The first write that failed, if any (a reader of stdout going away is not a failure). */
+  get failure(): Ds100Error | undefined {
+    return this.#error;
+  }
+
+  /** Data rows the file holds in full (undefined for stdout, whose bytes are not counted). */
+  get rowsWritten(): number | undefined {
+    if (this.#isStdout) return undefined;
+    this.#settle();
+    return this.#rowsWritten;
+  }
+
+  /** After a failed write: the rows handed over that the file does not hold in full (none for stdout). */
+  get unwritten(): readonly RowResult[] {
+    this.#settle();
+    return this.#unconfirmed;
   }
 
   /** Undefined when the line was taken at once, else a promise that resolves when there is room. */
   write(result: RowResult): Promise<void> | undefined {
-    return this.#write(resultRecord(result));
-  }
-
-  #write(record: readonly string[]): Promise<void> | undefined {
     if (this.#error) throw this.#error;
-    if (this.#isGone || this.#csv.write(record)) return undefined;
+    if (this.#isGone) return undefined;
+    if (!this.#isStdout) this.#unconfirmed.push(result);
+    if (this.#csv.write(resultRecord(result))) return undefined;
     return this.#drained();
   }
 
@@ -106,15 +198,22 @@ export class ResultsWriter {
     if (this.#error) throw this.#error;
   }
 
+  /** Ends the file once every row is in it; throws the first failed write, if any. */
   async close(): Promise<void> {
     this.#csv.end();
     if (this.#isStdout) {
       await finished(this.#csv);
       // What stdout still buffers goes out before the summary is printed.
-      if (!this.#isGone && this.#destination.writableNeedDrain) await once(this.#destination, 'drain');
-      return;
+      if (!this.#isGone && !this.#error && this.#destination.writableNeedDrain) {
+        await once(this.#destination, 'drain');
+      }
+    } else if (!this.#error) {
+      try {
+        await finished(this.#destination);
+      } catch (error) {
+        this.#fail(error as NodeJS.ErrnoException);
+      }
     }
     if (this.#error) throw this.#error;
-    await finished(this.#destination);
   }
 }

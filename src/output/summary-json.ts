@@ -1,5 +1,5 @@
-import { renameSync, writeFileSync } from 'node:fs';
-import { Ds100Error } from '../errors.js';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { describeWriteError, Ds100Error } from '../errors.js';
 import type { RunSummary } from './summary.js';
 
 /** The `--summary-json` document: stable field names, for monitoring checks. */
@@ -45,14 +45,19 @@ export function toSummaryDocument(command: string, summary: RunSummary, exitCode
   };
 }
 
-/** Writes the document through a temporary file and a rename, so a monitor never reads half of it. */
+/**
+ * Writes the document through a temporary file and a rename, so a monitor never reads half of it.
+ * Throws a Ds100Error OUTPUT_FILE naming the file and the reason in words when it cannot be
+ * written, and leaves no temporary file behind.
+ */
 export function writeSummaryJson(path: string, document: SummaryDocument): void {
   const temporary = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`);
     renameSync(temporary, path);
   } catch (error) {
-    throw new Ds100Error('OUTPUT_FILE', `${path}: cannot write the summary: ${(error as Error).message}`, {
+    rmSync(temporary, { force: true });
+    throw new Ds100Error('OUTPUT_FILE', `cannot write the summary file ${path}: ${describeWriteError(error)}`, {
       cause: error,
     });
   }

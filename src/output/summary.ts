@@ -54,6 +54,70 @@ export class SummaryCounter {
   }
 }
 
+/** What a run knows when an output it writes failed: the facts `describeOutputFailure` words. */
+export interface OutputFailureFacts {
+  readonly command: RunSummary['command'];
+  /** The failures' messages, first first, e.g. "cannot write the results file r.csv: the disk is full". */
+  readonly failures: readonly string[];
+  /** The first failure's errno code (ENOSPC …), to choose the advice. */
+  readonly errno: string | undefined;
+  /** The results: where, whether they failed, and how many rows are surely in them. */
+  readonly results?: { readonly out: string; readonly failed: boolean; readonly rowsWritten: number | undefined };
+  /** The state file, when the run keeps one. */
+  readonly state?: { readonly file: string; readonly failed: boolean };
+  /** A stop that came before the failure (Ctrl-C, a breaker …). */
+  readonly earlierStop?: StopReason | undefined;
+}
+
+/**
+ * The summary's line for a run that stopped because an output could not be written: what failed and
+ * why, where every row can be found now, and what to do, e.g. "cannot write the results file r.csv:
+ * the disk is full; the results file holds 26 rows, the state file s.state every row that was sent;
+ * free space and run again with --resume".
+ */
+export function describeOutputFailure(facts: OutputFailureFacts): string {
+  const { results, state } = facts;
+  const resultsName = results?.out === '-' ? 'the results on stdout' : `the results file ${results?.out}`;
+  const where: string[] = [];
+  if (results && !results.failed) where.push(`${resultsName} ${results.out === '-' ? 'hold' : 'holds'} every row`);
+  if (results?.failed) {
+    where.push(
+      results.rowsWritten === undefined
+        ? `${resultsName} end early`
+        : `${resultsName} holds ${results.rowsWritten} rows`,
+    );
+  }
+  if (state) {
+    where.push(
+      state.failed
+        ? `the state file ${state.file} holds the rows recorded before that`
+        : `the state file ${state.file} every row that was sent`,
+    );
+  }
+  if (results?.failed && (!state || state.failed)) where.push('the rows sent after that are in the log');
+  else if (state?.failed && results) where.push('the results are the record of this run');
+
+  const fix =
+    facts.errno === 'ENOSPC' || facts.errno === 'EDQUOT'
+      ? 'free space'
+      : facts.errno === 'EROFS'
+        ? 'make the file system writable'
+        : 'fix that';
+  const isResumable = facts.command === 'enable' && state !== undefined;
+  const again = isResumable ? 'run again with --resume' : 'run again';
+  // Enabling an enabled credential again changes nothing; worth saying where rows will be sent again.
+  const resent =
+    facts.command !== 'enable'
+      ? ''
+      : !state
+        ? ' (a row enabled already is enabled again, which changes nothing on the tenant)'
+        : state.failed
+          ? ' (rows the state file lacks are sent again, which changes nothing for those enabled already)'
+          : '';
+  const earlier = facts.earlierStop ? `; the run had been stopped already: ${facts.earlierStop.message}` : '';
+  return `${facts.failures.join('; and ')}; ${where.join(', ')}; ${fix} and ${again}${resent}${earlier}`;
+}
+
 // Listed only when there are some: a run that stopped early, an answer nobody could settle.
 const LISTED_WHEN_SOME: ReadonlySet<Outcome> = new Set(['not-attempted', 'unknown']);
 

@@ -2,10 +2,11 @@ import PQueue from 'p-queue';
 import { Ds100Client } from '../client/ds100-client.js';
 import type { AttemptOutcome, AttemptSuccess } from '../client/response.js';
 import { Ds100Error } from '../errors.js';
+import { onLogFileFailure } from '../log.js';
 import { openInput } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
-import { SummaryCounter, type RunSummary } from '../output/summary.js';
+import { describeOutputFailure, SummaryCounter, type RunSummary } from '../output/summary.js';
 import { RequestQueue, type Confirmation, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -63,6 +64,12 @@ export function notAttempted(row: InputRow, reason: StopReason | undefined, sent
   return resultOf(row, { attempts, httpStatus, outcome: 'not-attempted', errorCode: code, errorMessage: message });
 }
 
+/** The files a run writes as it goes; one that refuses a write stops the run (OUTPUT_FAILED). */
+type RunOutput = 'results' | 'state' | 'log';
+
+const errnoOf = (error: Ds100Error | undefined): string | undefined =>
+  (error?.cause as NodeJS.ErrnoException | undefined)?.code;
+
 /** A rate for the log: requests per second, to two decimals. */
 const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
 
@@ -98,8 +105,8 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const { logger, state, signal } = settings;
   const input = await openInput(settings.input, { rules: settings.rules });
 
-  // One way to stop, whatever the cause (a breaker, or the caller's signal): no new request,
-  // requests on the wire finish, every remaining row is written not-attempted.
+  // One way to stop, whatever the cause (a breaker, the caller's signal, an output that cannot be
+  // written): no new request, requests on the wire finish, every remaining row is written not-attempted.
   const stopper = new AbortController();
   let stopReason: StopReason | undefined;
   const stop = (reason: StopReason): void => {
@@ -109,6 +116,28 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     stopper.abort(reason);
   };
   const onOuterAbort = (): void => stop(isStopReason(signal?.reason) ? signal.reason : STOPPED);
+
+  // Outputs that refused a write (a full disk, an I/O error), first first. The run stops on the first;
+  // each output that still works goes on taking rows, so that every row sent is recorded somewhere.
+  const failedOutputs = new Map<RunOutput, Ds100Error>();
+  const outputFailed = (output: RunOutput, error: unknown): void => {
+    // Anything but a refused write is a bug, and is thrown as one.
+    if (!(error instanceof Ds100Error)) throw error;
+    if (failedOutputs.has(output)) return;
+    failedOutputs.set(output, error);
+    logger.error({ output, errno: errnoOf(error), reason: error.message }, 'an output cannot be written');
+    if (output === 'results') {
+      for (const row of writer?.unwritten ?? []) logNotInResults(row);
+    }
+    stop({ code: 'OUTPUT_FAILED', message: `${error.message}; the run stopped before this row was sent` });
+  };
+  // The log is then the only record of a sent row the results lack (a state file may have it too).
+  const logNotInResults = (row: RowResult): void => {
+    if (row.attempts === 0) return;
+    const { line, deviceSerialNumber, userId, outcome, errorCode } = row;
+    const tokenSerialNumber = row.token?.tokenSerialNumber;
+    logger.warn({ line, deviceSerialNumber, userId, outcome, errorCode, tokenSerialNumber }, 'row not in the results');
+  };
 
   const client = new Ds100Client({
     baseUrl: settings.baseUrl,
@@ -141,6 +170,8 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     await client.close();
   };
 
+  // Told from inside whatever log call failed: acted on once that call has returned.
+  const stopListeningToLog = onLogFileFailure(logger, ({ error }) => queueMicrotask(() => outputFailed('log', error)));
   let writer: ResultsWriter | undefined;
   try {
     // The first token before anything is written or sent: unusable credentials (an OAuth client the
@@ -153,9 +184,14 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     if (signal?.aborted) onOuterAbort();
     signal?.addEventListener('abort', onOuterAbort, { once: true });
     await preflight(requests, client, settings.baseUrl, logger);
-    if (settings.out !== undefined) writer = await ResultsWriter.open(settings.out, input.columns.carriedNames);
+    if (settings.out !== undefined) {
+      writer = await ResultsWriter.open(settings.out, input.columns.carriedNames, {
+        onError: (error) => outputFailed('results', error),
+      });
+    }
   } catch (error) {
     signal?.removeEventListener('abort', onOuterAbort);
+    stopListeningToLog();
     await closeConnections();
     await input.close();
     throw error;
@@ -173,8 +209,21 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     counter.add(result);
     // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
     // process dies before its results line is written.
-    state?.record(result);
-    await writer?.write(result);
+    if (state && !failedOutputs.has('state')) {
+      try {
+        state.record(result);
+      } catch (error) {
+        outputFailed('state', error);
+      }
+    }
+    if (writer && !failedOutputs.has('results')) {
+      try {
+        await writer.write(result);
+      } catch (error) {
+        // The row was handed over: outputFailed logs it with the others the file lacks.
+        outputFailed('results', error);
+      }
+    } else if (failedOutputs.has('results')) logNotInResults(result);
     logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
     const tripped = breaker.observe(result);
     if (tripped) stop(tripped);
@@ -233,8 +282,17 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     // Rows already under way still finish and are written, even when reading failed half-way.
     await rowsInProgress.onIdle();
     signal?.removeEventListener('abort', onOuterAbort);
+    stopListeningToLog();
     await closeConnections();
-    await writer?.close();
+    await writer?.close().catch((error: unknown) => outputFailed('results', error));
+    // On the disk before the summary is made: a failed sync is this run's to report.
+    if (state && !failedOutputs.has('state')) {
+      try {
+        state.sync();
+      } catch (error) {
+        outputFailed('state', error);
+      }
+    }
   }
   if (firstError) throw firstError;
 
@@ -250,7 +308,28 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     out: settings.out ?? '',
     requests: requests.requestsSent,
     simulated: settings.simulated ?? false,
-    stopped: stopReason,
+    // Files short of rows outweigh any other reason to stop: that is what to act on first.
+    stopped:
+      failedOutputs.size > 0
+        ? {
+            code: 'OUTPUT_FAILED',
+            message: describeOutputFailure({
+              command: action.command,
+              failures: [...failedOutputs.values()].map((error) => error.message),
+              errno: errnoOf(failedOutputs.values().next().value),
+              results:
+                settings.out === undefined
+                  ? undefined
+                  : {
+                      out: settings.out,
+                      failed: failedOutputs.has('results'),
+                      rowsWritten: writer?.rowsWritten,
+                    },
+              state: state && { file: state.file, failed: failedOutputs.has('state') },
+              earlierStop: stopReason?.code === 'OUTPUT_FAILED' ? undefined : stopReason,
+            }),
+          }
+        : stopReason,
     removedFromInput: removed?.length,
   });
   logger.info(

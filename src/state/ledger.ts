@@ -1,7 +1,7 @@
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { Ds100Error } from '../errors.js';
+import { describeWriteError, Ds100Error } from '../errors.js';
 import type { Ds100Pair } from '../types.js';
 
 /**
@@ -113,13 +113,35 @@ export function loadLedger(path: string): LoadedLedger {
   return { entries, records, ignoredLines, endsCleanly };
 }
 
-/** Appends records as rows finish. Not safe for two processes at once: hold the state lock. */
+/**
+ * Writes all of `text` at the file's end. write() may take only part of it (a disk filling up takes
+ * what fits): the rest is written again until the kernel refuses with a reason (ENOSPC …), which is
+ * thrown, so that a half-written line is never taken for a written one.
+ */
+function writeAll(fd: number, text: string): void {
+  let rest = Buffer.from(text);
+  while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
+}
+
+const stateFileError = (path: string, doing: string, error: unknown): Ds100Error =>
+  new Ds100Error('STATE_FILE', `cannot ${doing} the state file ${path}: ${describeWriteError(error)}`, {
+    cause: error,
+  });
+
+/**
+ * Appends records as rows finish. Not safe for two processes at once: hold the state lock. After a
+ * failed write nothing more is written: a later record that fit again (space freed) would follow a
+ * torn line and be lost with it; the file keeps every record before the failure.
+ */
 export class LedgerWriter {
   readonly #fd: number;
+  readonly #path: string;
   #unsynced = 0;
+  #failure: Ds100Error | undefined;
 
-  private constructor(fd: number) {
+  private constructor(fd: number, path: string) {
     this.#fd = fd;
+    this.#path = path;
   }
 
   /** Opens for appending; starts a new line first if a crash left the last one torn. */
@@ -128,46 +150,75 @@ export class LedgerWriter {
     try {
       fd = openSync(path, 'a');
     } catch (error) {
-      throw new Ds100Error('STATE_FILE', `${path}: cannot write the state file: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw stateFileError(path, 'write', error);
     }
-    if (loaded.records === 0 && loaded.ignoredLines === 0) writeSync(fd, `${LEDGER_HEADER}\n`);
-    else if (!loaded.endsCleanly) writeSync(fd, '\n');
-    return new LedgerWriter(fd);
+    try {
+      if (loaded.records === 0 && loaded.ignoredLines === 0) writeAll(fd, `${LEDGER_HEADER}\n`);
+      else if (!loaded.endsCleanly) writeAll(fd, '\n');
+    } catch (error) {
+      closeSync(fd);
+      throw stateFileError(path, 'write', error);
+    }
+    return new LedgerWriter(fd, path);
   }
 
+  /** The first failed write or sync, if any. */
+  get failure(): Ds100Error | undefined {
+    return this.#failure;
+  }
+
+  /** Throws a Ds100Error STATE_FILE naming the file and the reason when the record cannot be written. */
   append(entry: LedgerEntry): void {
-    writeSync(this.#fd, encodeRecord(entry));
+    if (this.#failure) throw this.#failure;
+    try {
+      writeAll(this.#fd, encodeRecord(entry));
+    } catch (error) {
+      throw (this.#failure = stateFileError(this.#path, 'write', error));
+    }
     if (++this.#unsynced >= SYNC_EVERY_RECORDS) this.sync();
   }
 
   sync(): void {
-    fdatasyncSync(this.#fd);
+    if (this.#failure) throw this.#failure;
+    try {
+      fdatasyncSync(this.#fd);
+    } catch (error) {
+      throw (this.#failure = stateFileError(this.#path, 'write', error));
+    }
     this.#unsynced = 0;
   }
 
+  /** Syncs (unless a write failed already, which is reported then) and closes. */
   close(): void {
-    this.sync();
-    closeSync(this.#fd);
+    try {
+      if (!this.#failure) this.sync();
+    } finally {
+      closeSync(this.#fd);
+    }
   }
 }
 
 /**
  * Rewrites the ledger with only the latest record per pair. Written to a temporary file, synced and
- * renamed over the old one, so a crash leaves either the old file or the new one, never a mix.
+ * renamed over the old one, so a crash leaves either the old file or the new one, never a mix; a
+ * failed write (a full disk) leaves the old one and no temporary file.
  */
 export function compactLedger(path: string, entries: ReadonlyMap<string, LedgerEntry>): void {
   const temporary = `${path}.compact-${process.pid}`;
-  const fd = openSync(temporary, 'w');
   try {
-    writeSync(fd, `${LEDGER_HEADER}\n`);
-    for (const entry of entries.values()) writeSync(fd, encodeRecord(entry));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(temporary, 'w');
+    try {
+      writeAll(fd, `${LEDGER_HEADER}\n`);
+      for (const entry of entries.values()) writeAll(fd, encodeRecord(entry));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw stateFileError(path, 'compact', error);
   }
-  renameSync(temporary, path);
   const directory = openSync(dirname(path), 'r');
   try {
     fsyncSync(directory);

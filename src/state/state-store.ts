@@ -1,3 +1,4 @@
+import type { Ds100Error } from '../errors.js';
 import { resultOf, type Ds100Pair, type InputRow, type Outcome, type RowResult } from '../types.js';
 import { compactLedger, LedgerWriter, loadLedger, pairKey, shouldCompact, type LedgerEntry } from './ledger.js';
 import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
@@ -19,13 +20,22 @@ export class StateStore {
   readonly #entries: Map<string, LedgerEntry>;
   readonly #writer: LedgerWriter;
   readonly #seen = new Set<string>();
+  /** The ledger's path, for messages. */
+  readonly file: string;
   /** Lines a crash left torn (at most one) or that were corrupt, ignored on load. */
   readonly ignoredLines: number;
   /** The dead run whose lock was taken over, if any. */
   readonly takenOverFrom: LockHolder | undefined;
   #isClosed = false;
 
-  private constructor(lock: HeldLock, entries: Map<string, LedgerEntry>, writer: LedgerWriter, ignoredLines: number) {
+  private constructor(
+    file: string,
+    lock: HeldLock,
+    entries: Map<string, LedgerEntry>,
+    writer: LedgerWriter,
+    ignoredLines: number,
+  ) {
+    this.file = file;
     this.#lock = lock;
     this.#entries = entries;
     this.#writer = writer;
@@ -42,7 +52,7 @@ export class StateStore {
         compactLedger(file, loaded.entries);
         loaded = loadLedger(file);
       }
-      return new StateStore(lock, loaded.entries, LedgerWriter.open(file, loaded), loaded.ignoredLines);
+      return new StateStore(file, lock, loaded.entries, LedgerWriter.open(file, loaded), loaded.ignoredLines);
     } catch (error) {
       lock.release();
       throw error;
@@ -87,6 +97,8 @@ export class StateStore {
   /**
    * Appends the row's outcome as soon as it is known (before the results line is written). Rows
    * settled from the ledger itself (no request sent) taught nothing new and are not written again.
+   * Throws a Ds100Error STATE_FILE (naming the file and the reason) when the record cannot be
+   * written; after that, nothing more is written to the ledger.
    */
   record(result: RowResult): void {
     // Closed early (a second Ctrl-C): rows still in flight are not recorded, as if the process had gone.
@@ -102,6 +114,16 @@ export class StateStore {
     };
     this.#writer.append(entry);
     this.#entries.set(pairKey(entry), entry);
+  }
+
+  /** The first write to the ledger that failed, if any. */
+  get failure(): Ds100Error | undefined {
+    return this.#writer.failure;
+  }
+
+  /** Puts what was recorded on the disk; throws a Ds100Error STATE_FILE as `record` does. */
+  sync(): void {
+    if (!this.#isClosed) this.#writer.sync();
   }
 
   /** Pairs in the ledger that this run's input no longer holds: drift for a human to look at. */

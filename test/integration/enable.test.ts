@@ -289,7 +289,7 @@ describe('run() against the simulator', () => {
     ).rejects.toThrow(/a\.csv: line 1: the header has no user ID column/);
     await expect(run({ ...options, input: writeFile(dir, 'b.csv', '') })).rejects.toThrow(/b\.csv: the file is empty/);
     await expect(run({ ...options, input: join(dir, 'missing.csv') })).rejects.toThrow(Ds100Error);
-    expect(simulator.calls).toHaveLength(0);
+    expect(rowCalls(simulator)).toHaveLength(0); // the read-only preflight lookup aside
     expect(() => readResults(out)).toThrow(/ENOENT/);
   });
 
@@ -309,19 +309,24 @@ describe('run() against the simulator', () => {
     }
   });
 
-  it.skipIf(!existsSync('/dev/full'))('ends the run when the results file fails mid-run (disk full)', async () => {
-    const pairs = somePairs(200);
-    simulator = await startTestSimulator({ registry: registryOf(pairs) });
-    const dir = tempDir();
-    const error = await run({
-      input: writeFile(dir, 'in.csv', pairsCsv(pairs)),
-      out: '/dev/full',
-      baseUrl: simulator.baseUrl,
-      tokenProvider: staticTokenProvider(simulator.token),
-      rate: 1000,
-    }).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'ENOSPC' });
-    // It stopped reading at the failure: far from every row was sent.
-    expect(simulator.calls.length).toBeLessThan(pairs.length);
-  });
+  it.skipIf(!existsSync('/dev/full'))(
+    'refuses a results file that cannot take a line (disk full) before any request',
+    async () => {
+      const pairs = somePairs(200);
+      simulator = await startTestSimulator({ registry: registryOf(pairs) });
+      const dir = tempDir();
+      const error = await run({
+        input: writeFile(dir, 'in.csv', pairsCsv(pairs)),
+        out: '/dev/full',
+        baseUrl: simulator.baseUrl,
+        tokenProvider: staticTokenProvider(simulator.token),
+        rate: 1000,
+      }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({
+        code: 'OUTPUT_FILE',
+        message: 'cannot write the results file /dev/full: the disk is full',
+      });
+      expect(rowCalls(simulator)).toHaveLength(0); // the read-only preflight lookup aside
+    },
+  );
 });

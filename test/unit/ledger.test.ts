@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   compactLedger,
   decodeRecord,
@@ -16,6 +16,9 @@ import {
   type LedgerEntry,
 } from '../../src/state/ledger.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { CAN_MOUNT, fill, remount, tinyDisk, unmountAll } from '../helpers/tiny-disk.js';
+
+afterEach(unmountAll);
 
 const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 const entry = (serial: string, outcome = 'enabled', at = '2026-11-22T01:00:00.000Z'): LedgerEntry => ({
@@ -148,5 +151,66 @@ describe('a ledger written by a process killed with SIGKILL', () => {
     const serials = [...loaded.entries.values()].map((each) => Number(each.deviceSerialNumber));
     expect(serials).toEqual(serials.map((_, index) => index));
     for (const each of loaded.entries.values()) expect(each.tokenSerialNumber).toBe(`0${each.deviceSerialNumber}00`);
+  });
+});
+
+describe.skipIf(!CAN_MOUNT)('a ledger on a disk that fills up (skipped unless root: mounts a tmpfs)', () => {
+  it('refuses the record that does not fit in words, writes nothing more, and the torn line is ignored on load', () => {
+    const disk = tinyDisk();
+    const path = join(disk, 'run.state');
+    const writer = LedgerWriter.open(path, loadLedger(path));
+    fill(disk, 1000);
+    let appended = 0;
+    let failure: unknown;
+    for (; appended < 100; appended++) {
+      try {
+        writer.append(entry(String(140_100_000 + appended)));
+      } catch (error) {
+        failure = error;
+        break;
+      }
+    }
+    expect(failure).toMatchObject({
+      code: 'STATE_FILE',
+      message: `cannot write the state file ${path}: the disk is full`,
+    });
+    expect(writer.failure).toBe(failure);
+    // Room again: still nothing more is written after a torn line, and closing does not throw.
+    remount(disk, 'size=1m');
+    expect(() => writer.append(entry('140199999'))).toThrow(failure as Error);
+    expect(() => writer.close()).not.toThrow();
+    const loaded = loadLedger(path);
+    expect(loaded.entries.size).toBe(appended);
+    expect(loaded.ignoredLines).toBe(1);
+    expect(loaded.entries.has(pairKey(entry('140199999')))).toBe(false);
+    // The next run starts on a new line and adds to what is there.
+    writeLedger(path, [entry('140199999')]);
+    expect(loadLedger(path).entries.size).toBe(appended + 1);
+  });
+
+  it('compacting on a full disk fails in words, leaving the old file whole and no temporary file', () => {
+    const disk = tinyDisk();
+    const path = join(disk, 'run.state');
+    const entries = Array.from({ length: 200 }, (_, index) => entry(String(140_100_000 + index)));
+    writeLedger(path, entries);
+    const before = readFileSync(path, 'utf8');
+    fill(disk, 0);
+    expect(() => compactLedger(path, loadLedger(path).entries)).toThrow(
+      expect.objectContaining({
+        code: 'STATE_FILE',
+        message: `cannot compact the state file ${path}: the disk is full`,
+      }),
+    );
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    expect(readdirSync(disk).toSorted()).toEqual(['filler', 'run.state']);
+  });
+
+  it('a new ledger whose header the disk refuses is a STATE_FILE error in words', () => {
+    const disk = tinyDisk();
+    fill(disk, 0);
+    const path = join(disk, 'run.state');
+    expect(() => LedgerWriter.open(path, loadLedger(path))).toThrow(
+      expect.objectContaining({ code: 'STATE_FILE', message: `cannot write the state file ${path}: the disk is full` }),
+    );
   });
 });

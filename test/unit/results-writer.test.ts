@@ -1,11 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RESULT_COLUMNS, resultHeader, ResultsWriter } from '../../src/output/results-writer.js';
 import { Ds100Error } from '../../src/errors.js';
 import type { RowResult } from '../../src/types.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { CAN_MOUNT, fill, tinyDisk, unmountAll } from '../helpers/tiny-disk.js';
+
+afterEach(unmountAll);
 
 const row = (line: number, carried: string[] = []): RowResult => ({
   line,
@@ -77,7 +80,9 @@ describe('ResultsWriter', () => {
   it('fails with an OUTPUT_FILE error naming the path when it cannot write', async () => {
     const path = join(tempDir(), 'missing-dir', 'out.csv');
     await expect(ResultsWriter.open(path, [])).rejects.toThrow(Ds100Error);
-    await expect(ResultsWriter.open(path, [])).rejects.toThrow(`${path}: cannot write the results file: ENOENT`);
+    await expect(ResultsWriter.open(path, [])).rejects.toThrow(
+      `cannot write the results file ${path}: no such file or directory`,
+    );
   });
 
   it('to stdout (-): waits for a slow reader, and leaves stdout open for the summary', async () => {
@@ -110,11 +115,41 @@ describe('ResultsWriter', () => {
   });
 
   it.skipIf(!existsSync('/dev/full'))(
-    'a file that fails mid-run (disk full) fails the next write and the close',
+    'a file that cannot take even the header (/dev/full) is refused at open, with the reason in words',
     async () => {
-      const writer = await ResultsWriter.open('/dev/full', []);
-      await vi.waitFor(() => expect(() => writer.write(row(2))).toThrow(/ENOSPC/));
-      await expect(writer.close()).rejects.toThrow(/ENOSPC/);
+      await expect(ResultsWriter.open('/dev/full', [])).rejects.toMatchObject({
+        code: 'OUTPUT_FILE',
+        message: 'cannot write the results file /dev/full: the disk is full',
+      });
+    },
+  );
+
+  it.skipIf(!CAN_MOUNT)(
+    'a disk that fills up: tells onError once, knows the rows the file holds and those it lacks (root: tmpfs)',
+    async () => {
+      const disk = tinyDisk();
+      fill(disk, 4096);
+      const path = join(disk, 'out.csv');
+      const failures: Ds100Error[] = [];
+      const writer = await ResultsWriter.open(path, ['note'], { onError: (error) => failures.push(error) });
+      const handed: number[] = [];
+      // Far more than fits; the kernel's refusal is reported a little after the write that hit it.
+      for (let line = 2; line < 400 && !writer.failure; line++) {
+        handed.push(line);
+        // A write that waited for room may be the one to learn of the failure.
+        await Promise.resolve(
+          writer.write(row(line, ['a note long enough that a few dozen rows fill the disk'])),
+        ).catch((error: unknown) => expect(error).toBe(writer.failure));
+      }
+      await vi.waitFor(() => expect(failures).toHaveLength(1));
+      expect(failures[0]!.message).toBe(`cannot write the results file ${path}: the disk is full`);
+      const complete = readFileSync(path, 'utf8').split('\n').slice(1, -1);
+      expect(writer.rowsWritten).toBe(complete.length);
+      expect(complete.map((line) => Number(line.split(',')[0]))).toEqual(handed.slice(0, complete.length));
+      expect(writer.unwritten.map((each) => each.line)).toEqual(handed.slice(complete.length));
+      expect(() => writer.write(row(999))).toThrow(failures[0]);
+      await expect(writer.close()).rejects.toBe(failures[0]);
+      expect(failures).toHaveLength(1);
     },
   );
 });

@@ -1,10 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRecord, LEDGER_HEADER, loadLedger, type LedgerEntry } from '../../src/state/ledger.js';
 import { StateStore } from '../../src/state/state-store.js';
 import type { InputRow, RowResult } from '../../src/types.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { CAN_MOUNT, fill, tinyDisk, unmountAll } from '../helpers/tiny-disk.js';
+
+afterEach(unmountAll);
 
 const USER = 'ece30fe9-414c-7536-5403-0656220b3046';
 const row = (serial: string): InputRow => ({ deviceSerialNumber: serial, userId: USER, line: 2, carried: [] });
@@ -96,5 +99,32 @@ describe('StateStore', () => {
     expect(() => StateStore.open(file)).toThrow(
       expect.objectContaining({ code: 'STATE_FILE', message: expect.stringMatching(/cannot create the lock file/) }),
     );
+  });
+});
+
+describe.skipIf(!CAN_MOUNT)('StateStore on a disk that fills up (skipped unless root: mounts a tmpfs)', () => {
+  it('a record the disk refuses is a STATE_FILE error naming the file; the store still closes and unlocks', () => {
+    const disk = tinyDisk();
+    const file = join(disk, 'run.state');
+    const store = StateStore.open(file);
+    store.record(result('140100001', 'enabled'));
+    fill(disk, 0);
+    let failure: unknown;
+    for (let index = 2; index < 100 && !failure; index++) {
+      try {
+        store.record(result(String(140_100_000 + index), 'enabled'));
+      } catch (error) {
+        failure = error;
+      }
+    }
+    expect(failure).toMatchObject({
+      code: 'STATE_FILE',
+      message: `cannot write the state file ${file}: the disk is full`,
+    });
+    expect(store.failure).toBe(failure);
+    expect(() => store.sync()).toThrow(failure as Error);
+    expect(() => store.close()).not.toThrow();
+    expect(existsSync(`${file}.lock`)).toBe(false);
+    expect(loadLedger(file).entries.has('140100001|' + USER)).toBe(true);
   });
 });

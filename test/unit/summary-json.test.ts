@@ -50,7 +50,7 @@ describe('summary JSON', () => {
   it('names the path when it cannot be written', () => {
     const path = join(tempDir(), 'no-such-dir', 'summary.json');
     expect(() => writeSummaryJson(path, toSummaryDocument('enable', summary, 0))).toThrow(
-      `${path}: cannot write the summary`,
+      `cannot write the summary file ${path}: no such file or directory`,
     );
     expect(existsSync(path)).toBe(false);
   });
