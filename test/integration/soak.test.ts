@@ -9,7 +9,9 @@ import { readResults } from '../helpers/results.js';
 import { registryOf, rowCalls, startTestSimulator, tenantOf } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
-const ROWS = Number(process.env.SOAK_ROWS ?? 2000);
+// Fixed, so that a failure can be replayed; SOAK_SEED=<n> (and SOAK_ROWS) explore other runs.
+const ROWS = Number(process.env['SOAK_ROWS'] ?? 2000);
+const SEED = Number(process.env['SOAK_SEED'] ?? 20261204);
 // Every kind of fault the simulator has, each on 1% of requests, with random 500s besides.
 const EVERY_FAULT: ChaosShares = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0.01]));
 
@@ -19,7 +21,7 @@ const EVERY_FAULT: ChaosShares = Object.fromEntries(FAULT_KINDS.map((kind) => [k
  * its user; a credential the tenant enabled is reported `enabled` or `unknown`, never `failed` or
  * `not-attempted`; and every change in the tenant's journal belongs to such a row.
  */
-it('a 2,000-row run through every fault, seeded: the results match the tenant, row for row', async () => {
+it(`a ${ROWS}-row run through every fault, seed ${SEED}: the results match the tenant, row for row`, async () => {
   const pairs = somePairs(ROWS, 5);
   // A tenth of the devices are not registered yet: honest NOT_FOUND failures among the faults.
   const registered = pairs.filter((_, index) => index % 10 !== 0);
@@ -28,7 +30,7 @@ it('a 2,000-row run through every fault, seeded: the results match the tenant, r
     chaos: EVERY_FAULT,
     errorRate: 0.01,
     errorBurstLength: 4,
-    seed: 20261204,
+    seed: SEED,
     // The tenant goes away twice and comes back.
     outages: [
       { afterRequests: 700, durationMs: 150 },
@@ -45,6 +47,8 @@ it('a 2,000-row run through every fault, seeded: the results match the tenant, r
     state,
     rate: 5000,
     concurrency: 16,
+    // Random 429s are noise here, not a limit to adapt to (telling them apart is another piece of work).
+    adaptiveRate: false,
     timeoutMs: 250,
     // Enough retries to outlast an outage; a Retry-After (a day, at worst) is capped to 20 ms.
     retryPolicy: { retries: 8, baseDelayMs: 10, maxDelayMs: 80, maxRetryAfterMs: 20 },
@@ -84,5 +88,6 @@ it('a 2,000-row run through every fault, seeded: the results match the tenant, r
   expect(confirmed.length).toBeGreaterThan(20);
   // Most of the run still got through: every registered device enabled or honestly unknown.
   expect(summary.byOutcome.enabled! + (summary.byOutcome.unknown ?? 0)).toBeGreaterThan(registered.length * 0.98);
-  expect(summary.byErrorCode.NOT_FOUND).toBe(ROWS - registered.length);
+  // The unregistered devices are failures, nearly all NOT_FOUND (a few may end on a fault instead).
+  expect(summary.byErrorCode.NOT_FOUND).toBeGreaterThan((ROWS - registered.length) * 0.95);
 }, 60_000);
