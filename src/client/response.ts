@@ -166,11 +166,8 @@ function classifyFailure(response: HttpAnswer, secrets: readonly string[]): Atte
   }
   const message = safeExcerpt(body, secrets) || `HTTP ${status}`;
   if (status === 404 && !isApiNotFound(body)) {
-    return failure(
-      'ENDPOINT_NOT_FOUND',
-      status,
-      `404 without the API's error body (${message}): the base URL is probably not the tenant's adminRestApiUrl`,
-    );
+    // The code says what it means (a wrong base URL, most likely); the breaker and the preflight say so in words.
+    return failure('ENDPOINT_NOT_FOUND', status, `404 without the API's error body (${message})`);
   }
   return {
     ok: false,

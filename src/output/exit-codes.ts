@@ -44,7 +44,9 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
   { code: '1', meaning: 'some rows are invalid (see the summary, or the --out report)', commands: ['validate'] },
   {
     code: '2',
-    meaning: 'usage, input-file, key-file, credential or state-file error;\nnothing was sent',
+    meaning:
+      'usage, input-file, key-file, credential or state-file error, or the\n' +
+      'preflight lookup showed the tenant cannot be used; nothing was changed',
     commands: ['enable', 'reconcile', 'plan'],
   },
   {
@@ -55,7 +57,8 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
   {
     code: '3',
     meaning:
-      'the run was stopped early (403s kept coming, or too many rows failed);\n' +
+      'the run was stopped early (403s kept coming, the tenant stopped\n' +
+      'answering, or too many rows failed);\n' +
       'rows not sent are in the results as not-attempted, RUN_ABORTED',
     commands: ['enable', 'reconcile', 'plan'],
   },

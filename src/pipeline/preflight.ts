@@ -26,7 +26,7 @@ export function preflightProblem(outcome: AttemptOutcome | undefined, baseUrl: s
       return undefined;
     case 'ENDPOINT_NOT_FOUND':
       return (
-        `${at} has no DS100 API: POST v1/ds100/lookup was answered 404 (${message}). ` +
+        `${at} has no DS100 API: POST v1/ds100/lookup was answered ${message}. ` +
         'Check --base-url (or the key file\'s adminRestApiUrl): it usually ends in "/AdminInterface/restapi/"'
       );
     case 'BAD_RESPONSE':

@@ -155,7 +155,7 @@ describe('a run that cannot succeed stops early', () => {
     ).rejects.toMatchObject({
       code: 'TENANT',
       message: expect.stringMatching(
-        /has no DS100 API: POST v1\/ds100\/lookup was answered 404 .*\/AdminInterface\/restapi\//,
+        /has no DS100 API: POST v1\/ds100\/lookup was answered 404 without the API's error body \(Not Found\)\. Check --base-url .*\/AdminInterface\/restapi\//,
       ),
     });
     expect(simulator.calls.map((call) => call.method)).toEqual(['POST']);
@@ -239,7 +239,7 @@ describe('a run that cannot succeed stops early', () => {
       rate: 1000,
     });
     expect(exitCodeFor(summary)).toBe(3);
-    expect(summary.stopped?.message).toMatch(/404 without the API's error body/);
+    expect(summary.stopped?.message).toMatch(/404 without the API's error body: the base URL is probably not/);
     // Three trip it; a row that went out while the third was being recorded may add one more.
     const failed = summary.byErrorCode.ENDPOINT_NOT_FOUND ?? 0;
     expect(failed).toBeGreaterThanOrEqual(3);

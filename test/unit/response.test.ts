@@ -81,7 +81,8 @@ describe('classifyEnableResponse', () => {
   ])("tells the API's 404 from a wrong path: %s", (_, body, code) => {
     const outcome = classifyEnableResponse({ status: 404, body }, pair);
     expect(!outcome.ok && outcome.code).toBe(code);
-    if (code === 'ENDPOINT_NOT_FOUND') expect(!outcome.ok && outcome.message).toMatch(/base URL is probably not/);
+    if (code === 'ENDPOINT_NOT_FOUND')
+      expect(!outcome.ok && outcome.message).toMatch(/^404 without the API's error body \(/);
     expect(isApiNotFound(body)).toBe(code === 'NOT_FOUND');
   });
 
