@@ -81,7 +81,8 @@ const TENANT_FLAGS = {
     type: 'number',
     default: RUN_DEFAULTS.maxConsecutiveForbidden,
     describe:
-      'Stop the run (exit 3) after this many rows in a row are refused with 403 despite a fresh token; 0: never',
+      'Stop the run (exit 3) after this many rows in a row fail in a way no later row escapes: 403 despite a ' +
+      'fresh token, the tenant unreachable or silent, a 404 that is not the API; 0: never',
   },
   'max-failure-rate': {
     type: 'number',

@@ -36,8 +36,9 @@ export interface RunOptions {
   /** How strict the input checks are (`--serial-length`, `--strict`). Default: 9 digits, not strict. */
   readonly rules?: Partial<ValidationRules>;
   /**
-   * Stop the run after this many rows in a row are refused (403 even after a token renewal, no
-   * token obtainable, an untrusted certificate). Default 3; 0 turns the breaker off.
+   * Stop the run after this many rows in a row fail in a way no later row can escape (403 even after
+   * a token renewal, no token obtainable, an untrusted certificate, the tenant unreachable or silent
+   * after every retry, a 404 that is not the API's). Default 3; 0 turns the breaker off.
    */
   readonly maxConsecutiveForbidden?: number;
   /** Stop the run when more than this percentage (0 to 100) of the rows sent so far failed. Default: no limit. */

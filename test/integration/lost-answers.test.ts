@@ -139,6 +139,36 @@ describe('an enable whose answer was lost is settled by a lookup, never reported
   });
 });
 
+describe('reconcile settles a lost enable the same way', () => {
+  it('the enable after the lookup is reset after the change: enabled, confirmed, sent once', async () => {
+    const [pair] = somePairs(1);
+    const simulator = await startTestSimulator({
+      registry: registryOf([pair!]),
+      // Steps are per serial: the lookup, the enable (reset after the change), the lookup that settles it.
+      faults: new Map([[pair!.deviceSerialNumber, [{}, { kind: 'resetAfterChange' }, {}]]]),
+    });
+    const dir = tempDir();
+    const out = join(dir, 'r.csv');
+    const { summary } = await runSession({
+      command: 'reconcile',
+      input: writeFile(dir, 'in.csv', pairsCsv([pair!])),
+      out,
+      state: join(dir, 's.state'),
+      baseUrl: simulator.baseUrl,
+      credentials: { kind: 'token', token: simulator.token },
+      retryPolicy: FAST_RETRY,
+    });
+    expect(summary.byOutcome).toEqual({ enabled: 1 });
+    expect(readResults(out)[0]).toMatchObject({ outcome: 'enabled', attempts: '3' });
+    expect(readResults(out)[0]!['errorMessage']).toMatch(/a lookup confirmed the credential is enabled/);
+    expect(journal(simulator)).toEqual([
+      ['POST', '', false],
+      ['PATCH', 'resetAfterChange', true],
+      ['POST', '', false],
+    ]);
+  });
+});
+
 describe('a run that cannot succeed stops early', () => {
   it('a wrong base URL: exit 2 before any row, the sentence says what is probably wrong', async () => {
     const simulator = await startTestSimulator({ autoRegister: true });

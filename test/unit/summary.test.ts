@@ -61,6 +61,17 @@ describe('formatSummary', () => {
     expect(formatSummary(run())).not.toContain('not-attempted');
   });
 
+  it('lists unknown rows after failed ones when there are some, and leaves the line out otherwise', () => {
+    const text = formatSummary(
+      run({ byOutcome: { enabled: 8, failed: 1, unknown: 1 }, byErrorCode: { NOT_FOUND: 1, UNKNOWN_OUTCOME: 1 } }),
+    );
+    expect(text).toMatch(/^ {2}failed +1\n {2}unknown +1\n {2}invalid +0$/m);
+    expect(text).toMatch(/^ {2}UNKNOWN_OUTCOME +1$/m);
+    expect(formatSummary(run())).not.toContain('unknown');
+    // An unknown row needs attention: a run with one is not a clean run.
+    expect(exitCodeFor(run({ byOutcome: { enabled: 9, unknown: 1 }, byErrorCode: { UNKNOWN_OUTCOME: 1 } }))).toBe(1);
+  });
+
   it("uses each command's own outcomes, and reports drift from the state file", () => {
     const plan = formatSummary(run({ command: 'plan', byOutcome: { 'would-enable': 10 }, byErrorCode: {} }));
     expect(plan).toMatch(/^ds100-bulk plan: /);
