@@ -1,8 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
@@ -15,7 +12,7 @@ import {
   type SimulatorCall,
   type SimulatorOptions,
 } from '../../src/simulator/index.js';
-import { ROOT, waitFor } from '../helpers/cli.js';
+import { waitFor } from '../helpers/cli.js';
 import { fakeClock } from '../helpers/fake-time.js';
 import { startTestSimulator } from '../helpers/simulator.js';
 
@@ -375,26 +372,5 @@ describe('seeded chaos and the journal', () => {
     expect(await send(sim, 'lookup', { deviceSerialNumber: SERIAL })).toMatchObject({ status: 200 });
     expect(sim.calls).toEqual([]);
     expect(statusOf(sim)).toBe('Enabled');
-  });
-});
-
-describe('the README example of the simulator faults', () => {
-  it('runs through ds100-bulk/simulator and prints what its comments promise', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## The simulator'));
-    const blocks = [...section.slice(0, section.indexOf('\n## ', 1)).matchAll(/```js\n([\s\S]*?)```/g)];
-    const code = blocks.find((block) => block[1]!.includes('goAway'))?.[1];
-    expect(code).toContain("from 'ds100-bulk/simulator'");
-    const promised = [...code!.matchAll(/console\.log\(.*\); \/\/ ([^:\n]+)/g)].map((match) => match[1]!.trim());
-    const result = spawnSync(process.execPath, ['--input-type=module'], {
-      cwd: ROOT,
-      input: code,
-      encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '' },
-      timeout: 20_000,
-    });
-    expect(result.stderr).toBe('');
-    expect(result.stdout.trim().split('\n')).toEqual(promised);
-    expect(promised.length).toBeGreaterThanOrEqual(5);
   });
 });

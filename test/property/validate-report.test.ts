@@ -4,25 +4,13 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/commands/validate.js';
+import { RESULT_COLUMNS } from '../../src/output/results-writer.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 import { csvCase, startsLikeFormula, type CsvCase } from './csv-model.js';
 import { RUNS } from './runs.js';
 
-/** README "Results file": the fixed columns, in order; carried input columns follow. */
-const FIXED = [
-  'line',
-  'deviceSerialNumber',
-  'userId',
-  'outcome',
-  'tokenSerialNumber',
-  'tokenStatus',
-  'tokenStatusChangedAt',
-  'tokenStatusChangedBy',
-  'httpStatus',
-  'errorCode',
-  'errorMessage',
-  'attempts',
-];
+// The fixed columns (README "Results file"); carried input columns follow.
+const FIXED: readonly string[] = RESULT_COLUMNS;
 const fixedLowerCase = new Set(FIXED.map((name) => name.toLowerCase()));
 
 /**
