@@ -1,26 +1,21 @@
 import PQueue from 'p-queue';
 import { Ds100Client } from '../client/ds100-client.js';
-import type { AttemptOutcome, AttemptSuccess } from '../client/response.js';
+import type { AttemptOutcome } from '../client/response.js';
 import { Ds100Error } from '../errors.js';
 import { onLogFileFailure } from '../log.js';
 import { openInput } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import { describeOutputFailure, SummaryCounter, type RunSummary } from '../output/summary.js';
-import { RequestQueue, type Confirmation, type Sent } from '../queue/request-queue.js';
+import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { confirmationOf, type ChangeVisible } from './lost-answer.js';
 import { preflight } from './preflight.js';
 import { resolveRunOptions, type RunOptions } from './run-options.js';
 
 /** A row whose request was sent and answered (or failed for good). */
 export type SentRow = Extract<Sent, { outcome: AttemptOutcome }>;
-
-/**
- * Whether a credential, as a lookup shows it, already carries a change made for `row`: the test a
- * lost answer is settled by (see RowAction.isChangeVisible).
- */
-export type ChangeVisible = (row: InputRow, found: AttemptSuccess) => boolean;
 
 /**
  * One more request for a row already under way (say, the enable after a lookup), paced and retried
@@ -72,20 +67,6 @@ const errnoOf = (error: Ds100Error | undefined): string | undefined =>
 
 /** A rate for the log: requests per second, to two decimals. */
 const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
-
-/** What a lookup's outcome says about a change: there, not there, or nothing can be told. Pure. */
-export function confirmationOf(row: InputRow, looked: Sent, isChangeVisible: ChangeVisible): Confirmation {
-  const { outcome, attempts } = looked;
-  if (outcome === undefined) return { isDone: undefined, why: 'the run stopped before a lookup could tell', attempts };
-  if (outcome.ok)
-    return isChangeVisible(row, outcome) ? { isDone: true, found: outcome, attempts } : { isDone: false, attempts };
-  if (outcome.code === 'NOT_FOUND') return { isDone: false, attempts };
-  return {
-    isDone: undefined,
-    why: `the lookup that would tell failed too (${outcome.code}: ${outcome.message})`,
-    attempts,
-  };
-}
 
 const isStopReason = (value: unknown): value is StopReason =>
   !!value &&

@@ -3,7 +3,7 @@ import type { AttemptSuccess } from '../../src/client/response.js';
 import { decideRetry, DEFAULT_RETRY_POLICY } from '../../src/client/retry-policy.js';
 import { enableResult, isEnabledFor } from '../../src/commands/enable.js';
 import { CircuitBreaker } from '../../src/pipeline/circuit-breaker.js';
-import { confirmationOf } from '../../src/pipeline/run-rows.js';
+import { confirmationOf } from '../../src/pipeline/lost-answer.js';
 import type { InputRow } from '../../src/types.js';
 
 const row: InputRow = {
