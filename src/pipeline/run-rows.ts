@@ -7,6 +7,7 @@ import { openInput } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import { describeOutputFailure, SummaryCounter, type RunSummary } from '../output/summary.js';
+import { describePaceChange } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -134,15 +135,9 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     signal: stopper.signal,
     adaptive: settings.adaptiveRate && {
       maxPauseMs: settings.retryPolicy.maxRetryAfterMs,
-      onRateChange: ({ direction, rate, pausedForMs }) => {
-        if (direction === 'down') {
-          logger.warn(
-            { rate: perSecond(rate), pausedForMs: Math.round(pausedForMs) },
-            'the tenant answered 429: pace lowered',
-          );
-        } else {
-          logger.debug({ rate: perSecond(rate) }, 'no 429 for a while: pace raised');
-        }
+      onPaceChange: (change, atFloor) => {
+        const { level, message, fields } = describePaceChange(change, atFloor);
+        logger[level](fields, message);
       },
     },
   });

@@ -1,34 +1,27 @@
 import type PQueue from 'p-queue';
-import { AdaptiveRate, type AdaptiveRateSettings } from './adaptive-rate.js';
+import { PacePolicy, type PaceChange, type PaceSettings, type StartedRequest } from './pace-policy.js';
 
-/** A change of the shared pace, for the log. */
-export interface RateChange {
-  readonly direction: 'down' | 'up';
-  /** Requests per second from now on. */
-  readonly rate: number;
-  /** Milliseconds every request start is held back by a Retry-After (0 when none). */
-  readonly pausedForMs: number;
-}
-
-export interface AdaptiveGateOptions extends Omit<AdaptiveRateSettings, 'maxRate'> {
+export interface AdaptiveGateOptions extends Omit<PaceSettings, 'maxRate' | 'maxConcurrency'> {
   /** Milliseconds on a monotonic clock; tests pass a fake one. Default `performance.now`. */
   readonly now?: () => number;
-  /** Told whenever the pace changes (for logging). */
-  readonly onRateChange?: (change: RateChange) => void;
+  /** Told whenever the policy changes the pace, the concurrency or makes everyone wait (for logging). */
+  readonly onPaceChange?: (change: PaceChange, atFloor: boolean) => void;
 }
 
 /**
- * The 429 slowdown, as a small layer over the request queue. p-queue keeps the `--rate` ceiling
- * (its interval window); when the AdaptiveRate policy says to go slower than that, or to hold
- * everyone back for a Retry-After, the gate pauses the queue after each start and resumes it when
- * the next start is due. It never starts anything itself, so there is one scheduler: p-queue.
+ * The 429 policy (PacePolicy), as a small layer over the request queue. p-queue keeps the `--rate`
+ * ceiling (its interval window) and runs the requests; when the policy says to go slower than that,
+ * or to hold everyone back until a window reopens, the gate pauses the queue after each start and
+ * resumes it when the next start is due, and when it says to keep fewer requests in flight, the gate
+ * sets p-queue's concurrency. It never starts anything itself, so there is one scheduler: p-queue.
  */
 export class AdaptiveGate {
   readonly #queue: PQueue;
-  readonly #policy: AdaptiveRate;
+  readonly #policy: PacePolicy;
   readonly #ceiling: number;
   readonly #now: () => number;
-  readonly #onRateChange: ((change: RateChange) => void) | undefined;
+  readonly #onPaceChange: AdaptiveGateOptions['onPaceChange'];
+  readonly #minRate: number;
   /** Earliest time the next start may happen at the adapted pace. */
   #nextAt = Number.NEGATIVE_INFINITY;
   /** While the gate's own timer resumes the queue: when that start was due. */
@@ -39,8 +32,12 @@ export class AdaptiveGate {
     this.#queue = queue;
     this.#ceiling = ceiling;
     this.#now = options.now ?? (() => performance.now());
-    this.#policy = new AdaptiveRate({ ...options, maxRate: ceiling }, this.#now());
-    this.#onRateChange = options.onRateChange;
+    this.#policy = new PacePolicy(
+      { ...options, maxRate: ceiling, maxConcurrency: queue.concurrency },
+      this.#now(),
+    );
+    this.#minRate = Math.min(ceiling, options.minRate ?? 0.1);
+    this.#onPaceChange = options.onPaceChange;
   }
 
   /** Requests per second allowed now. */
@@ -48,8 +45,8 @@ export class AdaptiveGate {
     return this.#policy.rate;
   }
 
-  /** Call as each request starts, synchronously: it may pause the queue before the next one starts. */
-  started(): number {
+  /** Call as each request starts, synchronously (inside the queue's task): it may pause the queue first. */
+  started(): StartedRequest {
     const now = this.#now();
     // A start the gate released counts from when it was due, so that timer lateness is not lost;
     // any other start counts from now, so that idle time is not banked as a burst.
@@ -58,29 +55,36 @@ export class AdaptiveGate {
       this.#nextAt = due + 1000 / this.#policy.rate;
       this.#holdUntil(Math.max(this.#nextAt, this.#policy.pausedUntil));
     }
-    return now;
+    // p-queue counts this request among its pending ones already.
+    return { at: now, inFlight: Math.max(0, this.#queue.pending - 1) };
   }
 
-  /** A request that started at `startedAt` (from `started`) was answered 429. */
-  rateLimited(startedAt: number, retryAfterMs: number | undefined): void {
+  /** The request `started` was answered 429. */
+  rateLimited(started: StartedRequest, retryAfterMs: number | undefined): void {
     const now = this.#now();
-    if (!this.#policy.onRateLimited(startedAt, now, retryAfterMs)) return;
-    // Starts already promised at the old pace are taken back: the next one waits a full new step.
-    this.#nextAt = now + 1000 / this.#policy.rate;
-    this.#holdUntil(Math.max(this.#nextAt, this.#policy.pausedUntil));
-    const pausedForMs = Math.max(0, this.#policy.pausedUntil - now);
-    this.#onRateChange?.({ direction: 'down', rate: this.#policy.rate, pausedForMs });
+    this.#apply(this.#policy.onRateLimited(started, now, retryAfterMs), now);
   }
 
-  /** A request that started at `startedAt` was answered by the tenant without a 429. */
-  answered(startedAt: number): void {
-    if (!this.#policy.onAnswered(startedAt, this.#now())) return;
-    this.#onRateChange?.({ direction: 'up', rate: this.#policy.rate, pausedForMs: 0 });
+  /** The request `started` was answered by the tenant without a 429. */
+  answered(started: StartedRequest): void {
+    const now = this.#now();
+    this.#apply(this.#policy.onAnswered(started, now), now);
   }
 
   /** Stops the gate's timer (the run is over). */
   close(): void {
     clearTimeout(this.#timer);
+  }
+
+  #apply(change: PaceChange | undefined, now: number): void {
+    if (!change) return;
+    if (change.kind === 'concurrency') this.#queue.concurrency = change.concurrency;
+    else if (change.kind === 'wait' || change.direction === 'down') {
+      // Starts already promised at the old pace are taken back: the next one waits a full new step.
+      this.#nextAt = now + 1000 / this.#policy.rate;
+      this.#holdUntil(Math.max(this.#nextAt, this.#policy.pausedUntil));
+    }
+    this.#onPaceChange?.(change, this.#policy.rate <= this.#minRate);
   }
 
   #holdUntil(at: number): void {

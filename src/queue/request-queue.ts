@@ -4,6 +4,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { AttemptFailure, AttemptOutcome, AttemptSuccess } from '../client/response.js';
 import { decideRetry, FORBIDDEN_RETRIES, isRetryable, type RetryPolicy } from '../client/retry-policy.js';
 import { AdaptiveGate, type AdaptiveGateOptions } from './adaptive-gate.js';
+import type { StartedRequest } from './pace-policy.js';
 
 export interface RequestQueueOptions {
   /** Most requests in flight at once. */
@@ -235,11 +236,11 @@ export class RequestQueue {
   /** One attempt through the queue; rejects (AbortError) only when the run stopped before it was sent. */
   async #attempt(request: () => Promise<AttemptOutcome>, isRetry: boolean): Promise<AttemptOutcome> {
     let sent: Promise<AttemptOutcome> | undefined;
-    let startedAt = 0;
+    let started: StartedRequest | undefined;
     try {
       await this.#queue.add(
         () => {
-          startedAt = this.#gate?.started() ?? 0;
+          started = this.#gate?.started();
           this.requestsSent++;
           sent = request();
           return sent;
@@ -252,7 +253,7 @@ export class RequestQueue {
       if (!sent) throw new AbortError(error instanceof Error ? error : 'the run was stopped');
     }
     const outcome = await sent!;
-    this.#tellGate(outcome, startedAt);
+    this.#tellGate(outcome, started);
     return outcome;
   }
 
@@ -261,12 +262,12 @@ export class RequestQueue {
    * 400, 403, 404 …) lets it speed up again. 5xx, timeouts and network errors say nothing about the
    * rate limit, so they do neither.
    */
-  #tellGate(outcome: AttemptOutcome, startedAt: number): void {
+  #tellGate(outcome: AttemptOutcome, started: StartedRequest | undefined): void {
     if (!outcome.ok && outcome.code === 'RATE_LIMITED') {
       this.rateLimitedAnswers++;
-      this.#gate?.rateLimited(startedAt, outcome.retryAfterMs);
-    } else if (outcome.ok || !isRetryable(outcome.code)) {
-      this.#gate?.answered(startedAt);
+      if (started) this.#gate?.rateLimited(started, outcome.retryAfterMs);
+    } else if (started && (outcome.ok || !isRetryable(outcome.code))) {
+      this.#gate?.answered(started);
     }
   }
 
