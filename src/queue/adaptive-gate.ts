@@ -32,10 +32,7 @@ export class AdaptiveGate {
     this.#queue = queue;
     this.#ceiling = ceiling;
     this.#now = options.now ?? (() => performance.now());
-    this.#policy = new PacePolicy(
-      { ...options, maxRate: ceiling, maxConcurrency: queue.concurrency },
-      this.#now(),
-    );
+    this.#policy = new PacePolicy({ ...options, maxRate: ceiling, maxConcurrency: queue.concurrency }, this.#now());
     this.#minRate = Math.min(ceiling, options.minRate ?? 0.1);
     this.#onPaceChange = options.onPaceChange;
   }

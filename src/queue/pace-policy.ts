@@ -148,6 +148,9 @@ export class PacePolicy {
   /** Probes beyond the last known limit that drew a cut, in a row: each doubles the quiet time before the next. */
   #overshoots = 0;
   #lastAnsweredAt = Number.NEGATIVE_INFINITY;
+  readonly #runStart: number;
+  /** The length of the tenant's window, once one was measured: a probe beyond it waits that long. */
+  #windowMs = 0;
 
   constructor(settings: PaceSettings, now: number) {
     if (!(settings.maxRate > 0)) throw new RangeError(`Expected maxRate to be above 0, got ${settings.maxRate}`);
@@ -162,6 +165,7 @@ export class PacePolicy {
     this.#rate = settings.maxRate;
     this.#concurrency = this.#maxConcurrency;
     this.#epochStart = now;
+    this.#runStart = now;
   }
 
   /** Requests per second allowed now. */
@@ -231,10 +235,12 @@ export class PacePolicy {
     }
     // Beyond what the tenant was seen to allow, each probe that drew a cut makes the next one wait longer.
     const isProbing = this.#allowed !== undefined && this.#rate >= this.#allowed * this.#margin * (1 - PROBE_STEP);
-    const quietAnswers = isProbing ? this.#quietAnswers * 2 ** Math.min(this.#overshoots, 4) : this.#quietAnswers;
+    const quietAnswers = isProbing ? this.#quietAnswers * 2 ** Math.min(this.#overshoots, 2) : this.#quietAnswers;
+    // Against a window, a probe shows only once the window has filled: it waits a window's length.
+    const quietMs = isProbing ? Math.max(this.#minQuietMs, this.#windowMs) : this.#minQuietMs;
     const isQuiet =
       this.#epochAnswered >= quietAnswers &&
-      now - this.#epochStart >= this.#minQuietMs &&
+      now - this.#epochStart >= quietMs &&
       this.#epochLimited / (this.#epochAnswered + this.#epochLimited) < this.#noiseShare;
     if (!isQuiet || this.#rate >= this.#maxRate) return undefined;
     return this.#raiseRate(now);
@@ -251,6 +257,11 @@ export class PacePolicy {
     if (limited.length < CONCURRENCY_EVIDENCE || answered.length < CONCURRENCY_EVIDENCE) return undefined;
     const lowest = Math.min(...limited);
     if (lowest < 1 || lowest >= this.#concurrency) return undefined;
+    // Only while the run keeps that many in flight: with a request or two in flight (fast answers),
+    // a few 429s at one or two are chance, and a lower concurrency would change nothing anyway.
+    const mean =
+      [...limited, ...answered].reduce((sum, inFlight) => sum + inFlight, 0) / (limited.length + answered.length);
+    if (mean < lowest / 2) return undefined;
     const answeredAtOrAbove = answered.filter((inFlight) => inFlight >= lowest).length;
     return answeredAtOrAbove <= answered.length * 0.1 ? lowest : undefined;
   }
@@ -272,16 +283,23 @@ export class PacePolicy {
     );
     // What got through since the previous run of waits began is what the tenant allows per window:
     // the pace is set just below that, so that the next window lasts instead of being spent at once.
+    // The first window of a run began with the run and reopens after this wait; later ones began with
+    // the wait before them.
     let window: { requests: number; seconds: number } | undefined;
     let rate: number | undefined;
-    if (this.#windowStart !== undefined && this.#waitsInARow === 0) {
-      const since = Math.max(this.#windowStart, now - WINDOW_LOOKBACK_MS);
-      window = { requests: this.#answeredSince(since), seconds: (now - since) / 1000 };
-      if (window.seconds >= 0.5 && window.requests > 0) {
+    if (this.#waitsInARow === 0) {
+      const since = Math.max(this.#windowStart ?? this.#runStart, now - WINDOW_LOOKBACK_MS);
+      const cycleMs = now - since + (this.#windowStart === undefined ? waitMs : 0);
+      window = { requests: this.#answeredSince(since), seconds: cycleMs / 1000 };
+      if (window.requests === 0) window = undefined;
+      else if (window.seconds >= 0.5) {
+        // No margin here: a window measured this way is already a little short of the real one (the
+        // Retry-After is rounded up to whole seconds), and probing beyond it is slow (below).
         const allowed = window.requests / window.seconds;
         this.#allowed = allowed;
         this.#probes = 0;
-        if (this.#margin * allowed < this.#rate) rate = this.#rate = Math.max(this.#minRate, this.#margin * allowed);
+        this.#windowMs = window.seconds * 1000;
+        if (allowed < this.#rate) rate = this.#rate = Math.max(this.#minRate, allowed);
       }
     }
     if (this.#waitsInARow === 0) this.#windowStart = now;

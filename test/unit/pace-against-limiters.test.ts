@@ -4,8 +4,10 @@ import { RequestQueue } from '../../src/queue/request-queue.js';
 
 /**
  * The request queue with its adaptive pace, against small models of the limiters a tenant's gateway
- * may run, on fake time: thousands of requests in milliseconds. The benchmark (bench/limiters.bench.js)
- * holds the real client to the real simulator; this holds the policy to the same cases, fast.
+ * may run, on fake time: thousands of requests in milliseconds, with the issue's targets (run time
+ * against the ideal, the share of 429s, no failed row). The benchmark (bench/limiters.bench.js) holds
+ * the real client to the real simulator; this holds the policy to the same cases, fast.
+ * `PACE_REPORT=1` prints each case's figures, `PACE_TRACE=1` every pace change.
  */
 
 beforeEach(() => {
@@ -105,7 +107,12 @@ const enabled: AttemptOutcome = {
 /** Sends `rows` rows through one queue against `limiter`; returns the fake time it took and the 429 share. */
 async function drive(
   limiter: LimiterModel,
-  { rows, rate, concurrency: slots = 16, latencyMs = 5 }: { rows: number; rate: number; concurrency?: number; latencyMs?: number },
+  {
+    rows,
+    rate,
+    concurrency: slots = 16,
+    latencyMs = 5,
+  }: { rows: number; rate: number; concurrency?: number; latencyMs?: number },
 ) {
   const start = performance.now();
   const requests = new RequestQueue({
@@ -115,7 +122,8 @@ async function drive(
     random: seeded(3),
     adaptive: {
       onPaceChange: (change) => {
-        if (process.env['PACE_TRACE']) console.log(`TRACE ${((performance.now() - start) / 1000).toFixed(2)} ${JSON.stringify(change)}`);
+        if (process.env['PACE_TRACE'])
+          console.log(`TRACE ${((performance.now() - start) / 1000).toFixed(2)} ${JSON.stringify(change)}`);
       },
     },
   });
@@ -125,7 +133,8 @@ async function drive(
     new Promise((resolve) => {
       sent++;
       const verdict = limiter.admit(performance.now() - start);
-      if (process.env['PACE_TRACE'] === 'all') console.log(`REQ ${((performance.now() - start) / 1000).toFixed(3)} ${verdict.ok}`);
+      if (process.env['PACE_TRACE'] === 'all')
+        console.log(`REQ ${((performance.now() - start) / 1000).toFixed(3)} ${verdict.ok}`);
       if (!verdict.ok) {
         refused++;
         // A gateway refuses at once; the tenant takes its time to answer.
@@ -161,7 +170,8 @@ async function drive(
 }
 
 const report = (name: string, run: { seconds: number; share429: number; sent: number }) =>
-  process.env['PACE_REPORT'] && console.log(`PACE ${name}: ${run.seconds.toFixed(1)} s, ${(run.share429 * 100).toFixed(1)}% 429, ${run.sent} sent`);
+  process.env['PACE_REPORT'] &&
+  console.log(`PACE ${name}: ${run.seconds.toFixed(1)} s, ${(run.share429 * 100).toFixed(1)}% 429, ${run.sent} sent`);
 
 describe('the adaptive pace against each kind of limiter, --rate 10x the limit (fake time)', () => {
   it.each([
