@@ -26,7 +26,8 @@ export async function main() {
     const seconds = run.finished.elapsedMs / 1000;
     const ideal = ROWS / LIMIT;
     const failed = run.finished.byOutcome.failed ?? 0;
-    const lowered = run.logLines.filter((line) => line.msg === 'the tenant answered 429: pace lowered').length;
+    // What the pace layer concluded about the tenant, in its own words (info lines).
+    const concluded = run.logLines.filter((line) => /^the tenant (allows about|refuses every request)/.test(line.msg));
     return report({
       id: 'adaptation',
       title: '3. Adaptation (--rate 3x the tenant limit)',
@@ -46,7 +47,10 @@ export async function main() {
         },
         { name: 'failed rows', value: String(failed), target: '0', pass: failed === 0 },
       ],
-      notes: [`pace lowered ${lowered} times; final rate ${fmt(run.finished.finalRate)}/s`],
+      notes: [
+        `the pace layer concluded ${concluded.length} times; final rate ${fmt(run.finished.finalRate)}/s`,
+        ...concluded.slice(0, 3).map((line) => `log: "${line.msg}"`),
+      ],
     });
   } finally {
     await simulator.stop();

@@ -50,7 +50,9 @@ const TENANT_FLAGS = {
   'adaptive-rate': {
     type: 'boolean',
     default: RUN_DEFAULTS.adaptiveRate,
-    describe: 'Slow down for everyone on a 429 and creep back up to --rate (--no-adaptive-rate: fixed pace)',
+    describe:
+      "On 429s, pace everyone to the tenant's kind of limit (rate, window, in flight) and climb back up " +
+      '(--no-adaptive-rate: fixed pace)',
   },
   retries: {
     type: 'number',
