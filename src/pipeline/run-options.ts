@@ -21,9 +21,10 @@ export interface RunOptions {
   /** Most request starts per second, retries included, 0.01 to 100,000. Default 10. */
   readonly rate?: number;
   /**
-   * Slow down for everyone when the tenant answers 429, and creep back up towards `rate` after a
-   * while without 429s. Default true: the vendor publishes no limit, so `rate` is a ceiling. With
-   * false the pace stays at `rate` and 429s are only retried row by row.
+   * On 429s, tell what kind of limit the tenant has (a rate, a window, requests in flight, or noise)
+   * and pace everyone to it (see PacePolicy), climbing back towards `rate` and `concurrency` after a
+   * while without 429s. Default true: the vendor publishes no limit, so both are ceilings. With false
+   * the pace stays at `rate` and `concurrency`, and 429s are only retried row by row.
    */
   readonly adaptiveRate?: boolean;
   /** Retry timing; `retries` (0 to 50) defaults to 5. Tests shrink the delays. */
