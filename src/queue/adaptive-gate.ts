@@ -76,7 +76,7 @@ export class AdaptiveGate {
   #apply(change: PaceChange | undefined, now: number): void {
     if (!change) return;
     if (change.kind === 'concurrency') this.#queue.concurrency = change.concurrency;
-    else if (change.kind === 'wait' || change.direction === 'down') {
+    else if (change.kind === 'wait' || change.kind === 'hold' || change.direction === 'down') {
       // Starts already promised at the old pace are taken back: the next one waits a full new step.
       this.#nextAt = now + 1000 / this.#policy.rate;
       this.#holdUntil(Math.max(this.#nextAt, this.#policy.pausedUntil));

@@ -75,9 +75,13 @@ export type PaceChange =
       /** The new pace, when the window's size lowered it. */
       readonly rate?: number | undefined;
     }
+  /** Every start waits a moment (the first 429 of a run, while the answers on their way come in). */
+  | { readonly kind: 'hold'; readonly until: number }
   /** A new number of requests in flight. */
   | { readonly kind: 'concurrency'; readonly direction: 'down' | 'up'; readonly concurrency: number };
 
+/** How long everyone holds back at the first 429 of a run. */
+const FIRST_HOLD_MS = 100;
 /** Answers at one pace needed before their share of 429s is judged. */
 const MIN_SAMPLES = 8;
 /** The first wait for a window without a Retry-After; each wait in a row doubles it. */
@@ -88,6 +92,9 @@ const WINDOW_LOOKBACK_MS = 30_000;
 const RECOVERY_SHARE = 0.5;
 /** Beyond the target, the n-th rise in a row adds n times this share. */
 const PROBE_STEP = 0.02;
+/** Up to this multiple of what the tenant allowed, a probe step is at most NEAR_LIMIT_STEP. */
+const NEAR_LIMIT = 1.2;
+const NEAR_LIMIT_STEP = 0.05;
 /** In-flight counts remembered per kind of answer, for telling a concurrency limit. */
 const IN_FLIGHT_MEMORY = 32;
 /** 429s (and answers) needed before a concurrency limit is believed. */
@@ -149,6 +156,7 @@ export class PacePolicy {
   #overshoots = 0;
   #lastAnsweredAt = Number.NEGATIVE_INFINITY;
   readonly #runStart: number;
+  #hasHeld = false;
   /** The length of the tenant's window, once one was measured: a probe beyond it waits that long. */
   #windowMs = 0;
 
@@ -198,6 +206,13 @@ export class PacePolicy {
     this.#epochLimited++;
     this.#quietSinceConcurrency = 0;
     this.#limitedInARow++;
+    // The first 429 of a run, before anything is known: everyone holds back a moment, so that the
+    // answers already on their way can tell what kind of limit this is before many more are refused.
+    if (!this.#hasHeld) {
+      this.#hasHeld = true;
+      this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.min(FIRST_HOLD_MS, retryAfterMs ?? FIRST_HOLD_MS));
+      return { kind: 'hold', until: this.#pausedUntil };
+    }
     // 429s in a row with nothing let through for a while: the window is spent (at a pace just over a
     // limit, answers still come between the 429s).
     const isSpent = this.#limitedInARow >= 2 && now - this.#lastAnsweredAt >= 4000 / this.#rate;
@@ -316,6 +331,9 @@ export class PacePolicy {
     const allowed = (this.#rate * this.#epochAnswered) / samples;
     const rate = Math.max(this.#minRate, Math.min(this.#rate, this.#margin * allowed));
     this.#overshoots = this.#probes > 0 ? this.#overshoots + 1 : 0;
+    // 429s among answers, not a spent window: a bucket, or a window too long to matter; probes need
+    // not wait a window's length.
+    this.#windowMs = 0;
     this.#allowed = allowed;
     this.#probes = 0;
     this.#newEpoch(now);
@@ -331,7 +349,10 @@ export class PacePolicy {
       this.#rate += gap * RECOVERY_SHARE;
     } else {
       this.#probes++;
-      this.#rate *= 1 + PROBE_STEP * this.#probes;
+      // Close to what the tenant allowed, small steps (an overshoot there costs 429s); well beyond it
+      // the limit has risen, and the steps grow so that the pace catches up.
+      const isNearLimit = this.#allowed !== undefined && this.#rate < this.#allowed * NEAR_LIMIT;
+      this.#rate *= 1 + Math.min(PROBE_STEP * this.#probes, isNearLimit ? NEAR_LIMIT_STEP : Number.POSITIVE_INFINITY);
     }
     this.#rate = Math.min(this.#rate, this.#maxRate);
     this.#newEpoch(now);
@@ -373,6 +394,8 @@ export function describePaceChange(
   atFloor: boolean,
 ): { readonly level: 'debug' | 'info' | 'warn'; readonly message: string; readonly fields: Record<string, number> } {
   switch (change.kind) {
+    case 'hold':
+      return { level: 'debug', message: 'first 429 of the run: holding every start for a moment', fields: {} };
     case 'concurrency':
       return change.direction === 'down'
         ? {
