@@ -22,6 +22,7 @@ const BENCHMARKS = [
   { id: 'memory', file: 'memory.bench.js' },
   { id: 'cpu', file: 'cpu.bench.js' },
   { id: 'validate', file: 'validate.bench.js' },
+  { id: 'limiters', file: 'limiters.bench.js' },
 ];
 const MARKDOWN = join(ROOT, 'BENCHMARKS.md');
 

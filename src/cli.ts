@@ -34,6 +34,7 @@ import { formatSummary, formatValidationSummary } from './output/summary.js';
 import { runSession, sessionFiles, type SessionOptions } from './session.js';
 import {
   apiKeyRegistration,
+  limiterFromFlags,
   parseFaultSpecs,
   Registry,
   SIMULATOR_STATS_PATH,
@@ -125,7 +126,6 @@ async function simulateCommand(flags: SimulateFlags): Promise<number> {
   const keyFile = flags['key-file'];
   const key = keyFile ? await readKeyFile(keyFile) : undefined;
   for (const warning of key?.warnings ?? []) console.error(`ds100-bulk: warning: ${warning}`);
-  const rateLimit = flags['rate-limit'];
   const simulator = await startSimulator({
     port: flags.port,
     host: flags.host,
@@ -133,7 +133,8 @@ async function simulateCommand(flags: SimulateFlags): Promise<number> {
     autoRegister: !registry,
     stateless: !registry && flags.stateless,
     latencyMs: flags.latency,
-    rateLimit: rateLimit ? { perSecond: rateLimit, burst: flags.burst } : undefined,
+    limiter: limiterFromFlags(flags),
+    random429: flags['random-429'],
     errorRate: flags['error-rate'],
     chaos: parseFaultSpecs(flags.fault ?? []),
     seed: flags.seed,

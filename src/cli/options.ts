@@ -5,6 +5,7 @@ import { usageError } from '../errors.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { checkRunKnobs, expectNumber, RUN_DEFAULTS, type RunKnobs } from '../pipeline/run-options.js';
+import { LIMITER_KINDS } from '../simulator/limiters.js';
 
 /**
  * Every command's flags, declared once as tables: yargs reads them (and prints them in --help), the
@@ -150,10 +151,35 @@ export const SIMULATE_FLAGS = {
   host: { type: 'string', default: '127.0.0.1' },
   tenant: { type: 'string', describe: 'CSV of registered pairs (default: any well-formed pair is registered)' },
   latency: { type: 'number', default: 0, describe: 'Milliseconds added to every answer' },
-  'rate-limit': { type: 'number', describe: 'Requests per second before answering 429 with Retry-After' },
+  'rate-limit': {
+    type: 'number',
+    describe: 'Requests per second before answering 429 with Retry-After (short for --limiter bucket --limit N)',
+  },
   burst: {
     type: 'number',
-    describe: 'With --rate-limit: requests accepted at once before the limit bites (default: one second of it)',
+    describe:
+      'With --rate-limit or --limiter bucket: requests accepted at once before the limit bites (default: --limit)',
+  },
+  limiter: {
+    choices: LIMITER_KINDS,
+    describe:
+      "The tenant's kind of rate limit, answered 429: bucket (token bucket, --limit per --window, a burst of " +
+      '--burst), sliding (at most --limit in any rolling --window), fixed (at most --limit per fixed --window ' +
+      'from the first request), concurrency (at most --limit requests in flight; no Retry-After)',
+  },
+  limit: { type: 'number', describe: 'With --limiter: requests per --window, or in flight for concurrency' },
+  window: { type: 'number', describe: 'With --limiter bucket, sliding or fixed: the window in seconds (default 1)' },
+  'limit-schedule': {
+    type: 'string',
+    describe:
+      'With --limiter: the limit changes mid-run, as SECONDS:LIMIT pairs counted from the first request, ' +
+      'e.g. 0:50,10:100 (one that starts at 0 takes the place of --limit)',
+  },
+  'random-429': {
+    type: 'number',
+    describe:
+      'Share (0 to 1) of the requests the limit lets through (all, without one) answered 429 anyway, ' +
+      'Retry-After: 1, drawn from --seed: noise with no limit behind it',
   },
   'error-rate': { type: 'number', default: 0, describe: 'Share of requests answered 500, 0 to 1' },
   fault: {
@@ -171,7 +197,7 @@ export const SIMULATE_FLAGS = {
   seed: {
     type: 'number',
     default: 1,
-    describe: 'Seeds --error-rate and --fault: the same seed and order of requests, the same faults',
+    describe: 'Seeds --error-rate, --fault and --random-429: the same seed and order of requests, the same faults',
   },
   'error-burst-length': { type: 'number', default: 5, describe: 'Requests in a row an error-burst answers 500' },
   'throttle-retry-after': {

@@ -1,4 +1,5 @@
 import { usageError } from '../errors.js';
+import { createLimiter, Random429, type Limiter, type LimiterOptions, type TokenBucketOptions } from './limiters.js';
 
 /**
  * What makes the simulated tenant misbehave on purpose: scripted answers per serial, seeded random
@@ -82,10 +83,10 @@ export const ABSURD_RETRY_AFTER_SECONDS = 86_400;
 
 /**
  * What the journal names as the fault a request met: a kind, a scripted status (`scripted`), a
- * random 500 of `errorRate`, a 429 of the rate limit (`rateLimit`), or the request that set off a
- * scheduled outage (`outage`).
+ * random 500 of `errorRate`, a 429 of the rate limit (`rateLimit`), a 429 of `random429`, or the
+ * request that set off a scheduled outage (`outage`).
  */
-export type JournalFault = FaultKind | 'scripted' | 'errorRate' | 'rateLimit' | 'outage';
+export type JournalFault = FaultKind | 'scripted' | 'errorRate' | 'rateLimit' | 'random429' | 'outage';
 
 /** A scripted answer for one request to one serial; steps are used up in order. */
 export interface FaultStep {
@@ -101,18 +102,25 @@ export interface FaultStep {
   /** Put the request's Authorization header into the error body, as a careless server might (leak tests). */
   readonly echoAuthorization?: boolean;
 }
-/** A token bucket: more than `perSecond` requests a second (after a burst of `burst`) get 429. */
-export interface TokenBucketOptions {
-  readonly perSecond: number;
-  /** Requests accepted at once before the limit bites. Default: one second's worth (at least 1). */
-  readonly burst?: number;
-}
-
 export interface FaultOptions {
   /** Added to every answer, counted from the request's arrival. Default 0. */
   readonly latencyMs?: number;
-  /** The tenant's rate limit; none by default. */
+  /**
+   * The tenant's rate limit, a token bucket of `perSecond` (short for `limiter: { kind: 'bucket',
+   * limit: perSecond, burst }`); none by default. Not together with `limiter`.
+   */
   readonly rateLimit?: TokenBucketOptions;
+  /**
+   * The tenant's rate limit of any kind, e.g. `{ kind: 'sliding', limit: 50, windowSeconds: 1 }`
+   * (see `LimiterOptions`); none by default. Its 429s are journaled as `rateLimit`.
+   */
+  readonly limiter?: LimiterOptions;
+  /**
+   * Share of the requests the limit admits (all, without a limit) that are answered 429 anyway,
+   * drawn from `seed`, with `Retry-After: 1`: noise with no limit behind it. Journaled as
+   * `random429`. Default 0.
+   */
+  readonly random429?: number;
   /** Share of requests answered with a random 500, 0 to 1. Default 0. */
   readonly errorRate?: number;
   /**
@@ -126,53 +134,6 @@ export interface FaultOptions {
   readonly throttleRetryAfterSeconds?: number;
   /** Per-serial scripted answers for tests. */
   readonly faults?: ReadonlyMap<string, readonly FaultStep[]>;
-}
-
-/** A limiter's verdict on one request: let it through, or refuse it with 429 and this Retry-After. */
-export type Admission = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
-
-/**
- * Decides whether the tenant takes a request now. `now` is in milliseconds on a monotonic clock
- * (`performance.now()` in the server, a plain number in tests). A limiter that counts requests in
- * flight rather than arrivals implements `release`, which the server calls once for every admitted
- * request after it has been answered.
- */
-export interface Limiter {
-  admit(now: number): Admission;
-  release?(): void;
-}
-
-const ADMITTED: Admission = { ok: true };
-
-/** Refills `perSecond` tokens a second up to `burst`; a request takes one or is refused. */
-export class TokenBucket implements Limiter {
-  readonly perSecond: number;
-  readonly burst: number;
-  #tokens: number;
-  // Set by the first request: the bucket starts full, so time before it refills nothing.
-  #last: number | undefined;
-
-  constructor(options: TokenBucketOptions) {
-    this.perSecond = options.perSecond;
-    this.burst = options.burst ?? Math.max(1, options.perSecond);
-    this.#tokens = this.burst;
-  }
-
-  admit(now: number): Admission {
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - (this.#last ?? now)) / 1000) * this.perSecond);
-    this.#last = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return ADMITTED;
-    }
-    // Whole seconds until a token is there, at least one: what a gateway would put in Retry-After.
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - this.#tokens) / this.perSecond)) };
-  }
-}
-
-/** The limiter for the options given; other kinds of limit are chosen here as they are added. */
-export function createLimiter(rateLimit: TokenBucketOptions | undefined): Limiter | undefined {
-  return rateLimit ? new TokenBucket(rateLimit) : undefined;
 }
 
 /** What the server does with one request instead of, or after, handling it normally. */
@@ -225,10 +186,16 @@ function checkShares(errorRate: number, chaos: ChaosShares): Array<[FaultKind, n
   return shares.filter(([, share]) => share > 0);
 }
 
-/** The faults of one running simulator. `random` draws the random failures (seeded by the server). */
+/**
+ * The faults of one running simulator. `random` draws the random failures, `random429Draws` the
+ * random 429s (both seeded by the server: apart, so that adding random 429s leaves the other faults
+ * of a seed where they were).
+ */
 export class Faults {
   /** Consulted after authentication; undefined when the tenant has no rate limit. */
   readonly limiter: Limiter | undefined;
+  /** Consulted for each request `limiter` admits; undefined without `random429`. */
+  readonly random429: Limiter | undefined;
   readonly errorBurstLength: number;
   readonly throttleRetryAfterSeconds: number;
   readonly #latencyMs: number | undefined;
@@ -239,8 +206,16 @@ export class Faults {
   readonly #random: () => number;
   #burstLeft = 0;
 
-  constructor(options: FaultOptions, random: () => number) {
-    this.limiter = createLimiter(options.rateLimit);
+  constructor(options: FaultOptions, random: () => number, random429Draws: () => number = random) {
+    if (options.rateLimit && options.limiter) {
+      throw usageError('Expected `rateLimit` or `limiter`, not both: `rateLimit` is short for a bucket limiter');
+    }
+    const { rateLimit } = options;
+    const limiter = rateLimit
+      ? { kind: 'bucket' as const, limit: rateLimit.perSecond, burst: rateLimit.burst }
+      : options.limiter;
+    this.limiter = limiter && createLimiter(limiter);
+    this.random429 = options.random429 === undefined ? undefined : new Random429(options.random429, random429Draws);
     this.#latencyMs = options.latencyMs;
     this.#errorRate = expectShare('errorRate', options.errorRate ?? 0);
     this.#shares = checkShares(this.#errorRate, options.chaos ?? {});

@@ -23,8 +23,16 @@ export {
   type FaultStep,
   type FaultOptions,
   type JournalFault,
-  type TokenBucketOptions,
 } from './faults.js';
+export {
+  LIMITER_KINDS,
+  limiterFromFlags,
+  parseLimitSchedule,
+  type LimiterKind,
+  type LimiterOptions,
+  type LimitStep,
+  type TokenBucketOptions,
+} from './limiters.js';
 export {
   DS100_SCOPES,
   apiKeyRegistration,

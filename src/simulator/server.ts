@@ -42,7 +42,7 @@ export interface SimulatorOptions extends TenantOptions, FaultOptions {
   readonly host?: string;
   /** The bearer token the tenant accepts; a random one by default. */
   readonly token?: string;
-  /** Seeds the random faults (`errorRate`, `chaos`), so that a run can be repeated. Default 1. */
+  /** Seeds the random faults (`errorRate`, `chaos`, `random429`), so that a run can be repeated. Default 1. */
   readonly seed?: number;
   /** Keep a journal of every call (`calls`, for tests); off for long benchmarks. Default true. */
   readonly recordCalls?: boolean;
@@ -240,7 +240,9 @@ function readExactProperties(body: string, names: readonly string[]): Record<str
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const tenant = new Tenant(options);
-  const faults = new Faults(options, seededRandom(options.seed ?? 1));
+  const seed = options.seed ?? 1;
+  // Random 429s draw from a stream of their own, so that turning them on moves no other fault of a seed.
+  const faults = new Faults(options, seededRandom(seed), seededRandom(seed ^ 0x429));
   const token = options.token ?? randomBytes(24).toString('base64url');
   const calls: SimulatorCall[] = [];
   const countsByStatus = new Map<number, number>();
@@ -356,6 +358,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         headers,
       );
 
+    const sendTooMany = (retryAfterSeconds: number | undefined): void =>
+      sendError(429, undefined, retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) });
+
     const sendFault = (status: number, step: FaultStep): void => {
       const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
       const echoed = step.echoAuthorization
@@ -413,37 +418,44 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
 
     const body = await readBody(request);
-    // Counted from the request's arrival, so that reading the body does not add to it.
-    const latency = faults.latencyLeft(performance.now() - at);
-    if (latency !== undefined) await sleep(latency);
-
-    if (path === `${SIMULATOR_OAUTH_PATH}/token` && request.method === 'POST') {
-      const form = new URLSearchParams(body ?? '');
-      const answer = await auth.handleTokenRequest(form, `${origin}${SIMULATOR_OAUTH_PATH}/token`);
-      return send(answer.status, JSON.stringify(answer.body), { 'cache-control': 'no-store' });
-    }
     const route = path.startsWith(SIMULATOR_BASE_PATH)
       ? DS100_ROUTES.get(`${request.method} ${path.slice(SIMULATOR_BASE_PATH.length)}`)
       : undefined;
-    // Not the API's own 404 body: a path the service does not have is answered by the web framework
-    // in front of it (Spring's shape), which is how a client tells a wrong base URL from an unknown device.
-    if (!route) {
-      return send(404, JSON.stringify({ timestamp: Date.now(), status: 404, error: 'Not Found', path }));
-    }
-    if (recordCalls && request.headers.authorization?.startsWith('Bearer ')) {
+    if (route && recordCalls && request.headers.authorization?.startsWith('Bearer ')) {
       bearerTokensSeen.add(request.headers.authorization.slice('Bearer '.length));
     }
-    const verdict = await auth.verifyBearer(request.headers.authorization, route.scope);
-    if (!verdict.ok) {
-      call.authError = verdict.reason;
-      return sendError(403);
-    }
-    const admission = faults.limiter?.admit(performance.now());
-    if (admission && !admission.ok) {
-      call.fault = 'rateLimit';
-      return sendError(429, undefined, { 'retry-after': String(admission.retryAfterSeconds) });
-    }
+    // Authentication and the limits are asked before the latency is spent, so that a request holds
+    // its place in a concurrency limit for as long as its answer takes, as on a slow tenant.
+    const verdict = route && (await auth.verifyBearer(request.headers.authorization, route.scope));
+    const admission = verdict?.ok ? faults.limiter?.admit(performance.now()) : undefined;
+    const noise = verdict?.ok && admission?.ok !== false ? faults.random429?.admit(performance.now()) : undefined;
     try {
+      // Counted from the request's arrival, so that reading the body does not add to it.
+      const latency = faults.latencyLeft(performance.now() - at);
+      if (latency !== undefined) await sleep(latency);
+
+      if (path === `${SIMULATOR_OAUTH_PATH}/token` && request.method === 'POST') {
+        const form = new URLSearchParams(body ?? '');
+        const answer = await auth.handleTokenRequest(form, `${origin}${SIMULATOR_OAUTH_PATH}/token`);
+        return send(answer.status, JSON.stringify(answer.body), { 'cache-control': 'no-store' });
+      }
+      // Not the API's own 404 body: a path the service does not have is answered by the web framework
+      // in front of it (Spring's shape), which is how a client tells a wrong base URL from an unknown device.
+      if (!route || !verdict) {
+        return send(404, JSON.stringify({ timestamp: Date.now(), status: 404, error: 'Not Found', path }));
+      }
+      if (!verdict.ok) {
+        call.authError = verdict.reason;
+        return sendError(403);
+      }
+      if (admission?.ok === false) {
+        call.fault = 'rateLimit';
+        return sendTooMany(admission.retryAfterSeconds);
+      }
+      if (noise?.ok === false) {
+        call.fault = 'random429';
+        return sendTooMany(noise.retryAfterSeconds);
+      }
       if (!String(request.headers['content-type']).startsWith('application/json')) return sendError(415);
       if (body === undefined) return sendError(400, 'The request body is too large.');
       const fields = readExactProperties(body, route.fields);
@@ -466,8 +478,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (answer.status === 404) return sendError(404, answer.description);
       return send(200, JSON.stringify(answer.records));
     } finally {
-      // Only admitted requests get here: a limiter that counts requests in flight frees the slot.
-      if (admission) faults.limiter?.release?.();
+      // A limiter that counts requests in flight frees the slot of an admitted one once it is answered.
+      if (admission?.ok) faults.limiter?.release?.();
     }
   }
 

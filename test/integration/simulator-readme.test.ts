@@ -30,9 +30,9 @@ function runExample(code: string): { printed: string[]; promised: string[]; stde
 }
 
 describe('the README examples for the simulator', () => {
-  it('has two, each importing ds100-bulk/simulator', () => {
+  it('has three, each importing ds100-bulk/simulator', () => {
     const examples = simulatorExamples();
-    expect(examples).toHaveLength(2);
+    expect(examples).toHaveLength(3);
     for (const code of examples) expect(code).toContain("from 'ds100-bulk/simulator'");
   });
 
@@ -49,5 +49,13 @@ describe('the README examples for the simulator', () => {
     expect(stderr).toBe('');
     expect(printed).toEqual(promised);
     expect(promised.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('the rate limits example prints what its comments promise', () => {
+    const code = simulatorExamples().find((block) => block.includes('limiter:'))!;
+    const { printed, promised, stderr } = runExample(code);
+    expect(stderr).toBe('');
+    expect(printed).toEqual(promised);
+    expect(promised).toEqual(['200 -, 200 -, 429 10', '- - rateLimit']);
   });
 });

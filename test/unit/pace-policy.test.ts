@@ -42,10 +42,14 @@ describe('PacePolicy', () => {
 
   it('reads a share of 429s among answers as a rate limit: the pace goes just below the share let through', () => {
     const run = policyAt();
-    let change: PaceChange | undefined;
+    const changes: Array<PaceChange | undefined> = [];
     // Half the requests answered, half refused, interleaved: the tenant allows about 50/s.
-    for (let index = 0; index < 8 && !change; index++) change = index % 2 ? run.refuse() : run.answer();
-    expect(change).toEqual({ kind: 'rate', direction: 'down', rate: 47.5, allowed: 50 });
+    for (let index = 0; index < 8; index++) changes.push(index % 2 ? run.refuse() : run.answer());
+    // The first 429 of a run holds every start a moment; the share then tells the rate.
+    expect(changes.filter(Boolean)).toEqual([
+      { kind: 'hold', until: 120 },
+      { kind: 'rate', direction: 'down', rate: 47.5, allowed: 50 },
+    ]);
     expect(run.policy.rate).toBe(47.5);
   });
 
@@ -53,7 +57,7 @@ describe('PacePolicy', () => {
     const run = policyAt(100);
     for (let index = 0; index < 30; index++) run.answer();
     run.wait(50); // nothing answered for a while
-    expect(run.refuse(0, 1000)).toBeUndefined();
+    expect(run.refuse(0, 1000)).toEqual({ kind: 'hold', until: run.now + 100 });
     const first = run.refuse(0, 1000);
     // 30 got through from the start until the window reopens: 0.37 s of requests, then the 1 s wait.
     expect(first).toMatchObject({ kind: 'wait', waitMs: 1000, window: { requests: 30, seconds: 1.37 } });
@@ -129,15 +133,20 @@ describe('PacePolicy', () => {
     expect(run.policy.rate).toBe(47.5);
   });
 
-  it('climbs back after quiet answers: quickly to just under what was allowed, then in growing steps', () => {
+  it('climbs back after quiet answers: to just under what was allowed, in small steps near it, growing beyond', () => {
     const run = policyAt();
     for (let index = 0; index < 8; index++) (index % 2 ? run.refuse : run.answer)();
+    expect(run.policy.rate).toBe(47.5);
     const rates: number[] = [];
     for (let index = 0; index < 400; index++) {
       const change = run.answer();
       if (change?.kind === 'rate') rates.push(Math.round(change.rate * 10) / 10);
     }
-    expect(rates.slice(0, 3)).toEqual([48.5, 50.4, 53.4]);
+    // +2%, +4%, then at most +5% while near the 50/s it allowed; beyond 60/s the steps grow again.
+    expect(rates.slice(0, 5)).toEqual([48.5, 50.4, 52.9, 55.6, 58.3]);
+    const steps = rates.slice(1).map((rate, index) => rate / rates[index]!);
+    expect(Math.max(...steps.slice(0, 4))).toBeLessThan(1.052); // the rates are rounded
+    expect(Math.max(...steps)).toBeGreaterThan(1.1);
     expect(rates.at(-1)).toBe(100);
   });
 

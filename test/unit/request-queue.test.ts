@@ -207,7 +207,8 @@ describe('RequestQueue with the adaptive pace', () => {
     );
     await vi.runAllTimersAsync();
     await Promise.all(rows);
-    expect(changes[0]).toMatch(/^down /);
+    // A brief hold at the first 429 of the run, then the pace goes down.
+    expect(changes.slice(0, 2)).toEqual(['hold', expect.stringMatching(/^down /)]);
     expect(requests.rate).toBeLessThan(100);
     // Answers without a 429 for a while raise the pace again.
     const more = Array.from({ length: 200 }, () => requests.send(scripted([enabled]).request));

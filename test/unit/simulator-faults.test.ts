@@ -1,67 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FAULT_KINDS,
-  Faults,
-  TokenBucket,
-  createLimiter,
-  faultFlagName,
-  parseFaultSpecs,
-  type FaultStep,
-} from '../../src/simulator/faults.js';
+import { FAULT_KINDS, Faults, faultFlagName, parseFaultSpecs, type FaultStep } from '../../src/simulator/faults.js';
+import { Random429, SlidingWindow, TokenBucket } from '../../src/simulator/limiters.js';
 import { seededRandom } from '../../src/simulator/tenant.js';
 
 // The clock is a number passed in: nothing here waits.
-
-const admitted = (bucket: TokenBucket, now: number, times: number): boolean[] =>
-  Array.from({ length: times }, () => bucket.admit(now).ok);
-
-describe('TokenBucket', () => {
-  it('admits a burst at once, then refuses with a Retry-After in whole seconds', () => {
-    const bucket = new TokenBucket({ perSecond: 2, burst: 3 });
-    expect(admitted(bucket, 1000, 3)).toEqual([true, true, true]);
-    expect(bucket.admit(1000)).toEqual({ ok: false, retryAfterSeconds: 1 });
-  });
-
-  it('refills at its rate: one token every 1/perSecond seconds', () => {
-    const bucket = new TokenBucket({ perSecond: 2, burst: 1 });
-    expect(admitted(bucket, 0, 2)).toEqual([true, false]);
-    expect(admitted(bucket, 500, 2)).toEqual([true, false]);
-    const early = new TokenBucket({ perSecond: 2, burst: 1 });
-    expect(admitted(early, 0, 1)).toEqual([true]);
-    expect(admitted(early, 499, 1)).toEqual([false]);
-  });
-
-  it('asks for more than one second when a token takes that long to come', () => {
-    const bucket = new TokenBucket({ perSecond: 0.25, burst: 1 });
-    expect(bucket.admit(0).ok).toBe(true);
-    expect(bucket.admit(0)).toEqual({ ok: false, retryAfterSeconds: 4 });
-    expect(bucket.admit(3000)).toEqual({ ok: false, retryAfterSeconds: 1 });
-    expect(bucket.admit(4000).ok).toBe(true);
-  });
-
-  it('never holds more than its burst, however long it was idle', () => {
-    const bucket = new TokenBucket({ perSecond: 10, burst: 2 });
-    expect(admitted(bucket, 0, 2)).toEqual([true, true]);
-    expect(admitted(bucket, 60_000, 3)).toEqual([true, true, false]);
-  });
-
-  it('starts full whenever its first request comes', () => {
-    const bucket = new TokenBucket({ perSecond: 1, burst: 2 });
-    expect(admitted(bucket, 5_000_000, 3)).toEqual([true, true, false]);
-  });
-
-  it('takes one second of requests as its burst by default, and at least one', () => {
-    expect(new TokenBucket({ perSecond: 20 }).burst).toBe(20);
-    expect(new TokenBucket({ perSecond: 0.5 }).burst).toBe(1);
-  });
-});
-
-describe('createLimiter', () => {
-  it('makes a token bucket for a rate limit, and nothing without one', () => {
-    expect(createLimiter({ perSecond: 5 })).toBeInstanceOf(TokenBucket);
-    expect(createLimiter(undefined)).toBeUndefined();
-  });
-});
 
 const SERIAL = '140100001';
 
@@ -112,9 +54,29 @@ describe('Faults', () => {
     expect(new Faults({}, never).latencyLeft(0)).toBeUndefined();
   });
 
-  it('has a limiter only with a rate limit', () => {
+  it('has a limiter only with a rate limit, of the kind asked for, and random 429s only when asked', () => {
     expect(new Faults({ rateLimit: { perSecond: 1 } }, never).limiter).toBeInstanceOf(TokenBucket);
+    expect(new Faults({ limiter: { kind: 'sliding', limit: 5 } }, never).limiter).toBeInstanceOf(SlidingWindow);
     expect(new Faults({}, never).limiter).toBeUndefined();
+    expect(new Faults({ random429: 0.1 }, never, () => 0).random429).toBeInstanceOf(Random429);
+    expect(new Faults({}, never).random429).toBeUndefined();
+  });
+
+  it('refuses a rateLimit and a limiter together', () => {
+    expect(() => new Faults({ rateLimit: { perSecond: 1 }, limiter: { kind: 'fixed', limit: 5 } }, never)).toThrow(
+      'Expected `rateLimit` or `limiter`, not both',
+    );
+  });
+
+  it('draws the random 429s from their own stream, leaving the other draws alone', () => {
+    const draws = [0.05, 0.5];
+    const faults = new Faults(
+      { errorRate: 0.1, random429: 1 },
+      () => draws.shift()!,
+      () => 0.99,
+    );
+    expect(faults.random429?.admit(0)).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect([faults.next(SERIAL).fault, faults.next(SERIAL).fault]).toEqual([{ kind: 'errorRate' }, undefined]);
   });
 });
 
