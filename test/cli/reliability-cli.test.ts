@@ -3,20 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pairsCsv, somePairs } from '../helpers/input.js';
 import { countBy, readResults } from '../helpers/results.js';
-import { runCli, startCli, waitFor, type RunningCli } from '../helpers/cli.js';
+import { runCli, startSimulateCli } from '../helpers/cli.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
-
-/** `ds100-bulk simulate` as a user starts it, in its own process; its URL and token as it prints them. */
-async function simulate(args: readonly string[]): Promise<{ running: RunningCli; url: string; token: string }> {
-  const running = startCli(['simulate', ...args]);
-  await waitFor(() => running.output().stdout.includes('answers so far: GET '), 'the simulator to listen');
-  const { stdout } = running.output();
-  return { running, url: /listening at (\S+)/.exec(stdout)![1]!, token: /token it accepts: (\S+)/.exec(stdout)![1]! };
-}
 
 describe('ds100-bulk enable against a tenant that misbehaves (built CLI, simulator in its own process)', () => {
   it('a wrong base URL: exit 2 with a sentence, before the results file exists', async () => {
-    const { running, url, token } = await simulate([]);
+    const { simulate: running, url, token } = await startSimulateCli();
     try {
       const dir = tempDir();
       const out = join(dir, 'r.csv');
@@ -38,7 +30,11 @@ describe('ds100-bulk enable against a tenant that misbehaves (built CLI, simulat
   });
 
   it('resets after the change on a third of the enables: every row enabled, the lost ones confirmed by lookup', async () => {
-    const { running, url, token } = await simulate(['--fault', 'reset-after-change=0.3', '--seed', '11']);
+    const {
+      simulate: running,
+      url,
+      token,
+    } = await startSimulateCli(['--fault', 'reset-after-change=0.3', '--seed', '11']);
     try {
       const dir = tempDir();
       const out = join(dir, 'r.csv');

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, faultFlagName } from '../../src/simulator/index.js';
-import { runCli, startCli, waitFor } from '../helpers/cli.js';
+import { runCli, startSimulateCli } from '../helpers/cli.js';
 
 const PAIR = { deviceSerialNumber: '140100080', userId: 'ece30fe9-414c-7536-5403-0656220b3046' };
 
@@ -27,8 +27,7 @@ describe('ds100-bulk simulate, with faults', () => {
   });
 
   it('stages a --fault share of 1 and a scheduled outage, and comes back on the same port', async () => {
-    const simulate = startCli([
-      'simulate',
+    const { simulate, url, token } = await startSimulateCli([
       '--fault',
       'throttle-absurd=1',
       '--seed',
@@ -39,10 +38,6 @@ describe('ds100-bulk simulate, with faults', () => {
       '50',
     ]);
     try {
-      await waitFor(() => simulate.output().stdout.includes('answers so far: GET '), 'the simulator to listen');
-      const { stdout } = simulate.output();
-      const url = /listening at (\S+)/.exec(stdout)![1]!;
-      const token = /token it accepts: (\S+)/.exec(stdout)![1]!;
       const enable = () =>
         request(new URL('v1/ds100/enable/otp', url), {
           method: 'PATCH',

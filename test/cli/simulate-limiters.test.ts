@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli, startCli, waitFor } from '../helpers/cli.js';
+import { runCli, startSimulateCli } from '../helpers/cli.js';
 
 describe('ds100-bulk simulate, with a limiter', () => {
   it('lists the limiter flags and kinds in --help', async () => {
@@ -26,12 +26,8 @@ describe('ds100-bulk simulate, with a limiter', () => {
   });
 
   it('limits with the kind asked for: a fixed window of 2 asks to wait for the next window', async () => {
-    const simulate = startCli(['simulate', '--limiter', 'fixed', '--limit', '2', '--window', '60']);
+    const { simulate, url, token } = await startSimulateCli(['--limiter', 'fixed', '--limit', '2', '--window', '60']);
     try {
-      await waitFor(() => simulate.output().stdout.includes('answers so far: GET '), 'the simulator to listen');
-      const { stdout } = simulate.output();
-      const url = /listening at (\S+)/.exec(stdout)![1]!;
-      const token = /token it accepts: (\S+)/.exec(stdout)![1]!;
       const answers: string[] = [];
       for (let i = 0; i < 3; i++) {
         const response = await fetch(new URL('v1/ds100/enable/otp', url), {

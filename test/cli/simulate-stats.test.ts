@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { startCli, waitFor } from '../helpers/cli.js';
+import { startSimulateCli } from '../helpers/cli.js';
 
 describe('ds100-bulk simulate', () => {
   it('prints its URL, token and stats address; the stats count answers by status; --burst sizes the bucket', async () => {
-    const simulate = startCli(['simulate', '--port', '0', '--rate-limit', '1', '--burst', '2']);
+    const {
+      simulate,
+      url,
+      token,
+      statsUrl: stats,
+    } = await startSimulateCli(['--port', '0', '--rate-limit', '1', '--burst', '2']);
     try {
-      await waitFor(() => simulate.output().stdout.includes('answers so far: GET '), 'the simulator to listen');
-      const { stdout } = simulate.output();
-      const url = /listening at (\S+)/.exec(stdout)?.[1];
-      const token = /token it accepts: (\S+)/.exec(stdout)?.[1];
-      const stats = /answers so far: GET (\S+)/.exec(stdout)?.[1];
       expect(stats).toBe(new URL('/__simulator/stats', url).href);
 
       const statuses: number[] = [];

@@ -74,3 +74,19 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** `ds100-bulk simulate …` started as a user starts it, once it listens: its URL, token and stats URL as printed. */
+export async function startSimulateCli(
+  args: readonly string[] = [],
+): Promise<{ simulate: RunningCli; url: string; token: string; statsUrl: string }> {
+  const simulate = startCli(['simulate', ...args]);
+  await waitFor(() => simulate.output().stdout.includes('answers so far: GET '), 'the simulator to listen');
+  const { stdout } = simulate.output();
+  const printed = (pattern: RegExp): string => pattern.exec(stdout)?.[1] ?? '';
+  return {
+    simulate,
+    url: printed(/listening at (\S+)/),
+    token: printed(/token it accepts: (\S+)/),
+    statsUrl: printed(/answers so far: GET (\S+)/),
+  };
+}
