@@ -9,20 +9,24 @@
  *   that started with N or more in flight, the answers to those that started with fewer. Fewer in
  *   flight is the cure, not a lower rate: the concurrency is set to N.
  * - **A spent window** (N per window, sliding or fixed): once the window is used up the tenant refuses
- *   everything until it reopens, so a 429 that comes again at the current pace with nothing let
- *   through says "wait", not "slower". Every start waits for the Retry-After (without one: 250 ms,
- *   doubling). Once the window reopens, what it let through since the wait began is its size, and the
- *   pace is set just below that many per that time.
+ *   everything until it reopens, so 429s in a row with nothing let through say "wait", not "slower".
+ *   Every start waits for the Retry-After (without one: 250 ms, doubling). What got through since the
+ *   run began (or since the last wait), over the time until the window reopens, is the window's rate,
+ *   and it becomes the pace.
  * - **A rate limit** (a token or leaky bucket, or a window seen long enough): the tenant lets through
  *   a share of the requests; that share of the pace is the rate it allows, and the pace is set just
  *   below it.
  * - **Noise** (a few 429s with no limit behind them): while under `noiseShare` of the answers at the
  *   current pace are 429s, the pace stays; each such row simply retries.
  *
+ * The first 429 of a run holds every start for a moment (100 ms), so that the answers already on
+ * their way tell which of these it is before many more are refused.
+ *
  * After a while of answers without 429s the pace climbs back: quickly to just under the rate the
- * tenant was last seen to allow, then in growing steps beyond it (the limit may have risen), up to
- * the ceiling; a lowered concurrency is tried one higher now and then. The quiet time before a rise
- * is counted in answers, so a fast run climbs back fast.
+ * tenant was last seen to allow, then in small steps near it (an overshoot there costs 429s; against a
+ * window, one step per window's length) and growing steps well beyond it (the limit has risen), up to
+ * the ceiling; a lowered concurrency is tried one higher now and then, and put back at once if refused.
+ * The quiet time before a rise is counted in answers, so a fast run climbs back fast.
  */
 
 /** Settings of the pace policy; every field but the ceilings has a default, tests shrink the times. */
