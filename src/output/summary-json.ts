@@ -51,14 +51,34 @@ export function toSummaryDocument(command: string, summary: RunSummary, exitCode
  * written, and leaves no temporary file behind.
  */
 export function writeSummaryJson(path: string, document: SummaryDocument): void {
+  writeFileAtomically(path, `${JSON.stringify(document, null, 2)}\n`, 'summary file');
+}
+
+/**
+ * Writes `text` to `<path>.tmp-<pid>` in the same folder and renames it onto `path`: a reader (a
+ * monitor, node_exporter's textfile collector) sees the old file or the new one, never half of one.
+ * On failure the old file stays as it was, the temporary file is removed, and a Ds100Error
+ * OUTPUT_FILE says "cannot write the <what> <path>: <reason in words>".
+ */
+export function writeFileAtomically(path: string, text: string, what: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`);
+    writeFileSync(temporary, text);
     renameSync(temporary, path);
   } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new Ds100Error('OUTPUT_FILE', `cannot write the summary file ${path}: ${describeWriteError(error)}`, {
+    // Never throws: a failed cleanup (say ENAMETOOLONG, where no temporary file was made) must not
+    // take the place of the reason the write failed.
+    removeQuietly(temporary);
+    throw new Ds100Error('OUTPUT_FILE', `cannot write the ${what} ${path}: ${describeWriteError(error)}`, {
       cause: error,
     });
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // Nothing there to remove, or nothing more to be done about it.
   }
 }
