@@ -39,6 +39,7 @@ export { EXIT_CODES, exitCodeFor, validationExitCode } from './output/exit-codes
 export { formatSummary, formatValidationSummary, type RunSummary, type ValidationSummary } from './output/summary.js';
 export { RESULT_COLUMNS } from './output/results-writer.js';
 export { toSummaryDocument, writeSummaryJson, type SummaryDocument } from './output/summary-json.js';
+export { toMetricsText, writeMetricsFile, type MetricsSummary } from './output/metrics-file.js';
 export { StateStore } from './state/state-store.js';
 export { DEFAULT_RULES, MAX_DS100_PER_USER, type ValidationRules } from './input/validate-row.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';

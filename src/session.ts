@@ -11,6 +11,7 @@ import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
 import { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
 import type { RunSummary } from './output/summary.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
+import { writeMetricsFile } from './output/metrics-file.js';
 import type { RunOptions } from './pipeline/run-options.js';
 import { apiKeyRegistration, Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
 import { lockFileOf, StateStore } from './state/state-store.js';
@@ -18,7 +19,8 @@ import { lockFileOf, StateStore } from './state/state-store.js';
 /**
  * Everything a run against a tenant needs around the row pipeline, for the command line and for
  * library users alike: credentials, proxy, the built-in simulator, the state ledger and its lock,
- * Ctrl-C / SIGTERM and --max-runtime (all of which stop the run the same way), and --summary-json.
+ * Ctrl-C / SIGTERM and --max-runtime (all of which stop the run the same way), --summary-json and
+ * --metrics-file.
  */
 export interface SessionOptions extends Omit<
   RunOptions,
@@ -45,6 +47,11 @@ export interface SessionOptions extends Omit<
   readonly maxChanges?: number | undefined;
   /** Write the machine-readable summary here at the end (atomically). */
   readonly summaryJson?: string | undefined;
+  /**
+   * Write the run's metrics here at the end, atomically, in Prometheus' text format (for
+   * node_exporter's textfile collector), e.g. `/var/lib/node_exporter/textfile/ds100-bulk.prom`.
+   */
+  readonly metricsFile?: string | undefined;
   /** End the run after this long, as Ctrl-C would (exit code 6). */
   readonly maxRuntimeMs?: number | undefined;
   /**
@@ -58,10 +65,13 @@ export interface SessionResult {
   readonly summary: RunSummary;
   /**
    * The process exit code the summary calls for (see EXIT_CODES); 7 (outputFailed) instead of 0
-   * when the summary JSON could not be written.
+   * when the summary JSON or the metrics file could not be written.
    */
   readonly exitCode: number;
-  /** Why `summaryJson` could not be written (the file and the reason), if it could not. */
+  /**
+   * Why `summaryJson` or `metricsFile` could not be written (each message names its file and the
+   * reason; two are joined by "; and "), if one could not.
+   */
   readonly summaryJsonFailure?: string | undefined;
 }
 
@@ -82,11 +92,53 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
     outputs: {
       '--out': options.out,
       '--summary-json': options.summaryJson,
+      '--metrics-file': options.metricsFile,
       '--state': options.state,
       'the lock file of --state': options.state === undefined ? undefined : lockFileOf(options.state),
       ...moreOutputs,
     },
   };
+}
+
+/**
+ * Writes the files a run leaves for monitoring, once rows were sent. A file that cannot be written
+ * must not hide how the run went: the failure is logged and returned, and the exit code becomes 7
+ * only where it would have been 0. The metrics file comes last, so that it carries the exit code the
+ * process ends with.
+ */
+function writeEndOfRunFiles(
+  options: SessionOptions,
+  summary: RunSummary,
+  runExitCode: number,
+  logger: Logger,
+): Pick<SessionResult, 'exitCode' | 'summaryJsonFailure'> {
+  const files = [
+    {
+      file: options.summaryJson,
+      what: 'the summary JSON',
+      write: (file: string, exitCode: number) =>
+        writeSummaryJson(file, toSummaryDocument(options.command, summary, exitCode)),
+    },
+    {
+      file: options.metricsFile,
+      what: 'the metrics file',
+      write: (file: string, exitCode: number) => writeMetricsFile(file, summary, exitCode),
+    },
+  ];
+  let exitCode = runExitCode;
+  const failures: string[] = [];
+  for (const { file, what, write } of files) {
+    if (!file) continue;
+    try {
+      write(file, exitCode);
+    } catch (error) {
+      if (!(error instanceof Ds100Error)) throw error;
+      logger.error({ file, reason: error.message }, `${what} cannot be written`);
+      failures.push(error.message);
+      if (exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.outputFailed;
+    }
+  }
+  return { exitCode, summaryJsonFailure: failures.length > 0 ? failures.join('; and ') : undefined };
 }
 
 /** Where requests go, with which token. */
@@ -207,20 +259,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
           : await reconcile({ ...run, state: state! });
     const exitCode =
       signalled === 'SIGTERM' && summary.stopped?.code === 'INTERRUPTED' ? EXIT_CODES.sigterm : exitCodeFor(summary);
-    // Rows were sent: a summary file that cannot be written must not hide how the run went.
-    try {
-      if (options.summaryJson)
-        writeSummaryJson(options.summaryJson, toSummaryDocument(options.command, summary, exitCode));
-    } catch (error) {
-      if (!(error instanceof Ds100Error)) throw error;
-      logger.error({ file: options.summaryJson, reason: error.message }, 'the summary JSON cannot be written');
-      return {
-        summary,
-        exitCode: exitCode === EXIT_CODES.ok ? EXIT_CODES.outputFailed : exitCode,
-        summaryJsonFailure: error.message,
-      };
-    }
-    return { summary, exitCode };
+    return { summary, ...writeEndOfRunFiles(options, summary, exitCode, logger) };
   } finally {
     clearTimeout(deadline);
     process.off('SIGINT', onSignal);

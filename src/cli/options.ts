@@ -98,6 +98,11 @@ const TENANT_FLAGS = {
   },
   ...VALIDATION_FLAGS,
   'summary-json': { type: 'string', describe: 'Write a machine-readable summary here at the end, for monitoring' },
+  'metrics-file': {
+    type: 'string',
+    describe:
+      "Write the run's metrics here at the end in Prometheus text format, for node_exporter's textfile collector",
+  },
   'max-runtime': {
     type: 'string',
     describe: 'End the run after this long (e.g. 45m, 1h30m) as Ctrl-C would: in-flight rows finish (exit 6)',
@@ -308,6 +313,7 @@ export interface TenantSettings extends RunKnobs {
   readonly logLevel: LogLevel;
   readonly state: string | undefined;
   readonly summaryJson: string | undefined;
+  readonly metricsFile: string | undefined;
   readonly maxRuntimeMs: number | undefined;
 }
 
@@ -374,6 +380,7 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
     logLevel: flags['log-level'],
     state: flags.state,
     summaryJson: flags['summary-json'],
+    metricsFile: flags['metrics-file'],
     maxRuntimeMs,
   };
 }

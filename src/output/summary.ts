@@ -121,7 +121,8 @@ export function describeOutputFailure(facts: OutputFailureFacts): string {
 // Listed only when there are some: a run that stopped early, an answer nobody could settle.
 const LISTED_WHEN_SOME: ReadonlySet<Outcome> = new Set(['not-attempted', 'unknown']);
 
-const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
+/** Each command's outcomes, in the order the summary lists them. */
+export const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
   enable: ['enabled', 'failed', 'unknown', 'invalid', 'not-attempted'],
   plan: [
     'would-enable',

@@ -32,6 +32,7 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   'oauth-client': undefined,
   'max-failure-rate': undefined,
   'summary-json': undefined,
+  'metrics-file': undefined,
   'max-runtime': undefined,
   state: undefined,
   ...overrides,
