@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadCredentials } from './auth/credentials.js';
 import { readKeyFile } from './auth/key-file.js';
-import { ENV_HELP, exitCodeHelp } from './cli/help.js';
+import { ENV_HELP, examplesHelp, exitCodeHelp, helpWidth, JOB_EXAMPLES } from './cli/help.js';
 import {
   checkEnableFlags,
   checkPlanFlags,
@@ -24,6 +24,7 @@ import {
   type TokenFlags,
   type ValidateFlags,
 } from './cli/options.js';
+import { withFlagSuggestions } from './cli/suggest.js';
 import { proxySettingsFromEnv } from './client/http.js';
 import { validate } from './commands/validate.js';
 import { describeWriteError, Ds100Error, usageError } from './errors.js';
@@ -175,11 +176,29 @@ const isWriteFailure = (error: unknown): error is NodeJS.ErrnoException =>
  */
 const withInput = <T>(command: Argv<T>, describe: string) =>
   command.positional('input', { type: 'string', demandOption: true, describe }).nargs('input', 1);
-const EXAMPLE_BASE_URL = 'https://example.access.securid.com/AdminInterface/restapi/';
+
+const FLAGS_OF = new Map<string, readonly string[]>([
+  ['enable', Object.keys(ENABLE_FLAGS)],
+  ['validate', Object.keys(VALIDATE_FLAGS)],
+  ['plan', Object.keys(PLAN_FLAGS)],
+  ['reconcile', Object.keys(RECONCILE_FLAGS)],
+  ['simulate', Object.keys(SIMULATE_FLAGS)],
+  ['token', Object.keys(TOKEN_FLAGS)],
+]);
+
+/** yargs' usage message, with the command or flag the user probably meant. */
+function usageMessage(message: string, args: readonly string[]): string {
+  const typed = args.find((arg) => !arg.startsWith('-'));
+  // recommendCommands() fails with only its question, before strict mode names the stranger.
+  if (message.startsWith('Did you mean ')) return `Unknown command: ${typed}. ${message}`;
+  const flags = (typed !== undefined && FLAGS_OF.get(typed)) || [];
+  return withFlagSuggestions(message, args, [...flags, 'help', 'version']);
+}
 
 async function main(): Promise<number> {
   let exitCode: number = EXIT_CODES.ok;
-  const cli = yargs(hideBin(process.argv))
+  const args = hideBin(process.argv);
+  const cli = yargs(args)
     .scriptName('ds100-bulk')
     .usage('$0 <command> [options]')
     .command(
@@ -188,11 +207,7 @@ async function main(): Promise<number> {
       (command) =>
         withInput(command, 'CSV with deviceSerialNumber and userId columns')
           .options(ENABLE_FLAGS)
-          .example(`DS100_TOKEN=... $0 enable shipment.csv --out results.csv --base-url ${EXAMPLE_BASE_URL}`, '')
-          .example('$0 enable shipment.csv --out results.csv --key-file 139f6495-....key', 'with the console key file')
-          .example('$0 enable samples/shipment.csv --out results.csv --simulate', 'try it against the simulator')
-          .example('$0 enable shipment.csv --out report.csv --dry-run', 'only check the file, like validate')
-          .epilog(`${ENV_HELP}\n\n${exitCodeHelp('enable')}`),
+          .epilog(`${examplesHelp(JOB_EXAMPLES.enable)}\n\n${ENV_HELP}\n\n${exitCodeHelp('enable')}`),
       async (argv) => {
         exitCode = await enableCommand(argv as EnableFlags);
       },
@@ -203,9 +218,7 @@ async function main(): Promise<number> {
       (command) =>
         withInput(command, 'CSV to check')
           .options(VALIDATE_FLAGS)
-          .example('$0 validate samples/messy-shipment.csv', 'summary with counts and examples per error code')
-          .example('$0 validate shipment.csv --out report.csv', 'also one line per row, outcome valid or invalid')
-          .epilog(exitCodeHelp('validate')),
+          .epilog(`${examplesHelp(JOB_EXAMPLES.validate)}\n\n${exitCodeHelp('validate')}`),
       async (argv) => {
         exitCode = await validateCommand(argv as ValidateFlags);
       },
@@ -216,12 +229,7 @@ async function main(): Promise<number> {
       (command) =>
         withInput(command, 'CSV with deviceSerialNumber and userId columns')
           .options(PLAN_FLAGS)
-          .example(`DS100_TOKEN=... $0 plan shipment.csv --out plan.csv --base-url ${EXAMPLE_BASE_URL}`, '')
-          .example(
-            '$0 plan samples/messy-shipment.csv --simulate --simulate-tenant samples/messy-tenant.csv',
-            'try it against the simulator',
-          )
-          .epilog(`${ENV_HELP}\n\n${exitCodeHelp('plan')}`),
+          .epilog(`${examplesHelp(JOB_EXAMPLES.plan)}\n\n${ENV_HELP}\n\n${exitCodeHelp('plan')}`),
       async (argv) => {
         exitCode = await sessionCommand('plan', checkPlanFlags(argv as PlanFlags, process.env));
       },
@@ -232,15 +240,7 @@ async function main(): Promise<number> {
       (command) =>
         withInput(command, 'The assignment CSV, the same file night after night')
           .options(RECONCILE_FLAGS)
-          .example(
-            '$0 reconcile assignments.csv --state /var/lib/ds100/assignments.state --key-file tenant.key --out last-run.csv --summary-json last-run.json --max-runtime 50m',
-            'from cron',
-          )
-          .example(
-            '$0 reconcile samples/shipment.csv --state demo.state --simulate --out demo.csv',
-            'try it against the simulator',
-          )
-          .epilog(`${ENV_HELP}\n\n${exitCodeHelp('reconcile')}`),
+          .epilog(`${examplesHelp(JOB_EXAMPLES.reconcile)}\n\n${ENV_HELP}\n\n${exitCodeHelp('reconcile')}`),
       async (argv) => {
         exitCode = await sessionCommand('reconcile', checkReconcileFlags(argv as ReconcileFlags, process.env));
       },
@@ -269,12 +269,17 @@ async function main(): Promise<number> {
     )
     .demandCommand(1, 'Name a command: enable, validate, plan, reconcile, token or simulate')
     .strict()
+    .recommendCommands()
     .epilog(exitCodeHelp('enable'))
     .fail((message, error) => {
-      throw error ?? new Ds100Error('USAGE', message);
+      throw error ?? new Ds100Error('USAGE', usageMessage(message, args));
     })
     .help()
-    .version();
+    .alias('h', 'help')
+    .version()
+    .alias('v', 'version');
+  // terminalWidth() is null when stdout is no terminal, whatever its type says.
+  cli.wrap(helpWidth(cli.terminalWidth() as number | null, process.env['COLUMNS']));
   try {
     await cli.parseAsync();
   } catch (error) {
