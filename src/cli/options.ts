@@ -21,6 +21,15 @@ type Env = Readonly<Record<string, string | undefined>>;
 // nargs 1 lets `--out -` (stdout) through; yargs would otherwise read the bare - as a positional.
 const outFlag = (describe: string) => ({ type: 'string', nargs: 1, describe }) as const;
 
+// Next to --out in every table that has one: it is about that file.
+const BOM_FLAG = {
+  bom: {
+    type: 'boolean',
+    default: true,
+    describe: 'Start a CSV --out file with a UTF-8 BOM, so Excel reads accents right (never on stdout; --no-bom: none)',
+  },
+} as const satisfies Record<string, Options>;
+
 const VALIDATION_FLAGS = {
   'serial-length': {
     type: 'number',
@@ -36,6 +45,7 @@ const VALIDATION_FLAGS = {
 
 export const VALIDATE_FLAGS = {
   out: outFlag('Report CSV to write (overwritten), one line per row; - for stdout'),
+  ...BOM_FLAG,
   ...VALIDATION_FLAGS,
 } as const satisfies Record<string, Options>;
 
@@ -116,6 +126,7 @@ const STATE_FLAG = {
 
 export const ENABLE_FLAGS = {
   out: { ...outFlag('Results CSV to write (overwritten); - for stdout'), demandOption: true },
+  ...BOM_FLAG,
   ...TENANT_FLAGS,
   'dry-run': {
     type: 'boolean',
@@ -132,11 +143,13 @@ export const ENABLE_FLAGS = {
 
 export const PLAN_FLAGS = {
   out: outFlag('Plan CSV to write (overwritten), one line per row; - for stdout'),
+  ...BOM_FLAG,
   ...TENANT_FLAGS,
 } as const satisfies Record<string, Options>;
 
 export const RECONCILE_FLAGS = {
   out: outFlag('Results CSV to write (overwritten), one line per row; - for stdout'),
+  ...BOM_FLAG,
   ...TENANT_FLAGS,
   state: { ...STATE_FLAG, demandOption: true },
   recheck: {
@@ -238,7 +251,8 @@ export type PlanFlags = FlagsOf<typeof PLAN_FLAGS>;
 export type ReconcileFlags = FlagsOf<typeof RECONCILE_FLAGS>;
 export type SimulateFlags = InferredOptionTypes<typeof SIMULATE_FLAGS>;
 export type TokenFlags = InferredOptionTypes<typeof TOKEN_FLAGS>;
-type TenantFlags = FlagsOf<typeof TENANT_FLAGS> & { readonly out?: string | undefined; readonly state?: string };
+type TenantFlags = FlagsOf<typeof TENANT_FLAGS> &
+  FlagsOf<typeof BOM_FLAG> & { readonly out?: string | undefined; readonly state?: string };
 
 /**
  * Reads a duration such as `90s`, `45m`, `1h30m` or `2h` (for --max-runtime) into milliseconds.
@@ -256,14 +270,17 @@ export function parseDuration(text: string): number | undefined {
  * The checked `validate` flags (also `enable --dry-run`). Pure: that --out is not the input is
  * checked on the files themselves, by `validate()` (see output/file-clashes.ts).
  */
-export function checkValidateFlags(flags: FlagsOf<typeof VALIDATION_FLAGS> & { readonly out?: string | undefined }): {
+export function checkValidateFlags(
+  flags: FlagsOf<typeof VALIDATION_FLAGS> & FlagsOf<typeof BOM_FLAG> & { readonly out?: string | undefined },
+): {
   input: string;
   out: string | undefined;
+  bom: boolean;
   rules: ValidationRules;
 } {
   const rules = { serialLength: flags['serial-length'], strict: flags.strict };
   checkRunKnobs({ rules });
-  return { input: flags.input, out: flags.out, rules };
+  return { input: flags.input, out: flags.out, bom: flags.bom, rules };
 }
 
 /**
@@ -302,6 +319,7 @@ export function toCredentialSource(
 export interface TenantSettings extends RunKnobs {
   readonly input: string;
   readonly out: string | undefined;
+  readonly bom: boolean;
   /** Explicit base URL; when undefined the credentials' adminRestApiUrl is used (or the simulator's). */
   readonly baseUrl: string | undefined;
   /** Where tokens come from; undefined only with --simulate and no key file (the simulator's token). */
@@ -371,6 +389,7 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
     ...knobs,
     input: flags.input,
     out: flags.out,
+    bom: flags.bom,
     baseUrl: flags.simulate ? undefined : baseUrl,
     credentials,
     simulate: flags.simulate,

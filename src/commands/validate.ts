@@ -14,6 +14,8 @@ export interface ValidateOptions {
   readonly input: string;
   /** Report CSV (the results format, outcome `valid` or `invalid`), `-` for stdout; none when omitted. */
   readonly out?: string | undefined;
+  /** Start a CSV `out` file with a UTF-8 BOM (for Excel). Default true; never on stdout, no effect on `.xlsx`. */
+  readonly bom?: boolean | undefined;
   /** `serialLength` (default 9, 0 = off) and `strict` (default false: warnings do not block a row). */
   readonly rules?: Partial<ValidationRules> | undefined;
   /** Examples kept per code for the summary. Default 3. */
@@ -35,7 +37,10 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
   const input = await openInput(options.input, { rules: resolveRules(options.rules) });
   let writer: ResultsWriter | undefined;
   try {
-    writer = options.out === undefined ? undefined : await ResultsWriter.open(options.out, input.columns.carriedNames);
+    writer =
+      options.out === undefined
+        ? undefined
+        : await ResultsWriter.open(options.out, input.columns.carriedNames, { bom: options.bom });
   } catch (error) {
     await input.close();
     throw error;

@@ -6,46 +6,9 @@ import { stringify, type Stringifier } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { describeWriteError, Ds100Error } from '../errors.js';
 import type { RowResult } from '../types.js';
+import { resultHeader, resultRecord } from './result-columns.js';
 
-/** The results file's fixed columns, in order: the public contract. Carried input columns follow. */
-export const RESULT_COLUMNS = [
-  'line',
-  'deviceSerialNumber',
-  'userId',
-  'outcome',
-  'tokenSerialNumber',
-  'tokenStatus',
-  'tokenStatusChangedAt',
-  'tokenStatusChangedBy',
-  'httpStatus',
-  'errorCode',
-  'errorMessage',
-  'attempts',
-] as const;
-
-const fixedNames = new Set(RESULT_COLUMNS.map((name) => name.toLowerCase()));
-
-/** A carried column named like a fixed one (say "outcome") is written as "input.outcome". */
-export const resultHeader = (carriedNames: readonly string[]): string[] => [
-  ...RESULT_COLUMNS,
-  ...carriedNames.map((name) => (fixedNames.has(name.toLowerCase()) ? `input.${name}` : name)),
-];
-
-export const resultRecord = (result: RowResult): string[] => [
-  String(result.line),
-  result.deviceSerialNumber,
-  result.userId,
-  result.outcome,
-  result.token?.tokenSerialNumber ?? '',
-  result.token?.tokenStatus ?? '',
-  result.token?.tokenStatusChangedAt ?? '',
-  result.token?.tokenStatusChangedBy ?? '',
-  result.httpStatus === undefined ? '' : String(result.httpStatus),
-  result.errorCode ?? '',
-  result.errorMessage ?? '',
-  String(result.attempts),
-  ...result.carried,
-];
+export { RESULT_COLUMNS, resultHeader, resultRecord } from './result-columns.js';
 
 /** Options of `ResultsWriter.open`. */
 export interface ResultsWriterOptions {
@@ -54,7 +17,53 @@ export interface ResultsWriterOptions {
    * excepted: so that a run stops at once, not when its next row is written.
    */
   readonly onError?: ((error: Ds100Error) => void) | undefined;
+  /**
+   * Start a CSV file with a UTF-8 byte order mark, so that Excel reads `Zürich` as such and not as
+   * `ZÃ¼rich`. Default true. Never on stdout: a pipe goes to a program (`cut`, `awk`, `grep ^140`),
+   * which would take the mark for part of the first column's name. No effect on `.xlsx`.
+   */
+  readonly bom?: boolean | undefined;
 }
+
+/** The mark Excel looks for to read a CSV file as UTF-8 rather than the machine's ANSI code page. */
+const UTF8_BOM = '\uFEFF';
+
+/**
+ * Where a run's or validate's rows go as they finish: a CSV file, stdout (`-`), or an Excel workbook
+ * (a path ending in `.xlsx`, any case). The same columns and records in every case (result-columns.ts).
+ */
+export interface ResultsWriter {
+  /** The first write that failed, if any (a reader of stdout going away is not a failure). */
+  readonly failure: Ds100Error | undefined;
+  /** Data rows the file holds in full (undefined for stdout, whose bytes are not counted). */
+  readonly rowsWritten: number | undefined;
+  /** After a failed write: the rows handed over that the file does not hold in full. */
+  readonly unwritten: readonly RowResult[];
+  /** Undefined when the row was taken at once, else a promise that resolves when there is room. */
+  write(result: RowResult): Promise<void> | undefined;
+  /** Ends the file once every row is in it; throws the first failed write, if any. */
+  close(): Promise<void>;
+}
+
+export const ResultsWriter = {
+  /**
+   * Opens `path` (`-`: stdout) and writes the header. Throws a Ds100Error OUTPUT_FILE naming the
+   * file when it cannot be created (or, for a CSV, cannot take even the header).
+   */
+  async open(
+    path: string,
+    carriedNames: readonly string[],
+    options: ResultsWriterOptions = {},
+  ): Promise<ResultsWriter> {
+    if (!isXlsxPath(path)) return CsvResultsWriter.open(path, carriedNames, options);
+    // Loaded only for a workbook: exceljs and its ZIP libraries add a noticeable pause to every start.
+    const { XlsxResultsWriter } = await import('./xlsx-writer.js');
+    return XlsxResultsWriter.open(path, carriedNames, options);
+  },
+};
+
+/** `--out` names a workbook when it ends in `.xlsx`, in any case (`Results.XLSX` from a Windows share too). */
+export const isXlsxPath = (path: string): boolean => path.toLowerCase().endsWith('.xlsx');
 
 /**
  * Writes results as rows finish, through csv-stringify into the file (or stdout for `-`), so that a
@@ -63,7 +72,7 @@ export interface ResultsWriterOptions {
  * full disk, an I/O error) is kept: later writes and `close` throw it as a Ds100Error OUTPUT_FILE
  * whose message names the file and the reason in words.
  */
-export class ResultsWriter {
+export class CsvResultsWriter implements ResultsWriter {
   readonly #csv: Stringifier;
   readonly #destination: Writable;
   readonly #isStdout: boolean;
@@ -97,7 +106,7 @@ export class ResultsWriter {
     path: string,
     carriedNames: readonly string[],
     options: ResultsWriterOptions = {},
-  ): Promise<ResultsWriter> {
+  ): Promise<CsvResultsWriter> {
     const isStdout = path === '-';
     const destination = isStdout ? process.stdout : createWriteStream(path);
     if (!isStdout) {
@@ -109,8 +118,8 @@ export class ResultsWriter {
         });
       }
     }
-    const writer = new ResultsWriter(destination, isStdout, path);
-    await writer.#writeHeader(resultHeader(carriedNames));
+    const writer = new CsvResultsWriter(destination, isStdout, path);
+    await writer.#writeHeader(resultHeader(carriedNames), !isStdout && (options.bom ?? true));
     writer.#onError = options.onError;
     return writer;
   }
@@ -134,8 +143,8 @@ export class ResultsWriter {
    * one line (a full disk, /dev/full) fails here, before anything is sent; rows follow through
    * csv-stringify.
    */
-  async #writeHeader(header: readonly string[]): Promise<void> {
-    const text = stringifySync([header], { escape_formulas: true });
+  async #writeHeader(header: readonly string[], withBom: boolean): Promise<void> {
+    const text = (withBom ? UTF8_BOM : '') + stringifySync([header], { escape_formulas: true });
     this.#bytesOut = Buffer.byteLength(text);
     const error = await new Promise<Error | null | undefined>((resolve) => this.#destination.write(text, resolve));
     if (error) this.#fail(error);

@@ -13,6 +13,8 @@ export interface RunOptions {
   readonly input: string;
   /** Results CSV path, or `-` for stdout. Overwritten. `plan` and `reconcile` may leave it out. */
   readonly out?: string | undefined;
+  /** Start a CSV `out` file with a UTF-8 BOM (for Excel). Default true; never on stdout, no effect on `.xlsx`. */
+  readonly bom?: boolean | undefined;
   /** The tenant's adminRestApiUrl, e.g. `https://example.access.securid.com/AdminInterface/restapi/`. */
   readonly baseUrl: string;
   readonly tokenProvider: TokenProvider;

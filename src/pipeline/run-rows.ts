@@ -163,6 +163,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     if (settings.out !== undefined) {
       writer = await ResultsWriter.open(settings.out, input.columns.carriedNames, {
         onError: (error) => outputFailed('results', error),
+        bom: settings.bom,
       });
     }
   } catch (error) {

@@ -95,6 +95,8 @@ describe('an output that is an input (built CLI)', () => {
     const { code, stderr } = await runCli(['validate', 'input.csv', '--out', 'reports/input.csv'], {}, dir);
     expect([code, stderr]).toEqual([0, '']);
     expect(readFileSync(join(dir, 'input.csv'), 'utf8')).toBe(INPUT);
-    expect(readFileSync(join(dir, 'reports', 'input.csv'), 'utf8')).toMatch(/^line,deviceSerialNumber,userId,outcome/);
+    expect(readFileSync(join(dir, 'reports', 'input.csv'), 'utf8')).toMatch(
+      /^\uFEFFline,deviceSerialNumber,userId,outcome/,
+    );
   });
 });

@@ -12,6 +12,7 @@ import {
 const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   input: 'in.csv',
   out: 'out.csv',
+  bom: true,
   concurrency: 4,
   rate: 10,
   'adaptive-rate': true,
@@ -119,13 +120,26 @@ describe('checkEnableFlags', () => {
 
 describe('checkValidateFlags', () => {
   it('--serial-length must be 0 to 36', () => {
-    expect(checkValidateFlags({ input: 'a.csv', 'serial-length': 9, strict: true }).rules).toEqual({
+    expect(checkValidateFlags({ input: 'a.csv', bom: true, 'serial-length': 9, strict: true }).rules).toEqual({
       serialLength: 9,
       strict: true,
     });
-    expect(() => checkValidateFlags({ input: 'a.csv', 'serial-length': 40, strict: false })).toThrow(
+    expect(() => checkValidateFlags({ input: 'a.csv', bom: true, 'serial-length': 40, strict: false })).toThrow(
       /--serial-length\) to be a whole number from 0 to 36, got 40/,
     );
+  });
+});
+
+describe('--bom', () => {
+  it('is on by default and --no-bom turns it off, for every command with --out', () => {
+    expect(checkEnableFlags(flags(), env).bom).toBe(true);
+    expect(checkEnableFlags(flags({ bom: false }), env).bom).toBe(false);
+    const { resume: _resume, 'dry-run': _dryRun, state: _state, ...tenantOnly } = flags({ bom: false });
+    expect(checkPlanFlags(tenantOnly, env).bom).toBe(false);
+    expect(checkReconcileFlags({ ...tenantOnly, state: 's', recheck: false, 'max-changes': undefined }, env).bom).toBe(
+      false,
+    );
+    expect(checkValidateFlags({ input: 'a.csv', bom: false, 'serial-length': 9, strict: false }).bom).toBe(false);
   });
 });
 

@@ -88,7 +88,7 @@ describe('openInput', () => {
     expect(items[1]?.row).toEqual({ line: 3, deviceSerialNumber: '', userId: '', carried: ['', ''] });
     const out = join(dir, 'report.csv');
     await validate({ input, out });
-    const [header, ...lines] = parse(readFileSync(out)) as string[][];
+    const [header, ...lines] = parse(readFileSync(out), { bom: true }) as string[][];
     expect(lines.map((line) => [line[0], line[3], line[9], line.length])).toEqual([
       ['2', 'valid', '', header!.length],
       ['3', 'invalid', 'MALFORMED_CSV', header!.length],

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RESULT_COLUMNS, resultHeader, ResultsWriter } from '../../src/output/results-writer.js';
 import { Ds100Error } from '../../src/errors.js';
 import type { RowResult } from '../../src/types.js';
+import { readResults, UTF8_BOM } from '../helpers/results.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { CAN_MOUNT, fill, tinyDisk, unmountAll } from '../helpers/tiny-disk.js';
 
@@ -77,6 +78,26 @@ describe('ResultsWriter', () => {
     expect(notes).toEqual(["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", `"'\rx"`, 'plain']);
   });
 
+  it('starts a file with a UTF-8 BOM by default, so Excel reads Zürich; bom: false leaves it out', async () => {
+    const dir = tempDir();
+    for (const [name, bom, start] of [
+      ['default.csv', undefined, `${UTF8_BOM}line,`],
+      ['bom.csv', true, `${UTF8_BOM}line,`],
+      ['no-bom.csv', false, 'line,'],
+    ] as const) {
+      const path = join(dir, name);
+      const writer = await ResultsWriter.open(path, ['city'], { bom });
+      await writer.write(row(2, ['Zürich']));
+      await writer.close();
+      const text = readFileSync(path, 'utf8');
+      expect(text.startsWith(start), name).toBe(true);
+      expect(text.indexOf(UTF8_BOM, 1), name).toBe(-1);
+      // The tool's own reader takes both, and the mark is not part of the first column's name.
+      expect(readResults(path), name).toEqual([expect.objectContaining({ line: '2', city: 'Zürich' })]);
+      expect(writer.rowsWritten, name).toBe(1);
+    }
+  });
+
   it('fails with an OUTPUT_FILE error naming the path when it cannot write', async () => {
     const path = join(tempDir(), 'missing-dir', 'out.csv');
     await expect(ResultsWriter.open(path, [])).rejects.toThrow(Ds100Error);
@@ -88,11 +109,12 @@ describe('ResultsWriter', () => {
   it('to stdout (-): waits for a slow reader, and leaves stdout open for the summary', async () => {
     const fake = fakeStdout({ perWrite: 1 });
     try {
-      const writer = await ResultsWriter.open('-', ['note']);
+      const writer = await ResultsWriter.open('-', ['note'], { bom: true });
       for (let line = 2; line < 42; line++)
         await writer.write(row(line, [`a note long enough to fill the buffer ${line}`]));
       await writer.close();
       const lines = fake.text().split('\n');
+      // No BOM on stdout, even with bom: true: in a pipe it would stick to the first column's name.
       expect(lines[0]).toBe(`${RESULT_COLUMNS.join(',')},note`);
       expect(lines.slice(1, -1)).toHaveLength(40);
       expect(fake.stdout.writableEnded).toBe(false);

@@ -58,7 +58,7 @@ describe('validate', () => {
     const file = await input();
     const out = join(tempDir(), 'report.csv');
     const summary = await validate({ input: file, out });
-    const report = parse(await readFile(out, 'utf8'), { columns: true }) as Record<string, string>[];
+    const report = parse(await readFile(out, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
     expect(report.map((row) => [row['line'], row['outcome'], row['errorCode']])).toEqual([
       ['2', 'valid', ''],
       ['3', 'invalid', 'DUPLICATE_ROW'],
