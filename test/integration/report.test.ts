@@ -50,6 +50,23 @@ describe('--report', () => {
     expect(existsSync(`${report}.tmp-${process.pid}`)).toBe(false);
   });
 
+  it("keeps calling the caller's own onResult next to the report's", async () => {
+    const seen: number[] = [];
+    const report = join(dir, 'report.html');
+    await runSession({
+      command: 'enable',
+      input,
+      out: join(dir, 'r.csv'),
+      simulate: true,
+      simulateTenant: tenant,
+      rate: 1000,
+      report,
+      onResult: (result) => seen.push(result.line),
+    });
+    expect(seen.toSorted((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(tableRows(readFileSync(report, 'utf8'))).toHaveLength(3);
+  });
+
   it('plan lists the pairs that are not registered', async () => {
     const report = join(dir, 'plan.html');
     await runSession({ command: 'plan', input, simulate: true, simulateTenant: tenant, rate: 1000, report });
