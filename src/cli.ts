@@ -29,7 +29,7 @@ import { proxySettingsFromEnv } from './client/http.js';
 import { validate } from './commands/validate.js';
 import { describeWriteError, Ds100Error, usageError } from './errors.js';
 import { createLogger } from './log.js';
-import { EXIT_CODES, validationExitCode } from './output/exit-codes.js';
+import { EXIT_CODES } from './output/exit-codes.js';
 import { checkFileClashes } from './output/file-clashes.js';
 import { formatSummary, formatValidationSummary } from './output/summary.js';
 import { runSession, sessionFiles, type SessionOptions } from './session.js';
@@ -65,7 +65,8 @@ async function validateCommand(flags: ValidateFlags): Promise<number> {
   const options = checkValidateFlags(flags);
   const summary = await validate(options);
   printerFor(options.out)(formatValidationSummary(summary));
-  return validationExitCode(summary);
+  if (summary.reportFailure) console.error(`ds100-bulk: ${summary.reportFailure}`);
+  return summary.exitCode;
 }
 
 /** Runs a command against the tenant: checked flags -> session -> printed summary -> exit code. */

@@ -4,7 +4,7 @@ import { describeProxy, type ProxySettings } from './client/http.js';
 import { enable } from './commands/enable.js';
 import { plan } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
-import { Ds100Error, usageError } from './errors.js';
+import { usageError } from './errors.js';
 import { holdStdin, STDIN, type StdinHold } from './input/stdin.js';
 import { silentLogger, type Logger } from './log.js';
 import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
@@ -12,9 +12,13 @@ import { checkFileClashes, type FileRoles, type NamedFiles } from './output/file
 import type { RunSummary } from './output/summary.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import { writeMetricsFile } from './output/metrics-file.js';
+import { writeReportFiles } from './output/report-files.js';
+import { writeReport } from './output/report-html.js';
+import { AttentionCollector } from './output/report-rows.js';
 import type { RunOptions } from './pipeline/run-options.js';
 import { apiKeyRegistration, Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
 import { lockFileOf, StateStore } from './state/state-store.js';
+import type { RowResult } from './types.js';
 
 /**
  * Everything a run against a tenant needs around the row pipeline, for the command line and for
@@ -52,6 +56,12 @@ export interface SessionOptions extends Omit<
    * node_exporter's textfile collector), e.g. `/var/lib/node_exporter/textfile/ds100-bulk.prom`.
    */
   readonly metricsFile?: string | undefined;
+  /**
+   * Write a self-contained HTML report here at the end, atomically: the summary, charts of the
+   * outcomes and error codes, and a searchable table of the rows that need attention (the first
+   * 10,000), e.g. `report.html`.
+   */
+  readonly report?: string | undefined;
   /** End the run after this long, as Ctrl-C would (exit code 6). */
   readonly maxRuntimeMs?: number | undefined;
   /**
@@ -65,12 +75,12 @@ export interface SessionResult {
   readonly summary: RunSummary;
   /**
    * The process exit code the summary calls for (see EXIT_CODES); 7 (outputFailed) instead of 0
-   * when the summary JSON or the metrics file could not be written.
+   * when the summary JSON, the HTML report or the metrics file could not be written.
    */
   readonly exitCode: number;
   /**
-   * Why `summaryJson` or `metricsFile` could not be written (each message names its file and the
-   * reason; two are joined by "; and "), if one could not.
+   * Why `summaryJson`, `report` or `metricsFile` could not be written (each message names its file
+   * and the reason; several are joined by "; and "), if one could not.
    */
   readonly summaryJsonFailure?: string | undefined;
 }
@@ -93,6 +103,7 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
       '--out': options.out,
       '--summary-json': options.summaryJson,
       '--metrics-file': options.metricsFile,
+      '--report': options.report,
       '--state': options.state,
       'the lock file of --state': options.state === undefined ? undefined : lockFileOf(options.state),
       ...moreOutputs,
@@ -101,44 +112,40 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
 }
 
 /**
- * Writes the files a run leaves for monitoring, once rows were sent. A file that cannot be written
- * must not hide how the run went: the failure is logged and returned, and the exit code becomes 7
- * only where it would have been 0. The metrics file comes last, so that it carries the exit code the
- * process ends with.
+ * Writes the files a run leaves for people and monitoring, once rows were sent (see
+ * writeReportFiles: a failure turns exit code 0 into 7). The metrics file comes last, so that it
+ * carries the exit code the process ends with.
  */
 function writeEndOfRunFiles(
   options: SessionOptions,
   summary: RunSummary,
   runExitCode: number,
+  attention: AttentionCollector | undefined,
   logger: Logger,
 ): Pick<SessionResult, 'exitCode' | 'summaryJsonFailure'> {
-  const files = [
-    {
-      file: options.summaryJson,
-      what: 'the summary JSON',
-      write: (file: string, exitCode: number) =>
-        writeSummaryJson(file, toSummaryDocument(options.command, summary, exitCode)),
-    },
-    {
-      file: options.metricsFile,
-      what: 'the metrics file',
-      write: (file: string, exitCode: number) => writeMetricsFile(file, summary, exitCode),
-    },
-  ];
-  let exitCode = runExitCode;
-  const failures: string[] = [];
-  for (const { file, what, write } of files) {
-    if (!file) continue;
-    try {
-      write(file, exitCode);
-    } catch (error) {
-      if (!(error instanceof Ds100Error)) throw error;
-      logger.error({ file, reason: error.message }, `${what} cannot be written`);
-      failures.push(error.message);
-      if (exitCode === EXIT_CODES.ok) exitCode = EXIT_CODES.outputFailed;
-    }
-  }
-  return { exitCode, summaryJsonFailure: failures.length > 0 ? failures.join('; and ') : undefined };
+  const { exitCode, failure } = writeReportFiles(
+    [
+      {
+        file: options.summaryJson,
+        what: 'the summary JSON',
+        write: (file, exitCode) => writeSummaryJson(file, toSummaryDocument(options.command, summary, exitCode)),
+      },
+      {
+        file: options.report,
+        what: 'the HTML report',
+        write: (file, exitCode) =>
+          writeReport(file, { ...summary, exitCode, attention: attention?.collected ?? { rows: [], more: 0 } }),
+      },
+      {
+        file: options.metricsFile,
+        what: 'the metrics file',
+        write: (file, exitCode) => writeMetricsFile(file, summary, exitCode),
+      },
+    ],
+    runExitCode,
+    logger,
+  );
+  return { exitCode, summaryJsonFailure: failure };
 }
 
 /** Where requests go, with which token. */
@@ -242,6 +249,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     // Held for the whole run, so that the simulated tenant's registry and the run read one copy.
     if (options.input === STDIN || options.simulateTenant === STDIN) stdin = await holdStdin();
     tenant = await connectTenant(options, logger, options.proxy);
+    const attention = options.report ? new AttentionCollector() : undefined;
+    const { onResult } = options;
     const run = {
       ...options,
       logger,
@@ -250,6 +259,13 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       simulated: tenant.simulated,
       signal: stopper.signal,
       state,
+      onResult:
+        attention && onResult
+          ? (result: RowResult) => {
+              attention.add(result);
+              onResult(result);
+            }
+          : (attention?.add ?? onResult),
     };
     const summary =
       options.command === 'enable'
@@ -259,7 +275,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
           : await reconcile({ ...run, state: state! });
     const exitCode =
       signalled === 'SIGTERM' && summary.stopped?.code === 'INTERRUPTED' ? EXIT_CODES.sigterm : exitCodeFor(summary);
-    return { summary, ...writeEndOfRunFiles(options, summary, exitCode, logger) };
+    return { summary, ...writeEndOfRunFiles(options, summary, exitCode, attention, logger) };
   } finally {
     clearTimeout(deadline);
     process.off('SIGINT', onSignal);

@@ -43,10 +43,19 @@ const VALIDATION_FLAGS = {
   },
 } as const satisfies Record<string, Options>;
 
+const REPORT_FLAG = {
+  report: {
+    type: 'string',
+    describe:
+      'Write a self-contained HTML report here at the end: counts, charts, a searchable table of the rows to fix',
+  },
+} as const satisfies Record<string, Options>;
+
 export const VALIDATE_FLAGS = {
   out: outFlag('Report CSV to write (overwritten), one line per row; - for stdout'),
   ...BOM_FLAG,
   ...VALIDATION_FLAGS,
+  ...REPORT_FLAG,
 } as const satisfies Record<string, Options>;
 
 /** Where requests go, with which credentials, how fast, and when to give up: every command that sends. */
@@ -107,6 +116,7 @@ const TENANT_FLAGS = {
     describe: 'Rows sent before --max-failure-rate is judged',
   },
   ...VALIDATION_FLAGS,
+  ...REPORT_FLAG,
   'summary-json': { type: 'string', describe: 'Write a machine-readable summary here at the end, for monitoring' },
   'metrics-file': {
     type: 'string',
@@ -271,16 +281,18 @@ export function parseDuration(text: string): number | undefined {
  * checked on the files themselves, by `validate()` (see output/file-clashes.ts).
  */
 export function checkValidateFlags(
-  flags: FlagsOf<typeof VALIDATION_FLAGS> & FlagsOf<typeof BOM_FLAG> & { readonly out?: string | undefined },
+  flags: FlagsOf<typeof VALIDATION_FLAGS> &
+    FlagsOf<typeof BOM_FLAG> & { readonly out?: string | undefined; readonly report?: string | undefined },
 ): {
   input: string;
   out: string | undefined;
   bom: boolean;
   rules: ValidationRules;
+  report: string | undefined;
 } {
   const rules = { serialLength: flags['serial-length'], strict: flags.strict };
   checkRunKnobs({ rules });
-  return { input: flags.input, out: flags.out, bom: flags.bom, rules };
+  return { input: flags.input, out: flags.out, bom: flags.bom, rules, report: flags.report };
 }
 
 /**
@@ -332,6 +344,7 @@ export interface TenantSettings extends RunKnobs {
   readonly state: string | undefined;
   readonly summaryJson: string | undefined;
   readonly metricsFile: string | undefined;
+  readonly report: string | undefined;
   readonly maxRuntimeMs: number | undefined;
 }
 
@@ -400,6 +413,7 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
     state: flags.state,
     summaryJson: flags['summary-json'],
     metricsFile: flags['metrics-file'],
+    report: flags.report,
     maxRuntimeMs,
   };
 }

@@ -2,7 +2,12 @@ import { openInput, type ReadItem } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import type { RowProblem, ValidationRules } from '../input/validate-row.js';
 import { CROSS_ROW_CODES } from '../input/verdict.js';
+import { silentLogger, type Logger } from '../log.js';
+import { validationExitCode } from '../output/exit-codes.js';
 import { checkFileClashes } from '../output/file-clashes.js';
+import { writeReportFiles } from '../output/report-files.js';
+import { writeReport } from '../output/report-html.js';
+import { AttentionCollector } from '../output/report-rows.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import type { ValidationSummary } from '../output/summary.js';
 import { resolveRules } from '../pipeline/run-options.js';
@@ -20,6 +25,18 @@ export interface ValidateOptions {
   readonly rules?: Partial<ValidationRules> | undefined;
   /** Examples kept per code for the summary. Default 3. */
   readonly examplesPerCode?: number | undefined;
+  /** Write a self-contained HTML report here at the end, atomically (the invalid rows, the first 10,000). */
+  readonly report?: string | undefined;
+  /** Where a failure to write `report` is logged. Default: nowhere. */
+  readonly logger?: Logger | undefined;
+}
+
+/** What `validate()` found, and the exit code it calls for. */
+export interface ValidationResult extends ValidationSummary {
+  /** 0 when every row is valid, 1 otherwise; 7 instead of 0 when `report` could not be written. */
+  readonly exitCode: number;
+  /** Why `report` could not be written (names the file and the reason), if it could not. */
+  readonly reportFailure?: string | undefined;
 }
 
 type Counts = Partial<Record<RowErrorCode, number>>;
@@ -30,8 +47,11 @@ type Counts = Partial<Record<RowErrorCode, number>>;
  * no credentials. Throws a Ds100Error INPUT_FILE when the file itself cannot be used, USAGE when
  * `out` is the input (compared as files, before anything is opened).
  */
-export async function validate(options: ValidateOptions): Promise<ValidationSummary> {
-  await checkFileClashes({ inputs: { 'the input file': options.input }, outputs: { '--out': options.out } });
+export async function validate(options: ValidateOptions): Promise<ValidationResult> {
+  await checkFileClashes({
+    inputs: { 'the input file': options.input },
+    outputs: { '--out': options.out, '--report': options.report },
+  });
   const started = Date.now();
   const examplesPerCode = options.examplesPerCode ?? 3;
   const input = await openInput(options.input, { rules: resolveRules(options.rules) });
@@ -58,6 +78,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
     const kept = examples.get(code) ?? [];
     if (kept.length < examplesPerCode) examples.set(code, [...kept, { line, message }]);
   };
+  const attention = options.report ? new AttentionCollector() : undefined;
   const report = (writer: ResultsWriter, item: ReadItem, finding: RowProblem | undefined) =>
     writer.write(
       resultOf(item.row, {
@@ -71,6 +92,14 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
   try {
     for await (const item of input.items) {
       if (item.kind === 'invalid') {
+        attention?.add(
+          resultOf(item.row, {
+            outcome: 'invalid',
+            errorCode: item.problem.code,
+            errorMessage: item.problem.message,
+            attempts: 0,
+          }),
+        );
         note(CROSS_ROW_CODES.has(item.problem.code) ? crossRowErrors : ownErrors, item.row.line, item.problem);
         if (writer) await report(writer, item, item.problem);
         continue;
@@ -82,7 +111,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
   } finally {
     await writer?.close();
   }
-  return {
+  const summary: ValidationSummary = {
     input: inputName(options.input),
     out: options.out ?? '',
     rows: input.rows,
@@ -93,4 +122,28 @@ export async function validate(options: ValidateOptions): Promise<ValidationSumm
     examples,
     elapsedMs: Date.now() - started,
   };
+  const { exitCode, failure } = writeReportFiles(
+    [
+      {
+        file: options.report,
+        what: 'the HTML report',
+        write: (file, exitCode) =>
+          writeReport(file, {
+            command: 'validate',
+            input: summary.input,
+            out: summary.out,
+            simulated: false,
+            elapsedMs: summary.elapsedMs,
+            rows: summary.rows,
+            byOutcome: { valid: summary.valid, invalid: summary.invalid },
+            byErrorCode: { ...summary.byErrorCode, ...summary.byWarningCode },
+            exitCode,
+            attention: attention?.collected ?? { rows: [], more: 0 },
+          }),
+      },
+    ],
+    validationExitCode(summary),
+    options.logger ?? silentLogger,
+  );
+  return { ...summary, exitCode, reportFailure: failure };
 }

@@ -84,6 +84,7 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
       'the run stopped; rows not sent are not-attempted, OUTPUT_FAILED',
     commands: ['enable', 'reconcile', 'plan'],
   },
+  { code: '7', meaning: 'every row is valid, but the --report file could not be written', commands: ['validate'] },
   {
     code: '70',
     meaning: 'internal error (a bug: please report it with the log)',

@@ -6,6 +6,7 @@ import { usageError } from '../errors.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { StateStore } from '../state/state-store.js';
+import type { RowResult } from '../types.js';
 
 /** Options of every command that talks to the tenant; the CLI flags map onto these one to one. */
 export interface RunOptions {
@@ -62,6 +63,11 @@ export interface RunOptions {
    * input no longer does.
    */
   readonly state?: StateStore | undefined;
+  /**
+   * Told every row's result as it is counted, in the order rows finish (not file order), e.g. to
+   * keep the rows an HTML report lists. Must not throw; keep what it holds bounded.
+   */
+  readonly onResult?: ((result: RowResult) => void) | undefined;
 }
 
 export const RUN_DEFAULTS = {

@@ -184,6 +184,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
 
   const record = async (result: RowResult): Promise<void> => {
     counter.add(result);
+    settings.onResult?.(result);
     // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
     // process dies before its results line is written.
     if (state && !failedOutputs.has('state')) {

@@ -34,6 +34,7 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   'max-failure-rate': undefined,
   'summary-json': undefined,
   'metrics-file': undefined,
+  report: undefined,
   'max-runtime': undefined,
   state: undefined,
   ...overrides,
