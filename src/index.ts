@@ -6,7 +6,7 @@
 export { enable, enable as run, enableResult, type EnableOptions } from './commands/enable.js';
 export { plan, planResult, type PlanOptions } from './commands/plan.js';
 export { reconcile, type ReconcileOptions } from './commands/reconcile.js';
-export { validate, type ValidateOptions } from './commands/validate.js';
+export { validate, type ValidateOptions, type ValidationResult } from './commands/validate.js';
 export { runSession, sessionFiles, type SessionOptions, type SessionResult } from './session.js';
 export { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
 export { RUN_DEFAULTS, checkRunKnobs, type RunOptions, type RunKnobs } from './pipeline/run-options.js';
