@@ -87,7 +87,7 @@ async function sessionCommand(
       },
     });
     const print = printerFor(settings.out);
-    print(formatSummary(summary));
+    print(formatSummary(summary, { state: settings.state }));
     // On stderr too when the summary went to stdout, which may be the output that failed.
     if (summary.stopped?.code === 'OUTPUT_FAILED' && print !== console.error) {
       console.error(`ds100-bulk: ${summary.stopped.message}`);

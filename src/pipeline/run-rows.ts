@@ -223,6 +223,8 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   };
 
   let firstError: unknown;
+  let sendingStarted = Date.now();
+  let sendingMs: number;
   try {
     logger.info(
       {
@@ -236,6 +238,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       },
       'run started',
     );
+    sendingStarted = Date.now();
     for await (const item of input.items) {
       if (firstError) throw firstError;
       state?.markSeen(item.row);
@@ -258,6 +261,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   } finally {
     // Rows already under way still finish and are written, even when reading failed half-way.
     await rowsInProgress.onIdle();
+    sendingMs = Date.now() - sendingStarted;
     signal?.removeEventListener('abort', onOuterAbort);
     stopListeningToLog();
     await closeConnections();
@@ -284,6 +288,10 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     input: inputName(settings.input),
     out: settings.out ?? '',
     requests: requests.requestsSent,
+    retries: requests.retriesSent,
+    rateLimitedAnswers: requests.rateLimitedAnswers,
+    finalRate: perSecond(requests.rate),
+    sendingMs,
     simulated: settings.simulated ?? false,
     // Files short of rows outweigh any other reason to stop: that is what to act on first.
     stopped:
