@@ -29,6 +29,31 @@ export interface RunSummary {
   readonly removedFromInput?: number | undefined;
 }
 
+/** How far a run has come: what `onProgress` is called with. */
+export interface RunProgress {
+  /** Rows with a result so far (invalid and skipped rows included). */
+  readonly rowsDone: number;
+  /** Data rows in the input (from the pre-scan). */
+  readonly rowsTotal: number;
+  readonly byOutcome: Readonly<Partial<Record<Outcome, number>>>;
+  /** Rows done per second since the first row was handed on; 0 before any time has passed. */
+  readonly rowsPerSecond: number;
+  /** Seconds left at that rate, rounded up; undefined while the rate is still 0. */
+  readonly etaSeconds: number | undefined;
+}
+
+/** The progress of a run `elapsedMs` after its first row. Pure. */
+export function progressOf(
+  done: { readonly rowsDone: number; readonly byOutcome: RunProgress['byOutcome'] },
+  rowsTotal: number,
+  elapsedMs: number,
+): RunProgress {
+  const rowsPerSecond = elapsedMs > 0 ? done.rowsDone / (elapsedMs / 1000) : 0;
+  const left = Math.max(0, rowsTotal - done.rowsDone);
+  const etaSeconds = left === 0 ? 0 : rowsPerSecond > 0 ? Math.ceil(left / rowsPerSecond) : undefined;
+  return { rowsDone: done.rowsDone, rowsTotal, byOutcome: done.byOutcome, rowsPerSecond, etaSeconds };
+}
+
 /** Tallies results as they are written. */
 export class SummaryCounter {
   readonly #started = Date.now();
@@ -40,6 +65,15 @@ export class SummaryCounter {
     this.#rows++;
     this.#byOutcome[result.outcome] = (this.#byOutcome[result.outcome] ?? 0) + 1;
     if (result.errorCode) this.#byErrorCode[result.errorCode] = (this.#byErrorCode[result.errorCode] ?? 0) + 1;
+  }
+
+  /** Rows done so far and their outcomes, for progress. */
+  get rowsDone(): number {
+    return this.#rows;
+  }
+
+  get byOutcome(): Readonly<Partial<Record<Outcome, number>>> {
+    return { ...this.#byOutcome };
   }
 
   finish(fields: {

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../client/retry-policy.j
 import { usageError } from '../errors.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { RunProgress } from '../output/summary.js';
 import type { StateStore } from '../state/state-store.js';
 
 /** Options of every command that talks to the tenant; the CLI flags map onto these one to one. */
@@ -62,6 +63,14 @@ export interface RunOptions {
    * input no longer does.
    */
   readonly state?: StateStore | undefined;
+  /**
+   * Told how far the run has come as rows finish, at most every `progressIntervalMs`, and once more
+   * when the last row is done. Called from the run itself (no timer of its own): keep it quick, and
+   * do not throw. Example: `onProgress: (p) => bar.update(p.rowsDone)`.
+   */
+  readonly onProgress?: ((progress: RunProgress) => void) | undefined;
+  /** Least time between two `onProgress` calls, 0 to a day, in ms. Default 1000. */
+  readonly progressIntervalMs?: number | undefined;
 }
 
 export const RUN_DEFAULTS = {
@@ -71,6 +80,7 @@ export const RUN_DEFAULTS = {
   maxConsecutiveForbidden: 3,
   failureRateMinRows: 100,
   adaptiveRate: true,
+  progressIntervalMs: 1000,
 } as const;
 
 /** RunOptions checked, with every default filled in. */
@@ -84,6 +94,7 @@ export interface ResolvedRunOptions extends RunOptions {
   readonly rules: ValidationRules;
   readonly maxConsecutiveForbidden: number;
   readonly failureRateMinRows: number;
+  readonly progressIntervalMs: number;
 }
 
 interface Range {
@@ -185,5 +196,13 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     rules: resolveRules(options.rules),
     maxConsecutiveForbidden: options.maxConsecutiveForbidden ?? RUN_DEFAULTS.maxConsecutiveForbidden,
     failureRateMinRows: options.failureRateMinRows ?? RUN_DEFAULTS.failureRateMinRows,
+    progressIntervalMs:
+      options.progressIntervalMs === undefined
+        ? RUN_DEFAULTS.progressIntervalMs
+        : expectNumber('progressIntervalMs', '--progress-interval, in seconds', options.progressIntervalMs, {
+            min: 0,
+            max: 86_400_000,
+            integer: false,
+          }),
   };
 }

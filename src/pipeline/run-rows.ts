@@ -6,7 +6,7 @@ import { onLogFileFailure } from '../log.js';
 import { openInput } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
-import { describeOutputFailure, SummaryCounter, type RunSummary } from '../output/summary.js';
+import { describeOutputFailure, progressOf, SummaryCounter, type RunSummary } from '../output/summary.js';
 import { describePaceChange } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
@@ -182,8 +182,21 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     failureRateMinRows: settings.failureRateMinRows,
   });
 
+  // Reset when the first row is read: the rate over the sending time leaves out the pre-scan.
+  let sendingStarted = Date.now();
+  // Told from the rows as they finish, not from a timer: nothing is left running after the run.
+  let lastProgressAt = Number.NEGATIVE_INFINITY;
+  const reportProgress = (isLast: boolean): void => {
+    if (!settings.onProgress) return;
+    const now = Date.now();
+    if (!isLast && now - lastProgressAt < settings.progressIntervalMs) return;
+    lastProgressAt = now;
+    settings.onProgress(progressOf(counter, input.rows, now - sendingStarted));
+  };
+
   const record = async (result: RowResult): Promise<void> => {
     counter.add(result);
+    reportProgress(false);
     // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
     // process dies before its results line is written.
     if (state && !failedOutputs.has('state')) {
@@ -223,7 +236,6 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   };
 
   let firstError: unknown;
-  let sendingStarted = Date.now();
   let sendingMs: number;
   try {
     logger.info(
@@ -276,6 +288,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     }
   }
   if (firstError) throw firstError;
+  reportProgress(true);
 
   // Drift for a human to look at; never acted on.
   const removed = state?.removedFromInput();

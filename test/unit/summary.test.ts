@@ -5,6 +5,7 @@ import {
   formatDuration,
   formatSummary,
   formatValidationSummary,
+  progressOf,
   resumeAdvice,
   SummaryCounter,
   type RunSummary,
@@ -147,6 +148,27 @@ describe('formatSummary: counts, requests, time and what to do after a stop', ()
     expect(resumeAdvice(run({ stopped: { code: 'RUN_ABORTED', message: 'breaker' } }), { state: 's' })).toBeUndefined();
     expect(resumeAdvice(run(), { state: 's' })).toBeUndefined();
     expect(resumeAdvice(run({ command: 'plan', stopped: { code: 'MAX_RUNTIME', message: 'x' } }))).toBeUndefined();
+  });
+});
+
+describe('progressOf', () => {
+  it('gives the rate since the first row and the seconds left at it, rounded up', () => {
+    expect(progressOf({ rowsDone: 25, byOutcome: { enabled: 25 } }, 100, 10_000)).toEqual({
+      rowsDone: 25,
+      rowsTotal: 100,
+      byOutcome: { enabled: 25 },
+      rowsPerSecond: 2.5,
+      etaSeconds: 30,
+    });
+    expect(progressOf({ rowsDone: 1, byOutcome: {} }, 4, 3000).etaSeconds).toBe(9);
+  });
+
+  it('has no estimate before time has passed, and none left when every row is done', () => {
+    expect(progressOf({ rowsDone: 0, byOutcome: {} }, 100, 0)).toMatchObject({
+      rowsPerSecond: 0,
+      etaSeconds: undefined,
+    });
+    expect(progressOf({ rowsDone: 5, byOutcome: {} }, 5, 0).etaSeconds).toBe(0);
   });
 });
 
