@@ -201,6 +201,21 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+/**
+ * The start-of-run estimate, e.g. "3,000 rows at 10/s: about 5 min; raise --rate if your tenant
+ * allows". Pure.
+ */
+export function describeEstimate(rows: number, rate: number): string {
+  const seconds = rows / rate;
+  const about =
+    seconds < 90
+      ? `${Math.max(1, Math.round(seconds))} s`
+      : seconds < 90 * 60
+        ? `${Math.round(seconds / 60)} min`
+        : `${(seconds / 3600).toLocaleString('en', { maximumFractionDigits: 1 })} h`;
+  return `${rows.toLocaleString('en')} rows at ${rate.toLocaleString('en')}/s: about ${about}; raise --rate if your tenant allows`;
+}
+
 /** Where the run's own files are, for the advice after a stop: the state ledger, if it kept one. */
 export interface SummaryContext {
   readonly state?: string | undefined;

@@ -6,7 +6,13 @@ import { onLogFileFailure } from '../log.js';
 import { openInput } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
-import { describeOutputFailure, progressOf, SummaryCounter, type RunSummary } from '../output/summary.js';
+import {
+  describeEstimate,
+  describeOutputFailure,
+  progressOf,
+  SummaryCounter,
+  type RunSummary,
+} from '../output/summary.js';
 import { describePaceChange } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
@@ -185,7 +191,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   // Reset when the first row is read: the rate over the sending time leaves out the pre-scan.
   let sendingStarted = Date.now();
   // Told from the rows as they finish, not from a timer: nothing is left running after the run.
-  let lastProgressAt = Number.NEGATIVE_INFINITY;
+  let lastProgressAt = sendingStarted;
   const reportProgress = (isLast: boolean): void => {
     if (!settings.onProgress) return;
     const now = Date.now();
@@ -250,7 +256,9 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       },
       'run started',
     );
+    logger.info({ rows: input.rows, rate: settings.rate }, describeEstimate(input.rows, settings.rate));
     sendingStarted = Date.now();
+    lastProgressAt = sendingStarted;
     for await (const item of input.items) {
       if (firstError) throw firstError;
       state?.markSeen(item.row);
