@@ -103,7 +103,12 @@ export function startProgressBar(stream: BarStream, rowsTotal: number): Progress
     const fields = progress && progressFields(progress);
     return {
       speed: fields ? fields.rowsPerSecond.toLocaleString('en') : '0',
-      etaText: fields?.etaSeconds === undefined ? '?' : formatDuration(fields.etaSeconds * 1000),
+      etaText:
+        fields?.etaSeconds === undefined
+          ? '?'
+          : fields.etaSeconds < 60
+            ? `${fields.etaSeconds} s`
+            : formatDuration(fields.etaSeconds * 1000),
       enabled: fields?.enabled ?? 0,
       failed: fields?.failed ?? 0,
       invalid: fields?.invalid ?? 0,

@@ -272,10 +272,12 @@ export function formatSummary(summary: RunSummary, context: SummaryContext = {})
   ].filter((fact) => fact !== '');
   const finalPace = summary.finalRate === undefined ? '' : `; final pace ${pace(summary.finalRate)}`;
   const sendingMs = summary.sendingMs ?? summary.elapsedMs;
-  const rowsPerSecond = sendingMs > 0 ? summary.rows / (sendingMs / 1000) : 0;
+  // Rows a stop left unsent were written in no time: they would flatter the rate.
+  const rowsDone = summary.rows - (summary.byOutcome['not-attempted'] ?? 0);
+  const rowsPerSecond = sendingMs > 0 ? rowsDone / (sendingMs / 1000) : 0;
   lines.push(
     `requests: ${count(summary.requests)}${requestFacts.length > 0 ? ` (${requestFacts.join(', ')})` : ''}${finalPace}`,
-    `time: ${formatDuration(summary.elapsedMs)}; ${count(summary.rows)} rows in ${formatDuration(sendingMs)} of sending (${pace(rowsPerSecond)})`,
+    `time: ${formatDuration(summary.elapsedMs)}; ${count(rowsDone)} rows done in ${formatDuration(sendingMs)} of sending (${pace(rowsPerSecond)})`,
     `results: ${summary.out === '-' ? 'stdout' : summary.out || 'not written (add --out FILE for one line per row)'}`,
     resumeAdvice(summary, context) ?? '',
   );

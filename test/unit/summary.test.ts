@@ -39,7 +39,7 @@ describe('formatSummary', () => {
         '  INVALID_SERIAL             3',
         '  NOT_FOUND                  1',
         'requests: 12',
-        'time: 4.0 s; 10 rows in 4.0 s of sending (2.5/s)',
+        'time: 4.0 s; 10 rows done in 4.0 s of sending (2.5/s)',
         'results: out.csv',
       ].join('\n'),
     );
@@ -97,7 +97,7 @@ describe('formatSummary', () => {
   it('names stdout or a missing results file, and a run of no time without dividing by zero', () => {
     expect(formatSummary(run({ out: '-' }))).toMatch(/\nresults: stdout$/);
     expect(formatSummary(run({ out: '', elapsedMs: 0 }))).toMatch(
-      /\ntime: 0\.0 s; 10 rows in 0\.0 s of sending \(0\/s\)\nresults: not written \(add --out FILE for one line per row\)$/,
+      /\ntime: 0\.0 s; 10 rows done in 0\.0 s of sending \(0\/s\)\nresults: not written \(add --out FILE for one line per row\)$/,
     );
   });
 });
@@ -121,7 +121,7 @@ describe('formatSummary: counts, requests, time and what to do after a stop', ()
     expect(text).toMatch(/^ {2}enabled +12,000$/m);
     expect(text).toMatch(/^ {2}NOT_FOUND +345$/m);
     expect(text).toContain('requests: 13,502 (1,157 retries, 1,020 answered 429); final pace 8.5/s');
-    expect(text).toContain('time: 4 min 12 s; 12,345 rows in 4 min 7 s of sending (50/s)');
+    expect(text).toContain('time: 4 min 12 s; 12,345 rows done in 4 min 7 s of sending (50/s)');
   });
 
   it('words durations in seconds, minutes and hours', () => {
@@ -140,6 +140,17 @@ describe('formatSummary: counts, requests, time and what to do after a stop', ()
     expect(resumeAdvice(deadline, { state: 's.state' })).toBe(
       "to finish: ds100-bulk enable 'my file.csv' --out results-resumed.csv --state s.state --resume",
     );
+  });
+
+  it('counts only the rows done, not those a stop left unsent, in the rate over the sending time', () => {
+    const stopped = run({
+      rows: 100,
+      byOutcome: { enabled: 20, 'not-attempted': 80 },
+      elapsedMs: 12_000,
+      sendingMs: 10_000,
+      stopped: { code: 'MAX_RUNTIME', message: 'out of time' },
+    });
+    expect(formatSummary(stopped)).toContain('time: 12 s; 20 rows done in 10 s of sending (2/s)');
   });
 
   it('without --state says that running again sends every row again, harmlessly; nothing for other stops', () => {
