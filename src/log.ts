@@ -49,7 +49,10 @@ export function createLogger(options: {
   format?: 'json' | 'pretty' | undefined;
   /** Colours in `pretty` lines. Default false. */
   colorize?: boolean | undefined;
-  /** Hands each line to this instead of stderr (say, to print it above a progress bar); not with `file`. */
+  /**
+   * Hands each line to this instead of stderr (say, to print it above a progress bar). With `file`,
+   * the file keeps every record and this gets warnings and errors only, as readable lines.
+   */
   write?: ((line: string) => void) | undefined;
 }): Logger {
   const { file } = options;
@@ -91,7 +94,21 @@ export function createLogger(options: {
   const stream: DestinationStream = prettify
     ? { write: (line: string) => destination.write(prettify(line)) }
     : destination;
-  const logger = pino({ level: options.level, redact }, stream);
+  const write = options.write;
+  const readable = prettyFactory({
+    colorize: options.colorize ?? false,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname',
+  });
+  const logger = pino(
+    { level: options.level, redact },
+    write
+      ? pino.multistream([
+          { level: options.level, stream },
+          { level: 'warn', stream: { write: (line: string) => write(readable(line)) } },
+        ])
+      : stream,
+  );
   destinations.set(logger, state);
   return logger;
 }

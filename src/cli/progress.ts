@@ -11,8 +11,8 @@ export interface TerminalChoice {
   readonly logFormat: LogFormat;
   readonly logLevel: LogLevel;
   /**
-   * True when the logs share stderr with the bar: only warnings and errors are shown then, printed
-   * above it (the rest would tear it apart; `--log-file` keeps them all).
+   * True when the bar is shown: warnings and errors are printed above it; the rest would tear it
+   * apart, and go only to `--log-file` if one is given (at `logLevel`), else nowhere.
    */
   readonly logsAboveBar: boolean;
 }
@@ -41,7 +41,7 @@ export function chooseTerminal(facts: {
   const showsProgress = facts.progress && !facts.quiet;
   const bar = showsProgress && facts.isTTY;
   const logLevel = facts.quiet ? quieter(facts.logLevel, 'warn') : facts.logLevel;
-  const logsAboveBar = bar && facts.logFile === undefined;
+  const logsAboveBar = bar;
   return {
     bar,
     progressLogEveryMs:
@@ -49,7 +49,7 @@ export function chooseTerminal(facts: {
         ? facts.progressIntervalSeconds * 1000
         : undefined,
     logFormat: facts.logFormat ?? (facts.isTTY && facts.logFile === undefined ? 'pretty' : 'json'),
-    logLevel: logsAboveBar ? quieter(logLevel, 'warn') : logLevel,
+    logLevel: bar && facts.logFile === undefined ? quieter(logLevel, 'warn') : logLevel,
     logsAboveBar,
   };
 }

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { chooseTerminal, progressFields, startProgressBar, type BarStream } from '../../src/cli/progress.js';
 import { createLogger } from '../../src/log.js';
 import { describeEstimate } from '../../src/output/summary.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const facts = (overrides: Partial<Parameters<typeof chooseTerminal>[0]> = {}) => ({
   isTTY: false,
@@ -24,12 +27,12 @@ describe('chooseTerminal', () => {
       logLevel: 'warn',
       logsAboveBar: true,
     });
-    // With a log file every record goes there, at the level asked for, as JSON.
+    // With a log file every record goes there, at the level asked for, as JSON; warnings still above the bar.
     expect(chooseTerminal(facts({ isTTY: true, logFile: 'run.log', logLevel: 'debug' }))).toMatchObject({
       bar: true,
       logFormat: 'json',
       logLevel: 'debug',
-      logsAboveBar: false,
+      logsAboveBar: true,
     });
   });
 
@@ -113,6 +116,23 @@ describe('the progress bar', () => {
 });
 
 describe('createLogger for a person', () => {
+  it('with a log file and a bar: every record in the file as JSON, warnings and errors also as readable lines', () => {
+    const file = join(tempDir(), 'run.log');
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', file, write: (line) => lines.push(line) });
+    logger.debug('a row done');
+    logger.error({ accessKey: 'k3y' }, 'an output cannot be written');
+    logger.flush();
+    const records = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
+    expect(records.map((record) => record.msg)).toEqual(['a row done', 'an output cannot be written']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ERROR.*: an output cannot be written/);
+    expect(lines[0]).not.toContain('k3y');
+  });
+
   it('writes pretty lines through `write`, secrets still redacted', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', format: 'pretty', write: (line) => lines.push(line) });
