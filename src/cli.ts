@@ -24,6 +24,7 @@ import {
   type TokenFlags,
   type ValidateFlags,
 } from './cli/options.js';
+import { chooseTerminal, progressFields, startProgressBar, type ProgressBar } from './cli/progress.js';
 import { withFlagSuggestions } from './cli/suggest.js';
 import { proxySettingsFromEnv } from './client/http.js';
 import { validate } from './commands/validate.js';
@@ -31,7 +32,8 @@ import { describeWriteError, Ds100Error, usageError } from './errors.js';
 import { createLogger } from './log.js';
 import { EXIT_CODES } from './output/exit-codes.js';
 import { checkFileClashes } from './output/file-clashes.js';
-import { formatSummary, formatValidationSummary } from './output/summary.js';
+import { describeEstimate, formatSummary, formatValidationSummary, type RunProgress } from './output/summary.js';
+import { RUN_DEFAULTS } from './pipeline/run-options.js';
 import { runSession, sessionFiles, type SessionOptions } from './session.js';
 import {
   apiKeyRegistration,
@@ -76,19 +78,43 @@ async function sessionCommand(
 ): Promise<number> {
   // Here as well as in runSession: the logger opens --log-file, which runSession never sees.
   await checkFileClashes(sessionFiles({ ...settings, command }, { '--log-file': settings.logFile }));
-  const logger = createLogger({ level: settings.logLevel, file: settings.logFile });
+  const isTTY = process.stderr.isTTY === true;
+  const terminal = chooseTerminal({ ...settings, isTTY });
+  // Started at the first progress, when the pre-scan has counted the rows.
+  let bar: ProgressBar | undefined;
+  const logger = createLogger({
+    level: terminal.logLevel,
+    file: settings.logFile,
+    format: terminal.logFormat,
+    colorize: isTTY && settings.logFile === undefined,
+    write: terminal.logsAboveBar ? (line) => (bar ? bar.log(line) : void process.stderr.write(line)) : undefined,
+  });
+  const onProgress = terminal.bar
+    ? (progress: RunProgress) => {
+        if (!bar) {
+          bar = startProgressBar(process.stderr, progress.rowsTotal);
+          bar.log(describeEstimate(progress.rowsTotal, settings.rate ?? RUN_DEFAULTS.rate));
+        }
+        bar.update(progress);
+      }
+    : terminal.progressLogEveryMs === undefined
+      ? undefined
+      : (progress: RunProgress) => logger.info(progressFields(progress), 'progress');
   try {
     const { summary, exitCode, summaryJsonFailure } = await runSession({
       ...settings,
       command,
       logger,
+      onProgress,
+      progressIntervalMs: terminal.progressLogEveryMs ?? 200,
       proxy: proxySettingsFromEnv(process.env),
       stopOnSignals: {
         onSecondSignal: (signal) => process.exit(signal === 'SIGTERM' ? EXIT_CODES.sigterm : EXIT_CODES.sigint),
       },
     });
+    bar?.stop();
     const print = printerFor(settings.out);
-    print(formatSummary(summary));
+    print(formatSummary(summary, { state: settings.state }));
     // On stderr too when the summary went to stdout, which may be the output that failed.
     if (summary.stopped?.code === 'OUTPUT_FAILED' && print !== console.error) {
       console.error(`ds100-bulk: ${summary.stopped.message}`);
@@ -101,6 +127,7 @@ async function sessionCommand(
     }
     return exitCode;
   } finally {
+    bar?.stop();
     logger.flush();
   }
 }

@@ -36,7 +36,13 @@ export { loadCredentials, type CredentialSource, type LoadedCredentials } from '
 export { proxySettingsFromEnv, type ProxySettings } from './client/http.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-policy.js';
 export { EXIT_CODES, exitCodeFor, validationExitCode } from './output/exit-codes.js';
-export { formatSummary, formatValidationSummary, type RunSummary, type ValidationSummary } from './output/summary.js';
+export {
+  formatSummary,
+  formatValidationSummary,
+  type RunProgress,
+  type RunSummary,
+  type ValidationSummary,
+} from './output/summary.js';
 export { RESULT_COLUMNS } from './output/results-writer.js';
 export { toSummaryDocument, writeSummaryJson, type SummaryDocument } from './output/summary-json.js';
 export { toMetricsText, writeMetricsFile, type MetricsSummary } from './output/metrics-file.js';

@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import { describeWriteError, Ds100Error } from './errors.js';
 
 export type { Logger } from 'pino';
@@ -41,8 +42,31 @@ const destinations = new WeakMap<Logger, LogDestination>();
  * (a closed or full stderr must not cost the results); a log file that fails is reported to
  * `onLogFileFailure` listeners, and a run stops on it.
  */
-export function createLogger(options: { level: LogLevel; file?: string | undefined }): Logger {
+export function createLogger(options: {
+  level: LogLevel;
+  file?: string | undefined;
+  /** `pretty`: one readable line per record (pino-pretty), for a person at a terminal. Default `json`. */
+  format?: 'json' | 'pretty' | undefined;
+  /** Colours in `pretty` lines. Default false. */
+  colorize?: boolean | undefined;
+  /**
+   * Hands each line to this instead of stderr (say, to print it above a progress bar). With `file`,
+   * the file keeps every record and this gets warnings and errors only, as readable lines.
+   */
+  write?: ((line: string) => void) | undefined;
+}): Logger {
   const { file } = options;
+  // Redaction happens in pino, before a line reaches the formatter or the destination.
+  const prettify =
+    options.format === 'pretty'
+      ? prettyFactory({ colorize: options.colorize ?? false, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })
+      : undefined;
+  const redact = { paths: REDACT_PATHS, censor: '[redacted]' };
+  if (options.write && file === undefined) {
+    const write = options.write;
+    const stream: DestinationStream = { write: (line: string) => write(prettify ? prettify(line) : line) };
+    return pino({ level: options.level, redact }, stream);
+  }
   let destination: ReturnType<typeof pino.destination>;
   try {
     destination = pino.destination({ dest: file ?? 2, sync: true, mkdir: file !== undefined });
@@ -66,7 +90,25 @@ export function createLogger(options: { level: LogLevel; file?: string | undefin
     };
     for (const listener of state.listeners) listener(state.failure);
   });
-  const logger = pino({ level: options.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+  // The destination keeps its error handling; a pretty line is made on the way to it.
+  const stream: DestinationStream = prettify
+    ? { write: (line: string) => destination.write(prettify(line)) }
+    : destination;
+  const write = options.write;
+  const readable = prettyFactory({
+    colorize: options.colorize ?? false,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname',
+  });
+  const logger = pino(
+    { level: options.level, redact },
+    write
+      ? pino.multistream([
+          { level: options.level, stream },
+          { level: 'warn', stream: { write: (line: string) => write(readable(line)) } },
+        ])
+      : stream,
+  );
   destinations.set(logger, state);
   return logger;
 }

@@ -4,6 +4,7 @@ import { DEFAULT_RETRY_POLICY } from '../client/retry-policy.js';
 import { usageError } from '../errors.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { LOG_FORMATS, type LogFormat } from './progress.js';
 import { checkRunKnobs, expectNumber, RUN_DEFAULTS, type RunKnobs } from '../pipeline/run-options.js';
 import { LIMITER_KINDS } from '../simulator/limiters.js';
 
@@ -91,6 +92,21 @@ const TENANT_FLAGS = {
   },
   'log-file': { type: 'string', describe: 'Write JSON logs here instead of stderr' },
   'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log detail; debug logs every row' },
+  'log-format': {
+    choices: LOG_FORMATS,
+    describe: 'Logs as JSON, or pretty (one readable line each); default: pretty on a terminal without --log-file',
+  },
+  progress: {
+    type: 'boolean',
+    default: true,
+    describe: 'Show progress: a live bar on a terminal, else a "progress" log record (--no-progress: neither)',
+  },
+  'progress-interval': {
+    type: 'number',
+    default: 30,
+    describe: 'Seconds between "progress" log records when stderr is no terminal; 0: never',
+  },
+  quiet: { type: 'boolean', default: false, describe: 'No progress, and logs from warn up only' },
   'key-file': {
     type: 'string',
     describe: "The console's API key file (<uuid>.key); tokens are minted and renewed from it [env: DS100_KEY_FILE]",
@@ -341,6 +357,11 @@ export interface TenantSettings extends RunKnobs {
   readonly adaptiveRate: boolean;
   readonly logFile: string | undefined;
   readonly logLevel: LogLevel;
+  /** Undefined: chosen by whether stderr is a terminal (chooseTerminal). */
+  readonly logFormat: LogFormat | undefined;
+  readonly progress: boolean;
+  readonly progressIntervalSeconds: number;
+  readonly quiet: boolean;
   readonly state: string | undefined;
   readonly summaryJson: string | undefined;
   readonly metricsFile: string | undefined;
@@ -410,6 +431,19 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
     adaptiveRate: flags['adaptive-rate'],
     logFile: flags['log-file'],
     logLevel: flags['log-level'],
+    logFormat: flags['log-format'],
+    progress: flags.progress,
+    progressIntervalSeconds: expectNumber(
+      'progressIntervalMs',
+      '--progress-interval, in seconds',
+      flags['progress-interval'],
+      {
+        min: 0,
+        max: 86_400,
+        integer: false,
+      },
+    ),
+    quiet: flags.quiet,
     state: flags.state,
     summaryJson: flags['summary-json'],
     metricsFile: flags['metrics-file'],

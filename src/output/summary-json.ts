@@ -16,6 +16,12 @@ export interface SummaryDocument {
   readonly byOutcome: RunSummary['byOutcome'];
   readonly byErrorCode: RunSummary['byErrorCode'];
   readonly requests: number;
+  /** Of `requests`, those that repeated a failed attempt (a 429, a 5xx, a timeout …). */
+  readonly retries: number;
+  /** Answers 429 (rate limited) from the tenant; many of them mean `--rate` is above the tenant's limit. */
+  readonly rateLimitedAnswers: number;
+  /** Requests per second allowed at the end (below `--rate` after 429s); null when not known. */
+  readonly finalRate: number | null;
   /** Pairs in the state file that the input no longer holds (0 without --state). */
   readonly removedFromInput: number;
   /** Why the run stopped early, if it did. */
@@ -39,6 +45,9 @@ export function toSummaryDocument(command: string, summary: RunSummary, exitCode
     byOutcome: summary.byOutcome,
     byErrorCode: summary.byErrorCode,
     requests: summary.requests,
+    retries: summary.retries ?? 0,
+    rateLimitedAnswers: summary.rateLimitedAnswers ?? 0,
+    finalRate: summary.finalRate ?? null,
     removedFromInput: summary.removedFromInput ?? 0,
     stopped: summary.stopped ? { code: summary.stopped.code, message: summary.stopped.message } : null,
     exitCode,

@@ -9,6 +9,14 @@ export interface RunSummary {
   readonly byErrorCode: Readonly<Partial<Record<RowErrorCode, number>>>;
   /** HTTP requests started, retries included. */
   readonly requests: number;
+  /** Of `requests`, those sent again after a failed attempt (a 429, a 5xx, a timeout …). */
+  readonly retries?: number | undefined;
+  /** Answers 429 (rate limited) the tenant gave. */
+  readonly rateLimitedAnswers?: number | undefined;
+  /** Requests per second allowed when the run ended (below `rate` after 429s). */
+  readonly finalRate?: number | undefined;
+  /** Time from the first row handed to the queue to the last row written: `elapsedMs` less the pre-scan and the token. */
+  readonly sendingMs?: number | undefined;
   readonly startedAt: string;
   readonly elapsedMs: number;
   /** True when the run went to the built-in simulator, not a real tenant. */
@@ -19,6 +27,31 @@ export interface RunSummary {
   readonly command: 'enable' | 'plan' | 'validate' | 'reconcile';
   /** With a state ledger: pairs it holds that the input no longer does (drift; never acted on). */
   readonly removedFromInput?: number | undefined;
+}
+
+/** How far a run has come: what `onProgress` is called with. */
+export interface RunProgress {
+  /** Rows with a result so far (invalid and skipped rows included). */
+  readonly rowsDone: number;
+  /** Data rows in the input (from the pre-scan). */
+  readonly rowsTotal: number;
+  readonly byOutcome: Readonly<Partial<Record<Outcome, number>>>;
+  /** Rows done per second since the first row was handed on; 0 before any time has passed. */
+  readonly rowsPerSecond: number;
+  /** Seconds left at that rate, rounded up; undefined while the rate is still 0. */
+  readonly etaSeconds: number | undefined;
+}
+
+/** The progress of a run `elapsedMs` after its first row. Pure. */
+export function progressOf(
+  done: { readonly rowsDone: number; readonly byOutcome: RunProgress['byOutcome'] },
+  rowsTotal: number,
+  elapsedMs: number,
+): RunProgress {
+  const rowsPerSecond = elapsedMs > 0 ? done.rowsDone / (elapsedMs / 1000) : 0;
+  const left = Math.max(0, rowsTotal - done.rowsDone);
+  const etaSeconds = left === 0 ? 0 : rowsPerSecond > 0 ? Math.ceil(left / rowsPerSecond) : undefined;
+  return { rowsDone: done.rowsDone, rowsTotal, byOutcome: done.byOutcome, rowsPerSecond, etaSeconds };
 }
 
 /** Tallies results as they are written. */
@@ -34,11 +67,24 @@ export class SummaryCounter {
     if (result.errorCode) this.#byErrorCode[result.errorCode] = (this.#byErrorCode[result.errorCode] ?? 0) + 1;
   }
 
+  /** Rows done so far and their outcomes, for progress. */
+  get rowsDone(): number {
+    return this.#rows;
+  }
+
+  get byOutcome(): Readonly<Partial<Record<Outcome, number>>> {
+    return { ...this.#byOutcome };
+  }
+
   finish(fields: {
     command: RunSummary['command'];
     input: string;
     out: string;
     requests: number;
+    retries?: number | undefined;
+    rateLimitedAnswers?: number | undefined;
+    finalRate?: number | undefined;
+    sendingMs?: number | undefined;
     simulated: boolean;
     stopped?: StopReason | undefined;
     removedFromInput?: number | undefined;
@@ -137,33 +183,103 @@ export const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>,
   reconcile: ['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'unknown', 'invalid', 'not-attempted'],
 };
 
+/** A count for people: 12,345. */
+const count = (value: number): string => value.toLocaleString('en');
+
+/** A pace for people: 8.5/s, 1,250/s. */
+const pace = (value: number): string =>
+  `${value.toLocaleString('en', { maximumFractionDigits: value < 10 ? 2 : value < 100 ? 1 : 0 })}/s`;
+
+/** A span of time for people: "0.4 s", "42 s", "4 min 12 s", "2 h 5 min". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  const minutes = Math.round(whole / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/**
+ * The start-of-run estimate, e.g. "3,000 rows at 10/s: about 5 min; raise --rate if your tenant
+ * allows". Pure.
+ */
+export function describeEstimate(rows: number, rate: number): string {
+  const seconds = rows / rate;
+  const about =
+    seconds < 90
+      ? `${Math.max(1, Math.round(seconds))} s`
+      : seconds < 90 * 60
+        ? `${Math.round(seconds / 60)} min`
+        : `${(seconds / 3600).toLocaleString('en', { maximumFractionDigits: 1 })} h`;
+  return `${rows.toLocaleString('en')} rows at ${rate.toLocaleString('en')}/s: about ${about}; raise --rate if your tenant allows`;
+}
+
+/** Where the run's own files are, for the advice after a stop: the state ledger, if it kept one. */
+export interface SummaryContext {
+  readonly state?: string | undefined;
+}
+
+// The stops a user asked for (Ctrl-C, kill, a deadline): the rows left are theirs to send later.
+const RESUMABLE_STOPS: ReadonlySet<string> = new Set(['INTERRUPTED', 'MAX_RUNTIME']);
+
+/** `results.csv` -> `results-resumed.csv`: a new file, so the first run's results stay as they are. */
+const resumedName = (out: string): string =>
+  out === '-' ? '-' : out.replace(/(\.[^./\\]+)?$/, (extension) => `-resumed${extension}`);
+
+const quoted = (arg: string): string => (/^[\w./:@=-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
+
+/**
+ * After an `enable` stopped by a signal or --max-runtime, how to carry on: with a state ledger, the
+ * command that resumes it; without one, that running again sends every row again (harmless: enabling
+ * an enabled credential changes nothing). Undefined for any other run.
+ */
+export function resumeAdvice(summary: RunSummary, context: SummaryContext = {}): string | undefined {
+  if (summary.command !== 'enable' || !summary.stopped || !RESUMABLE_STOPS.has(summary.stopped.code)) return undefined;
+  if (context.state === undefined) {
+    return 'to finish: run the same command again; without --state it sends every row again, which is harmless (an enabled credential stays enabled)';
+  }
+  const args = ['ds100-bulk', 'enable', summary.input, '--out', resumedName(summary.out || 'results.csv')];
+  return `to finish: ${[...args, '--state', context.state, '--resume'].map(quoted).join(' ')}`;
+}
+
 /** The one-screen report printed at the end of a run. */
-export function formatSummary(summary: RunSummary): string {
-  const seconds = summary.elapsedMs / 1000;
-  const perSecond = seconds > 0 ? (summary.requests / seconds).toFixed(1) : '0';
+export function formatSummary(summary: RunSummary, context: SummaryContext = {}): string {
   const { command } = summary;
   const order = OUTCOME_ORDERS[command];
   const width = Math.max(10, ...order.map((outcome) => outcome.length));
   const lines = [
     summary.simulated ? 'SIMULATED TENANT (--simulate): no real tenant or device was touched.' : '',
-    `ds100-bulk ${command}: ${summary.rows} rows from ${summary.input}`,
+    `ds100-bulk ${command}: ${count(summary.rows)} rows from ${summary.input}`,
     summary.stopped ? `RUN STOPPED EARLY (${summary.stopped.code}): ${summary.stopped.message}` : '',
     ...order
       .filter((outcome) => !LISTED_WHEN_SOME.has(outcome) || summary.byOutcome[outcome])
-      .map((outcome) => `  ${outcome.padEnd(width)} ${summary.byOutcome[outcome] ?? 0}`),
+      .map((outcome) => `  ${outcome.padEnd(width)} ${count(summary.byOutcome[outcome] ?? 0)}`),
   ];
   const codes = Object.entries(summary.byErrorCode).toSorted(([, a], [, b]) => b - a);
   if (codes.length > 0) {
-    lines.push('errors by code:', ...codes.map(([code, count]) => `  ${code.padEnd(26)} ${count}`));
+    lines.push('errors by code:', ...codes.map(([code, n]) => `  ${code.padEnd(26)} ${count(n)}`));
   }
   if (summary.removedFromInput) {
     lines.push(
-      `removed from input: ${summary.removedFromInput} pairs in the state file are no longer in the input (not acted on)`,
+      `removed from input: ${count(summary.removedFromInput)} pairs in the state file are no longer in the input (not acted on)`,
     );
   }
+  const requestFacts = [
+    summary.retries === undefined ? '' : `${count(summary.retries)} retries`,
+    summary.rateLimitedAnswers === undefined ? '' : `${count(summary.rateLimitedAnswers)} answered 429`,
+  ].filter((fact) => fact !== '');
+  const finalPace = summary.finalRate === undefined ? '' : `; final pace ${pace(summary.finalRate)}`;
+  const sendingMs = summary.sendingMs ?? summary.elapsedMs;
+  // Rows a stop left unsent were written in no time: they would flatter the rate.
+  const rowsDone = summary.rows - (summary.byOutcome['not-attempted'] ?? 0);
+  const rowsPerSecond = sendingMs > 0 ? rowsDone / (sendingMs / 1000) : 0;
   lines.push(
-    `requests: ${summary.requests} in ${seconds.toFixed(1)} s (${perSecond}/s)`,
+    `requests: ${count(summary.requests)}${requestFacts.length > 0 ? ` (${requestFacts.join(', ')})` : ''}${finalPace}`,
+    `time: ${formatDuration(summary.elapsedMs)}; ${count(rowsDone)} rows done in ${formatDuration(sendingMs)} of sending (${pace(rowsPerSecond)})`,
     `results: ${summary.out === '-' ? 'stdout' : summary.out || 'not written (add --out FILE for one line per row)'}`,
+    resumeAdvice(summary, context) ?? '',
   );
   return lines.filter((line) => line !== '').join('\n');
 }

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../client/retry-policy.j
 import { usageError } from '../errors.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { RunProgress } from '../output/summary.js';
 import type { StateStore } from '../state/state-store.js';
 import type { RowResult } from '../types.js';
 
@@ -68,6 +69,14 @@ export interface RunOptions {
    * keep the rows an HTML report lists. Must not throw; keep what it holds bounded.
    */
   readonly onResult?: ((result: RowResult) => void) | undefined;
+  /**
+   * Told how far the run has come as rows finish, at most every `progressIntervalMs`, and once more
+   * when the last row is done. Called from the run itself (no timer of its own): keep it quick, and
+   * do not throw. Example: `onProgress: (p) => bar.update(p.rowsDone)`.
+   */
+  readonly onProgress?: ((progress: RunProgress) => void) | undefined;
+  /** Least time between two `onProgress` calls, 0 to a day, in ms. Default 1000. */
+  readonly progressIntervalMs?: number | undefined;
 }
 
 export const RUN_DEFAULTS = {
@@ -77,6 +86,7 @@ export const RUN_DEFAULTS = {
   maxConsecutiveForbidden: 3,
   failureRateMinRows: 100,
   adaptiveRate: true,
+  progressIntervalMs: 1000,
 } as const;
 
 /** RunOptions checked, with every default filled in. */
@@ -90,6 +100,7 @@ export interface ResolvedRunOptions extends RunOptions {
   readonly rules: ValidationRules;
   readonly maxConsecutiveForbidden: number;
   readonly failureRateMinRows: number;
+  readonly progressIntervalMs: number;
 }
 
 interface Range {
@@ -191,5 +202,13 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     rules: resolveRules(options.rules),
     maxConsecutiveForbidden: options.maxConsecutiveForbidden ?? RUN_DEFAULTS.maxConsecutiveForbidden,
     failureRateMinRows: options.failureRateMinRows ?? RUN_DEFAULTS.failureRateMinRows,
+    progressIntervalMs:
+      options.progressIntervalMs === undefined
+        ? RUN_DEFAULTS.progressIntervalMs
+        : expectNumber('progressIntervalMs', '--progress-interval, in seconds', options.progressIntervalMs, {
+            min: 0,
+            max: 86_400_000,
+            integer: false,
+          }),
   };
 }

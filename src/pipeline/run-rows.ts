@@ -6,7 +6,13 @@ import { onLogFileFailure } from '../log.js';
 import { openInput } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
-import { describeOutputFailure, SummaryCounter, type RunSummary } from '../output/summary.js';
+import {
+  describeEstimate,
+  describeOutputFailure,
+  progressOf,
+  SummaryCounter,
+  type RunSummary,
+} from '../output/summary.js';
 import { describePaceChange } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
@@ -182,9 +188,22 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     failureRateMinRows: settings.failureRateMinRows,
   });
 
+  // Reset when the first row is read: the rate over the sending time leaves out the pre-scan.
+  let sendingStarted = Date.now();
+  // Told from the rows as they finish, not from a timer: nothing is left running after the run.
+  let lastProgressAt = sendingStarted;
+  const reportProgress = (isLast: boolean): void => {
+    if (!settings.onProgress) return;
+    const now = Date.now();
+    if (!isLast && now - lastProgressAt < settings.progressIntervalMs) return;
+    lastProgressAt = now;
+    settings.onProgress(progressOf(counter, input.rows, now - sendingStarted));
+  };
+
   const record = async (result: RowResult): Promise<void> => {
     counter.add(result);
     settings.onResult?.(result);
+    reportProgress(false);
     // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
     // process dies before its results line is written.
     if (state && !failedOutputs.has('state')) {
@@ -224,6 +243,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   };
 
   let firstError: unknown;
+  let sendingMs: number;
   try {
     logger.info(
       {
@@ -237,6 +257,9 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       },
       'run started',
     );
+    logger.info({ rows: input.rows, rate: settings.rate }, describeEstimate(input.rows, settings.rate));
+    sendingStarted = Date.now();
+    lastProgressAt = sendingStarted;
     for await (const item of input.items) {
       if (firstError) throw firstError;
       state?.markSeen(item.row);
@@ -259,6 +282,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   } finally {
     // Rows already under way still finish and are written, even when reading failed half-way.
     await rowsInProgress.onIdle();
+    sendingMs = Date.now() - sendingStarted;
     signal?.removeEventListener('abort', onOuterAbort);
     stopListeningToLog();
     await closeConnections();
@@ -273,6 +297,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     }
   }
   if (firstError) throw firstError;
+  reportProgress(true);
 
   // Drift for a human to look at; never acted on.
   const removed = state?.removedFromInput();
@@ -285,6 +310,10 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     input: inputName(settings.input),
     out: settings.out ?? '',
     requests: requests.requestsSent,
+    retries: requests.retriesSent,
+    rateLimitedAnswers: requests.rateLimitedAnswers,
+    finalRate: perSecond(requests.rate),
+    sendingMs,
     simulated: settings.simulated ?? false,
     // Files short of rows outweigh any other reason to stop: that is what to act on first.
     stopped:

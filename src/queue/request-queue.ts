@@ -149,6 +149,8 @@ export class RequestQueue {
   readonly #ceiling: number;
   /** Requests started so far, retries included. */
   requestsSent = 0;
+  /** Of `requestsSent`, those that repeat a failed attempt. */
+  retriesSent = 0;
   /** Requests answered 429 so far. */
   rateLimitedAnswers = 0;
 
@@ -242,6 +244,7 @@ export class RequestQueue {
         () => {
           started = this.#gate?.started();
           this.requestsSent++;
+          if (isRetry) this.retriesSent++;
           sent = request();
           return sent;
         },

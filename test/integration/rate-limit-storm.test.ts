@@ -51,13 +51,14 @@ describe('a 429 storm', () => {
     const [finished] = log.withMessage('run finished');
     expect(finished).toMatchObject({ rateLimitedAnswers: tooMany });
     expect(finished?.['finalRate']).toBeLessThan(100);
-    // Info lines: the start, the end, and what the pace layer concluded about the tenant; no row.
+    // Info lines: the start, the estimate, the end, and what the pace layer concluded about the tenant; no row.
     const infoLines = log.records.filter((record) => record.level === 30).map((record) => String(record.msg));
-    expect(infoLines.slice(0, 2)).toEqual([
+    expect(infoLines.slice(0, 3)).toEqual([
       'checking the tenant with one read-only lookup before the run',
       'run started',
+      '80 rows at 100/s: about 1 s; raise --rate if your tenant allows',
     ]);
-    expect(infoLines.slice(2, -1).filter((msg) => !/^the tenant /.test(msg))).toEqual([]);
+    expect(infoLines.slice(3, -1).filter((msg) => !/^the tenant /.test(msg))).toEqual([]);
     expect(infoLines.at(-1)).toBe('run finished');
   });
 

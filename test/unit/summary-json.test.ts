@@ -13,6 +13,9 @@ const summary: RunSummary = {
   byOutcome: { enabled: 8, failed: 2 },
   byErrorCode: { NOT_FOUND: 2 },
   requests: 11,
+  retries: 1,
+  rateLimitedAnswers: 1,
+  finalRate: 7.5,
   startedAt: '2026-11-22T02:00:00.000Z',
   elapsedMs: 61_500,
   simulated: false,
@@ -33,10 +36,18 @@ describe('summary JSON', () => {
       byOutcome: { enabled: 8, failed: 2 },
       byErrorCode: { NOT_FOUND: 2 },
       requests: 11,
+      retries: 1,
+      rateLimitedAnswers: 1,
+      finalRate: 7.5,
       removedFromInput: 0,
       stopped: null,
       exitCode: 1,
     });
+  });
+
+  it('keeps its keys for a summary without request details: zero retries and 429s, no final pace', () => {
+    const { retries: _retries, rateLimitedAnswers: _answers, finalRate: _rate, ...bare } = summary;
+    expect(toSummaryDocument('plan', bare, 0)).toMatchObject({ retries: 0, rateLimitedAnswers: 0, finalRate: null });
   });
 
   it('is written whole, leaving no temporary file behind', () => {

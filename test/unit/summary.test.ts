@@ -2,8 +2,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { exitCodeHelp } from '../../src/cli/help.js';
 import { EXIT_CODES, exitCodeFor, validationExitCode } from '../../src/output/exit-codes.js';
 import {
+  formatDuration,
   formatSummary,
   formatValidationSummary,
+  progressOf,
+  resumeAdvice,
   SummaryCounter,
   type RunSummary,
   type ValidationSummary,
@@ -35,7 +38,8 @@ describe('formatSummary', () => {
         'errors by code:',
         '  INVALID_SERIAL             3',
         '  NOT_FOUND                  1',
-        'requests: 12 in 4.0 s (3.0/s)',
+        'requests: 12',
+        'time: 4.0 s; 10 rows done in 4.0 s of sending (2.5/s)',
         'results: out.csv',
       ].join('\n'),
     );
@@ -93,8 +97,89 @@ describe('formatSummary', () => {
   it('names stdout or a missing results file, and a run of no time without dividing by zero', () => {
     expect(formatSummary(run({ out: '-' }))).toMatch(/\nresults: stdout$/);
     expect(formatSummary(run({ out: '', elapsedMs: 0 }))).toMatch(
-      /\nrequests: 12 in 0\.0 s \(0\/s\)\nresults: not written \(add --out FILE for one line per row\)$/,
+      /\ntime: 0\.0 s; 10 rows done in 0\.0 s of sending \(0\/s\)\nresults: not written \(add --out FILE for one line per row\)$/,
     );
+  });
+});
+
+describe('formatSummary: counts, requests, time and what to do after a stop', () => {
+  it('groups thousands, and gives retries, 429s, the final pace and the rate over the sending time', () => {
+    const text = formatSummary(
+      run({
+        rows: 12_345,
+        byOutcome: { enabled: 12_000, failed: 345 },
+        byErrorCode: { NOT_FOUND: 345 },
+        requests: 13_502,
+        retries: 1_157,
+        rateLimitedAnswers: 1_020,
+        finalRate: 8.5,
+        elapsedMs: 252_000,
+        sendingMs: 247_000,
+      }),
+    );
+    expect(text).toContain('ds100-bulk enable: 12,345 rows from in.csv');
+    expect(text).toMatch(/^ {2}enabled +12,000$/m);
+    expect(text).toMatch(/^ {2}NOT_FOUND +345$/m);
+    expect(text).toContain('requests: 13,502 (1,157 retries, 1,020 answered 429); final pace 8.5/s');
+    expect(text).toContain('time: 4 min 12 s; 12,345 rows done in 4 min 7 s of sending (50/s)');
+  });
+
+  it('words durations in seconds, minutes and hours', () => {
+    expect(formatDuration(400)).toBe('0.4 s');
+    expect(formatDuration(42_400)).toBe('42 s');
+    expect(formatDuration(252_000)).toBe('4 min 12 s');
+    expect(formatDuration(7_500_000)).toBe('2 h 5 min');
+  });
+
+  it('after Ctrl-C or --max-runtime with --state, gives the command that resumes the run', () => {
+    const stopped = run({ stopped: { code: 'INTERRUPTED', message: 'SIGINT received' } });
+    expect(formatSummary(stopped, { state: 'jobs/ship.state' })).toMatch(
+      /\nto finish: ds100-bulk enable in\.csv --out out-resumed\.csv --state jobs\/ship\.state --resume$/,
+    );
+    const deadline = run({ input: 'my file.csv', out: '', stopped: { code: 'MAX_RUNTIME', message: 'out of time' } });
+    expect(resumeAdvice(deadline, { state: 's.state' })).toBe(
+      "to finish: ds100-bulk enable 'my file.csv' --out results-resumed.csv --state s.state --resume",
+    );
+  });
+
+  it('counts only the rows done, not those a stop left unsent, in the rate over the sending time', () => {
+    const stopped = run({
+      rows: 100,
+      byOutcome: { enabled: 20, 'not-attempted': 80 },
+      elapsedMs: 12_000,
+      sendingMs: 10_000,
+      stopped: { code: 'MAX_RUNTIME', message: 'out of time' },
+    });
+    expect(formatSummary(stopped)).toContain('time: 12 s; 20 rows done in 10 s of sending (2/s)');
+  });
+
+  it('without --state says that running again sends every row again, harmlessly; nothing for other stops', () => {
+    const stopped = run({ stopped: { code: 'INTERRUPTED', message: 'SIGTERM received' } });
+    expect(formatSummary(stopped)).toContain('without --state it sends every row again, which is harmless');
+    expect(resumeAdvice(run({ stopped: { code: 'RUN_ABORTED', message: 'breaker' } }), { state: 's' })).toBeUndefined();
+    expect(resumeAdvice(run(), { state: 's' })).toBeUndefined();
+    expect(resumeAdvice(run({ command: 'plan', stopped: { code: 'MAX_RUNTIME', message: 'x' } }))).toBeUndefined();
+  });
+});
+
+describe('progressOf', () => {
+  it('gives the rate since the first row and the seconds left at it, rounded up', () => {
+    expect(progressOf({ rowsDone: 25, byOutcome: { enabled: 25 } }, 100, 10_000)).toEqual({
+      rowsDone: 25,
+      rowsTotal: 100,
+      byOutcome: { enabled: 25 },
+      rowsPerSecond: 2.5,
+      etaSeconds: 30,
+    });
+    expect(progressOf({ rowsDone: 1, byOutcome: {} }, 4, 3000).etaSeconds).toBe(9);
+  });
+
+  it('has no estimate before time has passed, and none left when every row is done', () => {
+    expect(progressOf({ rowsDone: 0, byOutcome: {} }, 100, 0)).toMatchObject({
+      rowsPerSecond: 0,
+      etaSeconds: undefined,
+    });
+    expect(progressOf({ rowsDone: 5, byOutcome: {} }, 5, 0).etaSeconds).toBe(0);
   });
 });
 

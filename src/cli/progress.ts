@@ -1,0 +1,131 @@
+import { MultiBar, type SingleBar } from 'cli-progress';
+import type { LogLevel } from '../log.js';
+import { formatDuration, type RunProgress } from '../output/summary.js';
+
+/** What the terminal gets during a run: a live bar, progress records in the log, or neither. */
+export interface TerminalChoice {
+  /** A live bar on stderr (a terminal only). */
+  readonly bar: boolean;
+  /** How often a `progress` info record is logged; undefined: never. */
+  readonly progressLogEveryMs: number | undefined;
+  readonly logFormat: LogFormat;
+  readonly logLevel: LogLevel;
+  /**
+   * True when the bar is shown: warnings and errors are printed above it; the rest would tear it
+   * apart, and go only to `--log-file` if one is given (at `logLevel`), else nowhere.
+   */
+  readonly logsAboveBar: boolean;
+}
+
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+const VERBOSITY: readonly LogLevel[] = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+/** The quieter of two levels. */
+const quieter = (a: LogLevel, b: LogLevel): LogLevel => (VERBOSITY.indexOf(a) <= VERBOSITY.indexOf(b) ? a : b);
+
+/**
+ * Decides, from whether stderr is a terminal and the flags, what a run shows while it goes. Pure:
+ * the terminal check is passed in. A terminal gets a bar and readable logs; cron, CI or a pipe get
+ * JSON logs with a `progress` record every `progressIntervalSeconds` (0: never).
+ */
+export function chooseTerminal(facts: {
+  readonly isTTY: boolean;
+  readonly progress: boolean;
+  readonly quiet: boolean;
+  readonly progressIntervalSeconds: number;
+  readonly logFormat: LogFormat | undefined;
+  readonly logFile: string | undefined;
+  readonly logLevel: LogLevel;
+}): TerminalChoice {
+  const showsProgress = facts.progress && !facts.quiet;
+  const bar = showsProgress && facts.isTTY;
+  const logLevel = facts.quiet ? quieter(facts.logLevel, 'warn') : facts.logLevel;
+  const logsAboveBar = bar;
+  return {
+    bar,
+    progressLogEveryMs:
+      showsProgress && !facts.isTTY && facts.progressIntervalSeconds > 0
+        ? facts.progressIntervalSeconds * 1000
+        : undefined,
+    logFormat: facts.logFormat ?? (facts.isTTY && facts.logFile === undefined ? 'pretty' : 'json'),
+    logLevel: bar && facts.logFile === undefined ? quieter(logLevel, 'warn') : logLevel,
+    logsAboveBar,
+  };
+}
+
+/** The outcomes the bar names; the rest are summed as "other". */
+const NAMED = ['enabled', 'failed', 'invalid'] as const;
+
+/** The figures of a progress record: the same for the bar and the log. */
+export function progressFields(progress: RunProgress) {
+  const named = Object.fromEntries(NAMED.map((outcome) => [outcome, progress.byOutcome[outcome] ?? 0]));
+  const all = Object.values(progress.byOutcome).reduce((sum, n) => sum + (n ?? 0), 0);
+  const other = all - Object.values(named).reduce((sum, n) => sum + n, 0);
+  return {
+    rowsDone: progress.rowsDone,
+    rowsTotal: progress.rowsTotal,
+    rowsPerSecond: Math.round(progress.rowsPerSecond * 10) / 10,
+    etaSeconds: progress.etaSeconds,
+    enabled: named['enabled'] ?? 0,
+    failed: named['failed'] ?? 0,
+    invalid: named['invalid'] ?? 0,
+    other,
+  };
+}
+
+/** Where the bar draws: stderr, or a fake terminal in tests. */
+export type BarStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+
+/** A live bar and the way to print a line above it. */
+export interface ProgressBar {
+  update(progress: RunProgress): void;
+  /** Prints `line` above the bar (a warning, an error). */
+  log(line: string): void;
+  stop(): void;
+}
+
+const FORMAT =
+  '{bar} {value}/{total} rows | {speed} rows/s | ETA {etaText} | enabled {enabled} failed {failed} invalid {invalid} other {other}';
+
+/** Draws a bar with cli-progress on `stream`, which must be a terminal. */
+export function startProgressBar(stream: BarStream, rowsTotal: number): ProgressBar {
+  const bars = new MultiBar({
+    stream,
+    format: FORMAT,
+    hideCursor: true,
+    // The session handles the signals: the bar is stopped in its `finally`.
+    gracefulExit: false,
+    clearOnComplete: false,
+    barsize: 24,
+  });
+  const payload = (progress?: RunProgress) => {
+    const fields = progress && progressFields(progress);
+    return {
+      speed: fields ? fields.rowsPerSecond.toLocaleString('en') : '0',
+      etaText:
+        fields?.etaSeconds === undefined
+          ? '?'
+          : fields.etaSeconds < 60
+            ? `${fields.etaSeconds} s`
+            : formatDuration(fields.etaSeconds * 1000),
+      enabled: fields?.enabled ?? 0,
+      failed: fields?.failed ?? 0,
+      invalid: fields?.invalid ?? 0,
+      other: fields?.other ?? 0,
+    };
+  };
+  const bar: SingleBar = bars.create(rowsTotal, 0, payload());
+  let isStopped = false;
+  return {
+    update: (progress) => bar.update(progress.rowsDone, payload(progress)),
+    log: (line) => bars.log(line.endsWith('\n') ? line : `${line}\n`),
+    stop: () => {
+      if (isStopped) return;
+      isStopped = true;
+      // A redraw first: MultiBar prints lines logged since the last one only then, and stop() drops them.
+      bars.update();
+      bars.stop();
+    },
+  };
+}
