@@ -52,7 +52,8 @@ const WRITE_FAILURES: Readonly<Record<string, string>> = {
   EFBIG: 'the file is too large',
   EACCES: 'permission denied',
   EPERM: 'the operation is not permitted',
-  ENOENT: 'no such file or directory',
+  // A file being created is only missing when its folder is.
+  ENOENT: 'the directory does not exist',
   ENOTDIR: 'a part of the path is not a directory',
   EISDIR: 'it is a directory',
   EBADF: 'the file is not open',

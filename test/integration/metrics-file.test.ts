@@ -118,7 +118,7 @@ describe('runSession with metricsFile', () => {
     expect(result.exitCode).toBe(1);
     expect(result.summaryJsonFailure).toBe(
       `cannot write the summary file ${summaryJson}: it is a directory; and ` +
-        `cannot write the metrics file ${metricsFile}: no such file or directory`,
+        `cannot write the metrics file ${metricsFile}: the directory does not exist`,
     );
   });
 

@@ -102,7 +102,7 @@ describe('ResultsWriter', () => {
     const path = join(tempDir(), 'missing-dir', 'out.csv');
     await expect(ResultsWriter.open(path, [])).rejects.toThrow(Ds100Error);
     await expect(ResultsWriter.open(path, [])).rejects.toThrow(
-      `cannot write the results file ${path}: no such file or directory`,
+      `cannot write the results file ${path}: the directory does not exist`,
     );
   });
 

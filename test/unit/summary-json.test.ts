@@ -61,7 +61,7 @@ describe('summary JSON', () => {
   it('names the path when it cannot be written', () => {
     const path = join(tempDir(), 'no-such-dir', 'summary.json');
     expect(() => writeSummaryJson(path, toSummaryDocument('enable', summary, 0))).toThrow(
-      `cannot write the summary file ${path}: no such file or directory`,
+      `cannot write the summary file ${path}: the directory does not exist`,
     );
     expect(existsSync(path)).toBe(false);
   });

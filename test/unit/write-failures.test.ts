@@ -14,7 +14,7 @@ describe('describeWriteError', () => {
     expect(describeWriteError(errno('EIO'))).toBe('an I/O error');
     expect(describeWriteError(errno('EFBIG'))).toBe('the file is too large');
     expect(describeWriteError(errno('EACCES'))).toBe('permission denied');
-    expect(describeWriteError(errno('ENOENT'))).toBe('no such file or directory');
+    expect(describeWriteError(errno('ENOENT'))).toBe('the directory does not exist');
   });
 
   it('names a code it has no words for, reads through a Ds100Error to its cause, and copes with no code', () => {

@@ -100,7 +100,7 @@ describe('ResultsWriter to .xlsx', () => {
     const path = join(tempDir(), 'missing-dir', 'out.xlsx');
     await expect(ResultsWriter.open(path, [])).rejects.toMatchObject({
       code: 'OUTPUT_FILE',
-      message: `cannot write the results file ${path}: no such file or directory`,
+      message: `cannot write the results file ${path}: the directory does not exist`,
     });
   });
 
