@@ -29,7 +29,9 @@ describe('ds100-bulk reconcile --metrics-file', () => {
     const missing = join(dir, 'no-such-dir', 'ds100-bulk.prom');
     const failed = await runCli([...args, '--metrics-file', missing]);
     expect(failed.code).toBe(7);
-    expect(failed.stderr).toContain(`ds100-bulk: cannot write the metrics file ${missing}: the directory does not exist`);
+    expect(failed.stderr).toContain(
+      `ds100-bulk: cannot write the metrics file ${missing}: the directory does not exist`,
+    );
     expect(failed.stdout).toContain('ds100-bulk reconcile: 6 rows');
     expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
   });
