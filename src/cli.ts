@@ -30,6 +30,7 @@ import { proxySettingsFromEnv } from './client/http.js';
 import { validate } from './commands/validate.js';
 import { describeWriteError, Ds100Error, usageError } from './errors.js';
 import { createLogger } from './log.js';
+import { prescanNotice } from './input/prescan-notice.js';
 import { EXIT_CODES } from './output/exit-codes.js';
 import { checkFileClashes } from './output/file-clashes.js';
 import { describeEstimate, formatSummary, formatValidationSummary, type RunProgress } from './output/summary.js';
@@ -100,6 +101,9 @@ async function sessionCommand(
     : terminal.progressLogEveryMs === undefined
       ? undefined
       : (progress: RunProgress) => logger.info(progressFields(progress), 'progress');
+  // Logs below warnings are held back while a bar is drawn: say here why a large file takes a moment.
+  const notice = terminal.bar && settings.input !== undefined ? await prescanNotice(settings.input) : undefined;
+  if (notice) process.stderr.write(`${notice}\n`);
   try {
     const { summary, exitCode, summaryJsonFailure } = await runSession({
       ...settings,

@@ -4,6 +4,7 @@ import type { AttemptOutcome } from '../client/response.js';
 import { Ds100Error } from '../errors.js';
 import { onLogFileFailure } from '../log.js';
 import { openInput } from '../input/open-input.js';
+import { prescanNotice } from '../input/prescan-notice.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import {
@@ -91,6 +92,8 @@ const isStopReason = (value: unknown): value is StopReason =>
 export async function runRows(options: RunOptions, action: RowAction): Promise<RunSummary> {
   const settings = resolveRunOptions(options);
   const { logger, state, signal } = settings;
+  const notice = await prescanNotice(settings.input);
+  if (notice) logger.info({ input: inputName(settings.input) }, notice);
   const input = await openInput(settings.input, { rules: settings.rules });
 
   // One way to stop, whatever the cause (a breaker, the caller's signal, an output that cannot be
