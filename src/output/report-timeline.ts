@@ -143,8 +143,14 @@ export function timelineSvg(timeline: Timeline): string {
         : '';
     return rows + limited;
   });
+  // A step per slice, not a point: a one-slice run still shows its pace.
   const points = paces.flatMap((value, index) =>
-    value === undefined || fastest === 0 ? [] : [`${round(left + (index + 0.5) * slot)},${yOf(value, fastest)}`],
+    value === undefined || fastest === 0
+      ? []
+      : [
+          `${round(left + index * slot)},${yOf(value, fastest)}`,
+          `${round(left + (index + 1) * slot)},${yOf(value, fastest)}`,
+        ],
   );
   const line = points.length > 0 ? `<polyline class="pace" points="${points.join(' ')}"></polyline>` : '';
   const seconds = round((buckets.length * bucketMs) / 1000);

@@ -92,12 +92,16 @@ describe('timelineSvg', () => {
     expect(rectsOf(svg, 'rows').map((rect) => rect.height)).toEqual([80, 160, 40]);
     expect(rectsOf(svg, 'rate-limited')).toEqual([{ y: 132, height: 40 }]);
     expect(svg).toContain('1 s: 2 answered 429');
-    // The third slice kept the pace before it; the line has a point per slice.
+    // The third slice kept the pace before it; the line is a step per slice.
     expect(svg.match(/<polyline class="pace" points="([^"]+)"/)?.[1]?.split(' ')).toEqual([
-      '123,12',
-      '273,92',
-      '423,92',
-      '573,12',
+      '48,12',
+      '198,12',
+      '198,92',
+      '348,92',
+      '348,92',
+      '498,92',
+      '498,12',
+      '648,12',
     ]);
     expect(svg).toContain('>10/s</text>');
     expect(svg).toContain('>4 s</text>');
