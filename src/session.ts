@@ -15,6 +15,7 @@ import { writeMetricsFile } from './output/metrics-file.js';
 import { writeReportFiles } from './output/report-files.js';
 import { writeReport } from './output/report-html.js';
 import { AttentionCollector } from './output/report-rows.js';
+import { TimelineCollector, type PaceSample } from './output/report-timeline.js';
 import type { RunOptions } from './pipeline/run-options.js';
 import { apiKeyRegistration, Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
 import { lockFileOf, StateStore } from './state/state-store.js';
@@ -121,6 +122,7 @@ function writeEndOfRunFiles(
   summary: RunSummary,
   runExitCode: number,
   attention: AttentionCollector | undefined,
+  timeline: TimelineCollector | undefined,
   logger: Logger,
 ): Pick<SessionResult, 'exitCode' | 'summaryJsonFailure'> {
   const { exitCode, failure } = writeReportFiles(
@@ -134,7 +136,12 @@ function writeEndOfRunFiles(
         file: options.report,
         what: 'the HTML report',
         write: (file, exitCode) =>
-          writeReport(file, { ...summary, exitCode, attention: attention?.collected ?? { rows: [], more: 0 } }),
+          writeReport(file, {
+            ...summary,
+            exitCode,
+            attention: attention?.collected ?? { rows: [], more: 0 },
+            timeline: timeline?.timeline,
+          }),
       },
       {
         file: options.metricsFile,
@@ -250,7 +257,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     if (options.input === STDIN || options.simulateTenant === STDIN) stdin = await holdStdin();
     tenant = await connectTenant(options, logger, options.proxy);
     const attention = options.report ? new AttentionCollector() : undefined;
-    const { onResult } = options;
+    const timeline = options.report ? new TimelineCollector() : undefined;
+    const { onResult, onPace } = options;
     const run = {
       ...options,
       logger,
@@ -266,6 +274,13 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
               onResult(result);
             }
           : (attention?.add ?? onResult),
+      onPace: timeline
+        ? (pace: PaceSample) => {
+            timeline.rowFinished();
+            timeline.paced(pace);
+            onPace?.(pace);
+          }
+        : onPace,
     };
     const summary =
       options.command === 'enable'
@@ -275,7 +290,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
           : await reconcile({ ...run, state: state! });
     const exitCode =
       signalled === 'SIGTERM' && summary.stopped?.code === 'INTERRUPTED' ? EXIT_CODES.sigterm : exitCodeFor(summary);
-    return { summary, ...writeEndOfRunFiles(options, summary, exitCode, attention, logger) };
+    return { summary, ...writeEndOfRunFiles(options, summary, exitCode, attention, timeline, logger) };
   } finally {
     clearTimeout(deadline);
     process.off('SIGINT', onSignal);

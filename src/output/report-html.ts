@@ -1,4 +1,5 @@
 import type { AttentionRows } from './report-rows.js';
+import { timelineSvg, type Timeline } from './report-timeline.js';
 import { writeFileAtomically } from './summary-json.js';
 
 /** Everything the HTML report shows; made from a run's or a validation's summary. */
@@ -18,6 +19,8 @@ export interface ReportData {
   readonly stopped?: { readonly code: string; readonly message: string } | undefined;
   readonly exitCode: number;
   readonly attention: AttentionRows;
+  /** Rows, 429s and pace over the run's time; none for validate, which sends nothing. */
+  readonly timeline?: Timeline | undefined;
 }
 
 const ESCAPES: Readonly<Record<string, string>> = {
@@ -77,7 +80,8 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
 .simulated{background:#fff3cd;padding:.4em .8em;border-radius:4px}
 .stopped{background:#f8d7da;padding:.4em .8em;border-radius:4px}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}dd{margin:0}
-svg text{font:12px system-ui,sans-serif;fill:#222}svg rect{fill:#4a7bd0}
+svg text{font:12px system-ui,sans-serif;fill:#222}svg rect{fill:#4a7bd0}svg rect.rate-limited{fill:#d0343b}
+svg .pace{fill:none;stroke:#2a8a3a;stroke-width:2}svg .axis{stroke:#888}
 table{border-collapse:collapse;margin-top:.6em}th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 th{background:#f2f2f2}input[type=search]{padding:.3em;width:24em}.note{color:#555}
 `;
@@ -140,7 +144,13 @@ ${data.stopped ? `<p class="stopped">Run stopped early (${escapeHtml(data.stoppe
 <div id="outcomes">${barChartSvg('Rows by outcome', barsOf(data.byOutcome))}</div>
 <h2>Error codes</h2>
 <div id="error-codes">${barChartSvg('Rows by error code', barsOf(data.byErrorCode))}</div>
-<h2>Rows that need attention (${total})</h2>
+${
+  data.timeline
+    ? `<h2>Throughput and pace over time</h2>
+<div id="timeline">${timelineSvg(data.timeline)}</div>
+`
+    : ''
+}<h2>Rows that need attention (${total})</h2>
 ${more}
 ${
   listed.length === 0

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../client/retry-policy.j
 import { usageError } from '../errors.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { PaceSample } from '../output/report-timeline.js';
 import type { RunProgress } from '../output/summary.js';
 import type { StateStore } from '../state/state-store.js';
 import type { RowResult } from '../types.js';
@@ -69,6 +70,11 @@ export interface RunOptions {
    * keep the rows an HTML report lists. Must not throw; keep what it holds bounded.
    */
   readonly onResult?: ((result: RowResult) => void) | undefined;
+  /**
+   * Told, right after each `onResult`, the pace allowed then (requests/s) and the 429 answers since
+   * the run began, e.g. for the report's timeline. Must not throw.
+   */
+  readonly onPace?: ((pace: PaceSample) => void) | undefined;
   /**
    * Told how far the run has come as rows finish, at most every `progressIntervalMs`, and once more
    * when the last row is done. Called from the run itself (no timer of its own): keep it quick, and

@@ -206,6 +206,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const record = async (result: RowResult): Promise<void> => {
     counter.add(result);
     settings.onResult?.(result);
+    settings.onPace?.({ rate: requests.rate, rateLimitedAnswers: requests.rateLimitedAnswers });
     reportProgress(false);
     // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
     // process dies before its results line is written.

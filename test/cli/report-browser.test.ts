@@ -59,6 +59,7 @@ describe.skipIf(!HAS_CHROMIUM)('--report in a real browser (skipped without /usr
       expect.arrayContaining(['enabled', '6', 'failed', '2', 'invalid']),
     );
     await expect(page.locator('#error-codes svg text').allTextContents()).resolves.toContain('NOT_FOUND');
+    await expect(page.locator('#timeline svg polyline.pace').count()).resolves.toBe(1);
 
     const rows = page.locator('#attention tbody tr');
     await expect(rows.count()).resolves.toBe(8);

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { validate } from '../../src/commands/validate.js';
 import { Ds100Error, runSession } from '../../src/index.js';
+import { fakeTimers, settle } from '../helpers/fake-time.js';
 import { pairsCsv, somePairs } from '../helpers/input.js';
+import { startTestSimulator } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 const PAIRS = somePairs(5);
@@ -41,7 +43,9 @@ describe('--report', () => {
     expect(html).toContain('<dt>rows</dt><dd>6</dd>');
     expect(html).toContain('<dt>exit code</dt><dd>1</dd>');
     expect(html).toContain('SIMULATED TENANT');
-    expect(html.match(/<svg /g)).toHaveLength(2);
+    // Outcomes, error codes and the timeline.
+    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toContain('<div id="timeline"><svg ');
     expect(tableRows(html).map(([line, serial, , outcome, code]) => [line, serial, outcome, code])).toEqual([
       ['5', PAIRS[3]!.deviceSerialNumber, 'failed', 'NOT_FOUND'],
       ['6', PAIRS[4]!.deviceSerialNumber, 'failed', 'NOT_FOUND'],
@@ -65,6 +69,34 @@ describe('--report', () => {
     });
     expect(seen.toSorted((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
     expect(tableRows(readFileSync(report, 'utf8'))).toHaveLength(3);
+  });
+
+  it('holds the timeline of rows, 429s and pace when the tenant rate-limits the run', async () => {
+    // On fake time (as in the 429 storm test): the tenant's bucket and every Retry-After pass at once.
+    fakeTimers();
+    const simulator = await startTestSimulator({ autoRegister: true, rateLimit: { perSecond: 20, burst: 5 } });
+    const report = join(dir, 'report.html');
+    const { summary } = await settle(
+      runSession({
+        command: 'enable',
+        input: writeFile(dir, 'many.csv', pairsCsv(somePairs(40, 7))),
+        out: join(dir, 'r.csv'),
+        baseUrl: simulator.baseUrl,
+        credentials: { kind: 'token', token: simulator.token },
+        rate: 100,
+        report,
+      }),
+    );
+    expect(summary.byOutcome).toEqual({ enabled: 40 });
+    const html = readFileSync(report, 'utf8');
+    const timeline = html.match(/<div id="timeline">(<svg [\s\S]*?<\/svg>)<\/div>/)?.[1] ?? '';
+    expect(timeline).toContain('aria-label="Throughput and pace over time"');
+    const rows = [...timeline.matchAll(/: (\d+) rows<\/title>/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+    expect(rows).toBe(40);
+    const limited = [...timeline.matchAll(/: (\d+) answered 429<\/title>/g)].map((match) => Number(match[1]));
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited.reduce((sum, count) => sum + count, 0)).toBe(simulator.countsByStatus.get(429));
+    expect(timeline).toContain('<polyline class="pace"');
   });
 
   it('plan lists the pairs that are not registered', async () => {
