@@ -86,6 +86,8 @@ export type PaceChange =
 
 /** How long everyone holds back at the first 429 of a run. */
 const FIRST_HOLD_MS = 100;
+/** 429s at one pace before their share is judged at all. */
+const MIN_LIMITED = 2;
 /** Answers at one pace needed before their share of 429s is judged. */
 const MIN_SAMPLES = 8;
 /** The first wait for a window without a Retry-After; each wait in a row doubles it. */
@@ -222,7 +224,10 @@ export class PacePolicy {
     const isSpent = this.#limitedInARow >= 2 && now - this.#lastAnsweredAt >= 4000 / this.#rate;
     if (isSpent) return this.#waitForWindow(now, retryAfterMs);
     const samples = this.#epochAnswered + this.#epochLimited;
-    if (samples < MIN_SAMPLES || this.#epochLimited / samples < this.#noiseShare) return undefined;
+    // One or two 429s among a few answers are no share at all: a random 3% puts 1 in 8 often enough.
+    if (samples < MIN_SAMPLES || this.#epochLimited < MIN_LIMITED || this.#epochLimited / samples < this.#noiseShare) {
+      return undefined;
+    }
     return this.#lowerRate(now);
   }
 
