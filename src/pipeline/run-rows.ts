@@ -14,7 +14,7 @@ import {
   SummaryCounter,
   type RunSummary,
 } from '../output/summary.js';
-import { describePaceChange } from '../queue/pace-policy.js';
+import { describePaceChange, perSecond } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -72,9 +72,6 @@ type RunOutput = 'results' | 'state' | 'log';
 
 const errnoOf = (error: Ds100Error | undefined): string | undefined =>
   (error?.cause as NodeJS.ErrnoException | undefined)?.code;
-
-/** A rate for the log: requests per second, to two decimals. */
-const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
 
 const isStopReason = (value: unknown): value is StopReason =>
   !!value &&

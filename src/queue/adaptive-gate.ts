@@ -21,7 +21,6 @@ export class AdaptiveGate {
   readonly #ceiling: number;
   readonly #now: () => number;
   readonly #onPaceChange: AdaptiveGateOptions['onPaceChange'];
-  readonly #minRate: number;
   /** Earliest time the next start may happen at the adapted pace. */
   #nextAt = Number.NEGATIVE_INFINITY;
   /** While the gate's own timer resumes the queue: when that start was due. */
@@ -33,7 +32,6 @@ export class AdaptiveGate {
     this.#ceiling = ceiling;
     this.#now = options.now ?? (() => performance.now());
     this.#policy = new PacePolicy({ ...options, maxRate: ceiling, maxConcurrency: queue.concurrency }, this.#now());
-    this.#minRate = Math.min(ceiling, options.minRate ?? 0.1);
     this.#onPaceChange = options.onPaceChange;
   }
 
@@ -81,7 +79,7 @@ export class AdaptiveGate {
       this.#nextAt = now + 1000 / this.#policy.rate;
       this.#holdUntil(Math.max(this.#nextAt, this.#policy.pausedUntil));
     }
-    this.#onPaceChange?.(change, this.#policy.rate <= this.#minRate);
+    this.#onPaceChange?.(change, this.#policy.isAtFloor);
   }
 
   #holdUntil(at: number): void {

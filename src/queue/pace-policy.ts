@@ -192,6 +192,11 @@ export class PacePolicy {
     return this.#concurrency;
   }
 
+  /** Whether the pace is at its floor: slowing down cannot help any more. */
+  get isAtFloor(): boolean {
+    return this.#rate <= this.#minRate;
+  }
+
   /** No request may start before this time (a wait for a window); -Infinity when none. */
   get pausedUntil(): number {
     return this.#pausedUntil;
@@ -390,8 +395,8 @@ export class PacePolicy {
   }
 }
 
-/** A rate for people: requests per second, to two significant decimals. */
-const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
+/** A rate for people (logs, the summary): requests per second, to two decimals. */
+export const perSecond = (rate: number): number => Math.round(rate * 100) / 100;
 
 /**
  * What the policy concluded, in words for the log, with the level it deserves: info for what it

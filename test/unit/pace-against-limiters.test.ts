@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AttemptOutcome } from '../../src/client/response.js';
 import { RequestQueue } from '../../src/queue/request-queue.js';
+import { createLimiter, Random429, type Limiter, type LimitStep } from '../../src/simulator/limiters.js';
+import { seededRandom } from '../../src/simulator/tenant.js';
 
 /**
  * The request queue with its adaptive pace, against small models of the limiters a tenant's gateway
@@ -17,86 +19,13 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-type Verdict = { readonly ok: true } | { readonly ok: false; readonly retryAfterS?: number | undefined };
-
-interface LimiterModel {
-  admit(now: number): Verdict;
-  release?(): void;
-}
-
-const bucket = (perSecond: (now: number) => number): LimiterModel => {
-  let tokens = perSecond(0);
-  let last = 0;
-  return {
-    admit(now) {
-      const rate = perSecond(now);
-      tokens = Math.min(rate, tokens + ((now - last) / 1000) * rate);
-      last = now;
-      if (tokens >= 1) {
-        tokens -= 1;
-        return { ok: true };
-      }
-      return { ok: false, retryAfterS: Math.max(1, Math.ceil((1 - tokens) / rate)) };
-    },
-  };
-};
-
-const sliding = (limit: number, windowMs: number): LimiterModel => {
-  const admitted: number[] = [];
-  return {
-    admit(now) {
-      while (admitted.length > 0 && admitted[0]! <= now - windowMs) admitted.shift();
-      if (admitted.length < limit) {
-        admitted.push(now);
-        return { ok: true };
-      }
-      return { ok: false, retryAfterS: Math.max(1, Math.ceil((admitted[0]! + windowMs - now) / 1000)) };
-    },
-  };
-};
-
-const fixed = (limit: number, windowMs: number): LimiterModel => {
-  let windowIndex = 0;
-  let used = 0;
-  return {
-    admit(now) {
-      const index = Math.floor(now / windowMs);
-      if (index !== windowIndex) [windowIndex, used] = [index, 0];
-      if (used < limit) {
-        used++;
-        return { ok: true };
-      }
-      return { ok: false, retryAfterS: Math.max(1, Math.ceil(((index + 1) * windowMs - now) / 1000)) };
-    },
-  };
-};
-
-const concurrency = (limit: number): LimiterModel => {
-  let inFlight = 0;
-  return {
-    admit() {
-      if (inFlight >= limit) return { ok: false };
-      inFlight++;
-      return { ok: true };
-    },
-    release() {
-      inFlight--;
-    },
-  };
-};
-
-/** A deterministic stand-in for Math.random, so that a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
-const noise = (share: number, random = seeded(7)): LimiterModel => ({
-  admit: () => (random() < share ? { ok: false, retryAfterS: 1 } : { ok: true }),
-});
+// The simulator's own limiters (the benchmark's too), on the fake clock.
+const bucket = (schedule: LimitStep[]): Limiter => createLimiter({ kind: 'bucket', schedule });
+const sliding = (limit: number, windowSeconds: number): Limiter =>
+  createLimiter({ kind: 'sliding', limit, windowSeconds });
+const fixed = (limit: number, windowSeconds: number): Limiter => createLimiter({ kind: 'fixed', limit, windowSeconds });
+const concurrency = (limit: number): Limiter => createLimiter({ kind: 'concurrency', limit });
+const noise = (share: number): Limiter => new Random429(share, seededRandom(7));
 
 const enabled: AttemptOutcome = {
   ok: true,
@@ -106,7 +35,7 @@ const enabled: AttemptOutcome = {
 
 /** Sends `rows` rows through one queue against `limiter`; returns the fake time it took and the 429 share. */
 async function drive(
-  limiter: LimiterModel,
+  limiter: Limiter,
   {
     rows,
     rate,
@@ -119,7 +48,7 @@ async function drive(
     concurrency: slots,
     rate,
     retryPolicy: { retries: 10, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetryAfterMs: 300_000 },
-    random: seeded(3),
+    random: seededRandom(3),
     adaptive: {
       onPaceChange: (change) => {
         if (process.env['PACE_TRACE'])
@@ -143,7 +72,7 @@ async function drive(
           code: 'RATE_LIMITED',
           httpStatus: 429,
           message: '429',
-          retryAfterMs: verdict.retryAfterS === undefined ? undefined : verdict.retryAfterS * 1000,
+          retryAfterMs: verdict.retryAfterSeconds === undefined ? undefined : verdict.retryAfterSeconds * 1000,
         });
         return;
       }
@@ -175,10 +104,10 @@ const report = (name: string, run: { seconds: number; share429: number; sent: nu
 
 describe('the adaptive pace against each kind of limiter, --rate 10x the limit (fake time)', () => {
   it.each([
-    ['a token bucket of 50/s', () => bucket(() => 50), 750, 500, 15, 1.15],
-    ['a sliding window of 50 per 1 s', () => sliding(50, 1000), 750, 500, 15, 1.15],
-    ['a sliding window of 250 per 10 s', () => sliding(250, 10_000), 750, 250, 30, 1.15],
-    ['a fixed window of 250 per 10 s', () => fixed(250, 10_000), 750, 250, 30, 1.15],
+    ['a token bucket of 50/s', () => bucket([{ atMs: 0, limit: 50 }]), 750, 500, 15, 1.15],
+    ['a sliding window of 50 per 1 s', () => sliding(50, 1), 750, 500, 15, 1.15],
+    ['a sliding window of 250 per 10 s', () => sliding(250, 10), 750, 250, 30, 1.15],
+    ['a fixed window of 250 per 10 s', () => fixed(250, 10), 750, 250, 30, 1.15],
   ] as const)('%s', async (_, make, rows, rate, idealSeconds, atMost) => {
     const run = await drive(make(), { rows, rate });
     report(_, run);
@@ -196,10 +125,22 @@ describe('the adaptive pace against each kind of limiter, --rate 10x the limit (
   });
 
   it.each([
-    ['doubles', (now: number) => (now < 10_000 ? 50 : 100)],
-    ['halves', (now: number) => (now < 10_000 ? 100 : 50)],
-  ] as const)('a bucket whose limit %s after 10 s', async (_, limit) => {
-    const run = await drive(bucket(limit), { rows: 1500, rate: 1000 });
+    [
+      'doubles',
+      [
+        { atMs: 0, limit: 50 },
+        { atMs: 10_000, limit: 100 },
+      ],
+    ],
+    [
+      'halves',
+      [
+        { atMs: 0, limit: 100 },
+        { atMs: 10_000, limit: 50 },
+      ],
+    ],
+  ] as const)('a bucket whose limit %s after 10 s', async (_, schedule) => {
+    const run = await drive(bucket([...schedule]), { rows: 1500, rate: 1000 });
     report(_, run);
     expect(run.failed).toBe(0);
     expect(run.seconds / 20).toBeLessThanOrEqual(1.15);
