@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/index.js';
+import { run, runSession } from '../../src/index.js';
 import { USER_1, USER_2 } from '../helpers/input.js';
 import { memoryLog } from '../helpers/log-sink.js';
 import { readResults } from '../helpers/results.js';
@@ -47,5 +47,20 @@ describe('run() on an Excel export in a European locale (";", Windows-1252)', ()
       ['2', 'enabled', 'Renée Müller', '1,50 €'],
       ['3', 'enabled', 'Jürgen\r\nWeiß', '2,75 €'],
     ]);
+  });
+
+  it('plan --simulate registers the input on the simulated tenant read the same way', async () => {
+    const dir = tempDir();
+    const text = `serial;userId;name\n140100001;${USER_1};Müller\n140100002;${USER_2};Weiß\n`;
+    const input = writeFile(dir, 'export.csv', Buffer.from(text, 'latin1'));
+    const { summary, exitCode } = await runSession({
+      command: 'plan',
+      input,
+      inputFormat: { encoding: 'latin1' },
+      simulate: true,
+      rate: 1000,
+    });
+    expect(exitCode).toBe(0);
+    expect(summary.byOutcome).toEqual({ 'would-enable': 2 });
   });
 });
