@@ -48,4 +48,5 @@ export { toSummaryDocument, writeSummaryJson, type SummaryDocument } from './out
 export { toMetricsText, writeMetricsFile, type MetricsSummary } from './output/metrics-file.js';
 export { StateStore } from './state/state-store.js';
 export { DEFAULT_RULES, MAX_DS100_PER_USER, type ValidationRules } from './input/validate-row.js';
+export type { InputFormat } from './input/input-format.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';

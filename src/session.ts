@@ -184,7 +184,9 @@ async function connectTenant(
     // pair from an enable call; a lookup names no user, so for plan and reconcile the input's pairs
     // are registered up front to give the same picture.
     const tenantFile = options.simulateTenant ?? (options.command === 'enable' ? undefined : options.input);
-    const registry = tenantFile ? await Registry.fromCsv(tenantFile) : undefined;
+    // The input as tenant file is read as the run reads it.
+    const format = tenantFile === options.input ? options.inputFormat : undefined;
+    const registry = tenantFile ? await Registry.fromCsv(tenantFile, format) : undefined;
     const simulator: RunningSimulator = await startSimulator({
       registry,
       autoRegister: !registry,

@@ -2,6 +2,7 @@ import type { InferredOptionTypes, Options } from 'yargs';
 import type { CredentialSource } from '../auth/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../client/retry-policy.js';
 import { usageError } from '../errors.js';
+import { resolveInputFormat, type InputFormat } from '../input/input-format.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { LOG_FORMATS, type LogFormat } from './progress.js';
@@ -44,6 +45,27 @@ const VALIDATION_FLAGS = {
   },
 } as const satisfies Record<string, Options>;
 
+/** How the input file is read: in every command that reads one. */
+export const INPUT_FORMAT_FLAGS = {
+  delimiter: {
+    type: 'string',
+    nargs: 1,
+    describe: 'The separator between values: , ; tab or | (default: found from the header, a comma on a tie)',
+  },
+  encoding: {
+    type: 'string',
+    default: 'utf-8',
+    describe: 'The input\'s encoding: utf-8, windows-1252 (Excel\'s "ANSI"), latin1 or utf-16le; outputs stay UTF-8',
+  },
+} as const satisfies Record<string, Options>;
+
+/** The checked `--delimiter` and `--encoding`, as the library takes them. Pure. */
+export function checkInputFormatFlags(flags: Partial<InferredOptionTypes<typeof INPUT_FORMAT_FLAGS>>): InputFormat {
+  const format = { delimiter: flags.delimiter, encoding: flags.encoding };
+  resolveInputFormat(format);
+  return format;
+}
+
 const REPORT_FLAG = {
   report: {
     type: 'string',
@@ -55,6 +77,7 @@ const REPORT_FLAG = {
 export const VALIDATE_FLAGS = {
   out: outFlag('Report CSV to write (overwritten), one line per row; - for stdout'),
   ...BOM_FLAG,
+  ...INPUT_FORMAT_FLAGS,
   ...VALIDATION_FLAGS,
   ...REPORT_FLAG,
 } as const satisfies Record<string, Options>;
@@ -153,6 +176,7 @@ const STATE_FLAG = {
 export const ENABLE_FLAGS = {
   out: { ...outFlag('Results CSV to write (overwritten); - for stdout'), demandOption: true },
   ...BOM_FLAG,
+  ...INPUT_FORMAT_FLAGS,
   ...TENANT_FLAGS,
   'dry-run': {
     type: 'boolean',
@@ -170,12 +194,14 @@ export const ENABLE_FLAGS = {
 export const PLAN_FLAGS = {
   out: outFlag('Plan CSV to write (overwritten), one line per row; - for stdout'),
   ...BOM_FLAG,
+  ...INPUT_FORMAT_FLAGS,
   ...TENANT_FLAGS,
 } as const satisfies Record<string, Options>;
 
 export const RECONCILE_FLAGS = {
   out: outFlag('Results CSV to write (overwritten), one line per row; - for stdout'),
   ...BOM_FLAG,
+  ...INPUT_FORMAT_FLAGS,
   ...TENANT_FLAGS,
   state: { ...STATE_FLAG, demandOption: true },
   recheck: {
@@ -278,7 +304,8 @@ export type ReconcileFlags = FlagsOf<typeof RECONCILE_FLAGS>;
 export type SimulateFlags = InferredOptionTypes<typeof SIMULATE_FLAGS>;
 export type TokenFlags = InferredOptionTypes<typeof TOKEN_FLAGS>;
 type TenantFlags = FlagsOf<typeof TENANT_FLAGS> &
-  FlagsOf<typeof BOM_FLAG> & { readonly out?: string | undefined; readonly state?: string };
+  FlagsOf<typeof BOM_FLAG> &
+  FlagsOf<typeof INPUT_FORMAT_FLAGS> & { readonly out?: string | undefined; readonly state?: string };
 
 /**
  * Reads a duration such as `90s`, `45m`, `1h30m` or `2h` (for --max-runtime) into milliseconds.
@@ -298,9 +325,14 @@ export function parseDuration(text: string): number | undefined {
  */
 export function checkValidateFlags(
   flags: FlagsOf<typeof VALIDATION_FLAGS> &
-    FlagsOf<typeof BOM_FLAG> & { readonly out?: string | undefined; readonly report?: string | undefined },
+    FlagsOf<typeof BOM_FLAG> &
+    Partial<InferredOptionTypes<typeof INPUT_FORMAT_FLAGS>> & {
+      readonly out?: string | undefined;
+      readonly report?: string | undefined;
+    },
 ): {
   input: string;
+  inputFormat: InputFormat;
   out: string | undefined;
   bom: boolean;
   rules: ValidationRules;
@@ -308,7 +340,14 @@ export function checkValidateFlags(
 } {
   const rules = { serialLength: flags['serial-length'], strict: flags.strict };
   checkRunKnobs({ rules });
-  return { input: flags.input, out: flags.out, bom: flags.bom, rules, report: flags.report };
+  return {
+    input: flags.input,
+    inputFormat: checkInputFormatFlags(flags),
+    out: flags.out,
+    bom: flags.bom,
+    rules,
+    report: flags.report,
+  };
 }
 
 /**
@@ -346,6 +385,7 @@ export function toCredentialSource(
 /** What a command that talks to the tenant needs, checked: the session's options less logger, proxy and signals. */
 export interface TenantSettings extends RunKnobs {
   readonly input: string;
+  readonly inputFormat: InputFormat;
   readonly out: string | undefined;
   readonly bom: boolean;
   /** Explicit base URL; when undefined the credentials' adminRestApiUrl is used (or the simulator's). */
@@ -422,6 +462,7 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
   return {
     ...knobs,
     input: flags.input,
+    inputFormat: checkInputFormatFlags(flags),
     out: flags.out,
     bom: flags.bom,
     baseUrl: flags.simulate ? undefined : baseUrl,

@@ -1,3 +1,4 @@
+import type { InputFormat } from '../input/input-format.js';
 import { openInput, type ReadItem } from '../input/open-input.js';
 import { inputName } from '../input/stdin.js';
 import type { RowProblem, ValidationRules } from '../input/validate-row.js';
@@ -17,6 +18,8 @@ import { resultOf, type RowErrorCode } from '../types.js';
 export interface ValidateOptions {
   /** CSV of device/user pairs with a header row; `-` reads stdin. */
   readonly input: string;
+  /** The input's separator and encoding (`--delimiter`, `--encoding`). Default: detected separator, UTF-8. */
+  readonly inputFormat?: InputFormat | undefined;
   /** Report CSV (the results format, outcome `valid` or `invalid`), `-` for stdout; none when omitted. */
   readonly out?: string | undefined;
   /** Start a CSV `out` file with a UTF-8 BOM (for Excel). Default true; never on stdout, no effect on `.xlsx`. */
@@ -54,7 +57,8 @@ export async function validate(options: ValidateOptions): Promise<ValidationResu
   });
   const started = Date.now();
   const examplesPerCode = options.examplesPerCode ?? 3;
-  const input = await openInput(options.input, { rules: resolveRules(options.rules) });
+  const input = await openInput(options.input, { rules: resolveRules(options.rules), format: options.inputFormat });
+  if (input.formatNote) options.logger?.info({ input: inputName(options.input) }, input.formatNote);
   let writer: ResultsWriter | undefined;
   try {
     writer =
@@ -113,6 +117,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationResu
   }
   const summary: ValidationSummary = {
     input: inputName(options.input),
+    readAs: input.formatNote,
     out: options.out ?? '',
     rows: input.rows,
     valid,

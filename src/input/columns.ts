@@ -20,6 +20,9 @@ export const USER_ID_ALIASES = ['userId', 'user_id', 'userid', 'userUuid'] as co
 const serialKeys = new Set(SERIAL_ALIASES.map(normalise));
 const userIdKeys = new Set(USER_ID_ALIASES.map(normalise));
 
+/** Whether a header cell names the device serial column (how the header's separator is told). */
+export const isSerialColumnName = (name: string): boolean => serialKeys.has(normalise(name));
+
 /** Where the two required columns are, and which columns are carried through to the results. */
 export interface ColumnMap {
   readonly serialIndex: number;
@@ -73,7 +76,8 @@ export function mapColumns(header: readonly string[], file: string): ColumnMap {
     throw new Ds100Error(
       'INPUT_FILE',
       `${file}: line 1: the header is a single column ${JSON.stringify(header[0])}: the file seems to separate ` +
-        `values with ${name}, not commas; save it as "CSV UTF-8 (Comma delimited)" and try again`,
+        `values with ${name}, not commas, but no column is a device serial column either way (looked for ` +
+        `${SERIAL_ALIASES.join(', ')}, in any case); name that column so, e.g. "deviceSerialNumber"`,
     );
   }
   const serialIndex = findColumn(header, serialKeys, SERIAL_ALIASES, 'device serial', file);

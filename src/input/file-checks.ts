@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 import { describeFsError, Ds100Error } from '../errors.js';
+import type { InputEncoding } from './input-format.js';
 
 /**
  * Checks that a file is a CSV at all before any row is read: people send spreadsheets, PDFs and
@@ -36,9 +37,15 @@ export const cannotRead = (file: string, error: unknown): Ds100Error =>
 
 /**
  * Throws a Ds100Error INPUT_FILE when the open file `handle` (named `file` in messages) is empty,
- * binary, a known non-CSV format or UTF-16.
+ * binary, a known non-CSV format, or not in `encoding` by its first bytes: UTF-16 unless `utf-16le`
+ * was asked for, UTF-16 big-endian or UTF-8 with a BOM when it was, UTF-8 with a BOM when a
+ * single-byte encoding was.
  */
-export async function checkFileKind(handle: FileHandle, file: string): Promise<void> {
+export async function checkFileKind(
+  handle: FileHandle,
+  file: string,
+  encoding: InputEncoding = 'utf-8',
+): Promise<void> {
   const buffer = Buffer.alloc(4096);
   const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
   const head = buffer.subarray(0, bytesRead);
@@ -50,16 +57,33 @@ export async function checkFileKind(handle: FileHandle, file: string): Promise<v
       throw inputFileError(`${file}: this is not a CSV file but ${what}; ${SAVE_AS_CSV} and try again`);
     }
   }
-  if (startsWith(head, [0xff, 0xfe]) || startsWith(head, [0xfe, 0xff])) {
+  const isUtf16Le = startsWith(head, [0xff, 0xfe]);
+  const isUtf16Be = startsWith(head, [0xfe, 0xff]);
+  if (startsWith(head, [0xef, 0xbb, 0xbf]) && encoding !== 'utf-8') {
     throw inputFileError(
-      `${file}: the file is saved as UTF-16 ("Unicode text"), not UTF-8; ${SAVE_AS_CSV} and try again`,
+      `${file}: the file starts with a UTF-8 byte order mark, so it is UTF-8, not ${encoding}; leave out --encoding`,
+    );
+  }
+  if (encoding === 'utf-16le') {
+    // UTF-16 text is full of NUL bytes: the binary check below does not apply.
+    if (isUtf16Be) {
+      throw inputFileError(
+        `${file}: the file is saved as UTF-16 big-endian, not UTF-16LE; ${SAVE_AS_CSV} and try again`,
+      );
+    }
+    return;
+  }
+  if (isUtf16Le || isUtf16Be) {
+    const instead = isUtf16Le ? 'pass --encoding utf-16le to read it as it is, or ' : '';
+    throw inputFileError(
+      `${file}: the file is saved as UTF-16 ("Unicode text"), not UTF-8; ${instead}${SAVE_AS_CSV} and try again`,
     );
   }
   const nul = head.indexOf(0);
   if (nul !== -1) {
     throw inputFileError(
       `${file}: this is not a text file (byte ${nul} is a NUL byte, as in binary files or UTF-16 text); ` +
-        `${SAVE_AS_CSV} and try again`,
+        `${SAVE_AS_CSV} and try again (or, for UTF-16LE text, pass --encoding utf-16le)`,
     );
   }
 }
@@ -143,7 +167,7 @@ export async function describeUtf8Error(handle: FileHandle, file: string, offset
   const shown = bytes.trim().split(' ')[0] ?? '';
   return inputFileError(
     `${file}: the file is not UTF-8: byte offset ${offset} (line ${line}) is ${shown}, which is not valid UTF-8. ` +
-      'It was probably saved as Latin-1 / Windows-1252 ("ANSI"); ' +
-      `${SAVE_AS_CSV}, or convert it (iconv -f WINDOWS-1252 -t UTF-8), and try again`,
+      'It was probably saved as Latin-1 / Windows-1252 ("ANSI"): pass --encoding windows-1252 to read it as it is, ' +
+      `or ${SAVE_AS_CSV}, or convert it (iconv -f WINDOWS-1252 -t UTF-8), and try again`,
   );
 }

@@ -1,10 +1,19 @@
+import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { CsvError } from 'csv-parse';
 import { Ds100Error } from '../errors.js';
 import type { InputRow } from '../types.js';
 import type { ColumnMap } from './columns.js';
+import { chooseDelimiter, readHead } from './delimiter.js';
 import { cannotRead, checkFileKind } from './file-checks.js';
+import {
+  describeInputFormat,
+  resolveInputFormat,
+  type Delimiter,
+  type InputEncoding,
+  type InputFormat,
+} from './input-format.js';
 import { checkOnItsOwn, prescan, type Prescan } from './prescan.js';
 import { readCsv } from './read-csv.js';
 import { holdStdin, inputName, STDIN, type StdinHold } from './stdin.js';
@@ -27,6 +36,17 @@ export interface OpenedInput {
   readonly items: AsyncIterable<ReadItem>;
   /** Closes the file without reading the rows, for a caller that gives up before iterating `items`. */
   close(): Promise<void>;
+  /** The separator the file was read with: as given, or detected from the header. */
+  readonly delimiter: Delimiter;
+  /** The encoding the file was read in. */
+  readonly encoding: InputEncoding;
+  /**
+   * One line saying how the file was read (`input.csv: values separated by ";" (detected from the
+   * header; --delimiter overrides)`) when it was not comma-separated UTF-8; undefined otherwise.
+   */
+  readonly formatNote: string | undefined;
+  /** Hex SHA-256 of the file's bytes as the first read found them (the second read checks they did not change). */
+  readonly sha256: string;
 }
 
 export interface OpenInputOptions {
@@ -34,6 +54,8 @@ export interface OpenInputOptions {
   readonly rules?: ValidationRules | undefined;
   /** A file with a header and no rows is an error (default); the simulator's tenant file may be empty. */
   readonly requireRows?: boolean | undefined;
+  /** The separator and encoding (`--delimiter`, `--encoding`). Default: detected separator, UTF-8. */
+  readonly format?: InputFormat | undefined;
 }
 
 // csv-parse's own message names the line where it gave up (the end of the file), not the row's.
@@ -63,6 +85,8 @@ interface SecondRead {
   readonly stats: BigIntStats;
   readonly scan: Prescan;
   readonly rules: ValidationRules;
+  readonly delimiter: Delimiter;
+  readonly encoding: InputEncoding;
 }
 
 /**
@@ -70,7 +94,16 @@ interface SecondRead {
  * or left. Rows of a serial that appears more than once need the serial's first row, which this pass
  * meets before the later ones.
  */
-async function* judgeRows({ handle, file, close, stats, scan, rules }: SecondRead): AsyncGenerator<ReadItem> {
+async function* judgeRows({
+  handle,
+  file,
+  close,
+  stats,
+  scan,
+  rules,
+  delimiter,
+  encoding,
+}: SecondRead): AsyncGenerator<ReadItem> {
   try {
     const now = await handle.stat({ bigint: true });
     if (now.size !== stats.size || now.mtimeNs !== stats.mtimeNs) {
@@ -80,7 +113,7 @@ async function* judgeRows({ handle, file, close, stats, scan, rules }: SecondRea
     const firstRowOf = new Map<string, Claim>();
     let isHeader = true;
     let rows = 0;
-    for await (const item of readCsv(handle, { file })) {
+    for await (const item of readCsv(handle, { file, delimiter, encoding })) {
       if (isHeader) {
         isHeader = false;
         continue;
@@ -136,10 +169,16 @@ async function* judgeRows({ handle, file, close, stats, scan, rules }: SecondRea
  * checked, and an editor that saves by replacing the file changes nothing in between; a file
  * changed in place (its size or modification time differ) makes `items` throw before any row.
  *
+ * Both reads use one separator, `options.format.delimiter` or the one the header is found with (see
+ * delimiter.ts), and one encoding: UTF-8, checked, unless `options.format.encoding` says otherwise.
+ * A bad `options.format` throws a Ds100Error USAGE before the file is opened.
+ *
  * `-` reads standard input, through the process's copy of it (see stdin.ts); messages call it `stdin`.
  */
 export async function openInput(file: string, options: OpenInputOptions = {}): Promise<OpenedInput> {
   const rules = options.rules ?? DEFAULT_RULES;
+  const format = resolveInputFormat(options.format);
+  const { encoding } = format;
   const name = inputName(file);
   const stdin: StdinHold | undefined = file === STDIN ? await holdStdin() : undefined;
   const handle = await open(stdin?.path ?? file, 'r').catch(async (error: unknown) => {
@@ -154,18 +193,28 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
     const stats = await handle.stat({ bigint: true }).catch((error: unknown) => {
       throw cannotRead(name, error);
     });
-    await checkFileKind(handle, name).catch((error: unknown) => {
+    await checkFileKind(handle, name, encoding).catch((error: unknown) => {
       throw cannotRead(name, error);
     });
-    const scan = await prescan(readCsv(handle, { file: name, checkUtf8: true }), {
-      file: name,
-      requireRows: options.requireRows,
+    const head = await readHead(handle, encoding).catch((error: unknown) => {
+      throw cannotRead(name, error);
     });
+    const { delimiter, isDetected } = chooseDelimiter(head, name, format.delimiter);
+    // From the bytes pass 1 reads anyway: a fingerprint costs no read of its own.
+    const hash = createHash('sha256');
+    const scan = await prescan(
+      readCsv(handle, { file: name, checkUtf8: true, delimiter, encoding, onBytes: (bytes) => hash.update(bytes) }),
+      { file: name, requireRows: options.requireRows },
+    );
     return {
       columns: scan.columns,
       rows: scan.rows,
-      items: judgeRows({ handle, file: name, close, stats, scan, rules }),
+      items: judgeRows({ handle, file: name, close, stats, scan, rules, delimiter, encoding }),
       close,
+      delimiter,
+      encoding,
+      formatNote: describeInputFormat(name, { delimiter, encoding, isDelimiterDetected: isDetected }),
+      sha256: hash.digest('hex'),
     };
   } catch (error) {
     await close();

@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
 import { cannotRead, describeUtf8Error, Utf8Checker } from './file-checks.js';
+import type { Delimiter, InputEncoding } from './input-format.js';
 
 /**
  * A record of the file, or a malformed one that csv-parse skipped, with the line it starts on as an
@@ -13,8 +14,14 @@ export type CsvItem =
 export interface ReadCsvOptions {
   /** The file's name, for messages. */
   readonly file: string;
-  /** Check that the bytes are UTF-8 before they are parsed. Default false. */
+  /** Check that the bytes are UTF-8 before they are parsed (with `encoding` utf-8 only). Default false. */
   readonly checkUtf8?: boolean | undefined;
+  /** The separator between values. Default `,`. */
+  readonly delimiter?: Delimiter | undefined;
+  /** The file's encoding; anything but utf-8 is decoded to UTF-8 before it is parsed. Default utf-8. */
+  readonly encoding?: InputEncoding | undefined;
+  /** Told every byte of the file, in order, as it is read (e.g. to hash it). */
+  readonly onBytes?: ((bytes: Buffer) => void) | undefined;
 }
 
 // Relaxed, because a row with a stray quote or a missing field is reported as a row, not as a file
@@ -38,12 +45,14 @@ const READ_SIZE = 64 * 1024;
  * The file's bytes from the start, by positional reads. Not a file stream: destroying one closes
  * its file, and the file must stay open for the second pass (and be read from the start again).
  */
-async function* bytesOf(handle: FileHandle): AsyncGenerator<Buffer> {
+async function* bytesOf(handle: FileHandle, onBytes?: (bytes: Buffer) => void): AsyncGenerator<Buffer> {
   for (let position = 0; ;) {
     const { buffer, bytesRead } = await handle.read(Buffer.allocUnsafe(READ_SIZE), 0, READ_SIZE, position);
     if (bytesRead === 0) return;
     position += bytesRead;
-    yield buffer.subarray(0, bytesRead);
+    const bytes = buffer.subarray(0, bytesRead);
+    onBytes?.(bytes);
+    yield bytes;
   }
 }
 
@@ -81,6 +90,22 @@ async function* checkedUtf8(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffe
 }
 
 /**
+ * The file's text in `encoding`, as UTF-8 for csv-parse. A character cut in two by a chunk boundary
+ * is held until the next chunk; a UTF-16 byte order mark is dropped.
+ */
+function decodedFrom(encoding: InputEncoding): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+  return async function* decoded(chunks) {
+    const decoder = new TextDecoder(encoding);
+    for await (const chunk of chunks) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (text !== '') yield Buffer.from(text, 'utf8');
+    }
+    const rest = decoder.decode();
+    if (rest !== '') yield Buffer.from(rest, 'utf8');
+  };
+}
+
+/**
  * The file's records in file order, read with csv-parse from the start of an open file (which stays
  * open), each with the line an editor shows it on. Records that csv-parse cannot parse come in
  * their place as `error` items. A file that cannot be read, or is not UTF-8 when `checkUtf8` is set,
@@ -91,20 +116,26 @@ async function* checkedUtf8(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffe
  */
 export async function* readCsv(
   handle: FileHandle,
-  { file, checkUtf8 = false }: ReadCsvOptions,
+  { file, checkUtf8 = false, delimiter = ',', encoding = 'utf-8', onBytes }: ReadCsvOptions,
 ): AsyncGenerator<CsvItem> {
   // Malformed records reach only `on_skip`, not the stream: each waits here, with the number of
   // records csv-parse had pushed before it, until the reading below has passed them.
   const skipped: Array<{ readonly error: CsvError; readonly after: number }> = [];
   const parser = parse({
     ...PARSE_OPTIONS,
+    delimiter,
     on_skip: (error) => {
       if (error) skipped.push({ error, after: parser.info.records });
     },
   });
   // A failure anywhere destroys the parser with it, so it surfaces in the loop below.
-  const source = bytesOf(handle);
-  const piping = checkUtf8 ? pipeline(source, checkedUtf8, parser) : pipeline(source, parser);
+  const source = bytesOf(handle, onBytes);
+  const piping =
+    encoding !== 'utf-8'
+      ? pipeline(source, decodedFrom(encoding), parser)
+      : checkUtf8
+        ? pipeline(source, checkedUtf8, parser)
+        : pipeline(source, parser);
   piping.catch(() => undefined);
 
   let line = 1; // where the next record starts

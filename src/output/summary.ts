@@ -287,6 +287,8 @@ export function formatSummary(summary: RunSummary, context: SummaryContext = {})
 /** What `ds100-bulk validate` (and `enable --dry-run`) found; no request was sent. */
 export interface ValidationSummary {
   readonly input: string;
+  /** How the input was read when it was not comma-separated UTF-8 (separator, encoding); else undefined. */
+  readonly readAs?: string | undefined;
   /** Report path, `-` for stdout, or '' when no report was asked for. */
   readonly out: string;
   readonly rows: number;
@@ -305,6 +307,7 @@ export function formatValidationSummary(summary: ValidationSummary): string {
   const withWarning = Object.values(summary.byWarningCode).reduce((sum, count) => sum + (count ?? 0), 0);
   const lines = [
     `ds100-bulk validate: ${summary.rows} rows in ${summary.input} (checked offline: nothing was sent)`,
+    ...(summary.readAs === undefined ? [] : [`  ${summary.readAs}`]),
     `  ${'valid'.padEnd(10)} ${summary.valid}${withWarning > 0 ? ` (${withWarning} with a warning)` : ''}`,
     `  ${'invalid'.padEnd(10)} ${summary.invalid}`,
   ];

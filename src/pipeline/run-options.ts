@@ -3,6 +3,7 @@ import type { TokenProvider } from '../client/ds100-client.js';
 import type { ProxySettings } from '../client/http.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../client/retry-policy.js';
 import { usageError } from '../errors.js';
+import type { InputFormat } from '../input/input-format.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { PaceSample } from '../output/report-timeline.js';
@@ -14,6 +15,8 @@ import type { RowResult } from '../types.js';
 export interface RunOptions {
   /** CSV of device/user pairs with a header row. */
   readonly input: string;
+  /** The input's separator and encoding (`--delimiter`, `--encoding`). Default: detected separator, UTF-8. */
+  readonly inputFormat?: InputFormat | undefined;
   /** Results CSV path, or `-` for stdout. Overwritten. `plan` and `reconcile` may leave it out. */
   readonly out?: string | undefined;
   /** Start a CSV `out` file with a UTF-8 BOM (for Excel). Default true; never on stdout, no effect on `.xlsx`. */

@@ -91,7 +91,13 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   const { logger, state, signal } = settings;
   const notice = await prescanNotice(settings.input);
   if (notice) logger.info({ input: inputName(settings.input) }, notice);
-  const input = await openInput(settings.input, { rules: settings.rules });
+  const input = await openInput(settings.input, { rules: settings.rules, format: settings.inputFormat });
+  if (input.formatNote) {
+    logger.info(
+      { input: inputName(settings.input), delimiter: input.delimiter, encoding: input.encoding },
+      input.formatNote,
+    );
+  }
 
   // One way to stop, whatever the cause (a breaker, the caller's signal, an output that cannot be
   // written): no new request, requests on the wire finish, every remaining row is written not-attempted.

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { InputFormat } from '../input/input-format.js';
 import { openInput } from '../input/open-input.js';
 import type { Ds100Pair } from '../types.js';
 
@@ -90,10 +91,10 @@ export class Registry {
     return this.#bySerial.values();
   }
 
-  /** Registers every valid pair of a CSV in the same format the tool reads. */
-  static async fromCsv(file: string): Promise<Registry> {
+  /** Registers every valid pair of a CSV in the same format the tool reads (`format`: its separator and encoding). */
+  static async fromCsv(file: string, format?: InputFormat): Promise<Registry> {
     const registry = new Registry();
-    const { items } = await openInput(file, { requireRows: false });
+    const { items } = await openInput(file, { requireRows: false, format });
     for await (const item of items) if (item.kind === 'row') registry.register(item.row);
     return registry;
   }

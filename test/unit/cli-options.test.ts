@@ -28,6 +28,8 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   'failure-rate-min-rows': 100,
   'serial-length': 9,
   strict: false,
+  delimiter: undefined,
+  encoding: 'utf-8',
   'dry-run': false,
   resume: false,
   'base-url': undefined,
