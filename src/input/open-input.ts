@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { CsvError } from 'csv-parse';
@@ -20,6 +21,8 @@ export interface OpenedInput {
   readonly columns: ColumnMap;
   /** Data rows, blank lines not counted. */
   readonly rows: number;
+  /** SHA-256 (hex) of the file's bytes as read: what a plan records of its input. */
+  readonly sha256: string;
   /**
    * Every data row in file order with its verdict, read again from the file; iterate once. Nothing is
    * read until then. The file is closed at the end, or when the loop is left early.
@@ -34,6 +37,8 @@ export interface OpenInputOptions {
   readonly rules?: ValidationRules | undefined;
   /** A file with a header and no rows is an error (default); the simulator's tenant file may be empty. */
   readonly requireRows?: boolean | undefined;
+  /** How messages name the file; default its path (`stdin` for `-`). */
+  readonly name?: string | undefined;
 }
 
 // csv-parse's own message names the line where it gave up (the end of the file), not the row's.
@@ -140,7 +145,7 @@ async function* judgeRows({ handle, file, close, stats, scan, rules }: SecondRea
  */
 export async function openInput(file: string, options: OpenInputOptions = {}): Promise<OpenedInput> {
   const rules = options.rules ?? DEFAULT_RULES;
-  const name = inputName(file);
+  const name = options.name ?? inputName(file);
   const stdin: StdinHold | undefined = file === STDIN ? await holdStdin() : undefined;
   const handle = await open(stdin?.path ?? file, 'r').catch(async (error: unknown) => {
     await stdin?.release();
@@ -161,9 +166,17 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
       file: name,
       requireRows: options.requireRows,
     });
+    const digest = createHash('sha256');
+    for (let position = 0; ;) {
+      const { buffer, bytesRead } = await handle.read(Buffer.allocUnsafe(65536), 0, 65536, position);
+      if (bytesRead === 0) break;
+      digest.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
     return {
       columns: scan.columns,
       rows: scan.rows,
+      sha256: digest.digest('hex'),
       items: judgeRows({ handle, file: name, close, stats, scan, rules }),
       close,
     };
