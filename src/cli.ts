@@ -138,7 +138,10 @@ async function sessionCommand(
 
 async function enableCommand(flags: EnableFlags): Promise<number> {
   // A dry run is validate: it needs no tenant and no token, so their checks are skipped.
-  if (flags['dry-run']) return validateCommand(flags);
+  if (flags['dry-run']) {
+    if (flags.input === undefined) throw usageError('--dry-run checks an input file: name it');
+    return validateCommand(flags);
+  }
   return sessionCommand('enable', checkEnableFlags(flags, process.env));
 }
 
@@ -206,8 +209,8 @@ const isWriteFailure = (error: unknown): error is NodeJS.ErrnoException =>
  * The `<input>` positional. nargs 1 lets `-` (stdin) through: yargs parses a positional again as
  * `--input <value>`, and would otherwise take a bare - for a flag and hand over an empty string.
  */
-const withInput = <T>(command: Argv<T>, describe: string) =>
-  command.positional('input', { type: 'string', demandOption: true, describe }).nargs('input', 1);
+const withInput = <T>(command: Argv<T>, describe: string, isRequired = true) =>
+  command.positional('input', { type: 'string', demandOption: isRequired, describe }).nargs('input', 1);
 
 const FLAGS_OF = new Map<string, readonly string[]>([
   ['enable', Object.keys(ENABLE_FLAGS)],
@@ -234,10 +237,10 @@ async function main(): Promise<number> {
     .scriptName('ds100-bulk')
     .usage('$0 <command> [options]')
     .command(
-      'enable <input>',
+      'enable [input]',
       'Enable the DS100 OTP credential of every device/user pair in a CSV',
       (command) =>
-        withInput(command, 'CSV with deviceSerialNumber and userId columns')
+        withInput(command, 'CSV with deviceSerialNumber and userId columns (not with --only-failed)', false)
           .options(ENABLE_FLAGS)
           .epilog(`${examplesHelp(JOB_EXAMPLES.enable)}\n\n${ENV_HELP}\n\n${exitCodeHelp('enable')}`),
       async (argv) => {

@@ -2,9 +2,11 @@ import { loadCredentials, type CredentialSource } from './auth/credentials.js';
 import { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
 import { describeProxy, type ProxySettings } from './client/http.js';
 import { enable } from './commands/enable.js';
-import { plan } from './commands/plan.js';
+import { plan as planRun } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
 import { usageError } from './errors.js';
+import { spoolFailedRows, type FailedRows } from './input/only-failed.js';
+import { readPlanFile, type AppliedPlan } from './input/plan-file.js';
 import { holdStdin, STDIN, type StdinHold } from './input/stdin.js';
 import { silentLogger, type Logger } from './log.js';
 import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
@@ -29,9 +31,24 @@ import type { RowResult } from './types.js';
  */
 export interface SessionOptions extends Omit<
   RunOptions,
-  'baseUrl' | 'tokenProvider' | 'state' | 'signal' | 'simulated' | 'out'
+  'baseUrl' | 'tokenProvider' | 'state' | 'signal' | 'simulated' | 'out' | 'input' | 'inputCopyOf'
 > {
   readonly command: 'enable' | 'plan' | 'reconcile';
+  /**
+   * CSV of device/user pairs with a header row (`-`: stdin). May be left out with `plan` (the plan
+   * names its input) or `onlyFailed` (the rows come from the earlier results).
+   */
+  readonly input?: string | undefined;
+  /**
+   * enable: apply this plan file (`plan --out plan.csv`): only its `would-enable` rows are sent, and
+   * nothing is sent when the plan was edited or the input changed since (exit 2).
+   */
+  readonly plan?: string | undefined;
+  /**
+   * enable: re-run the rows of this earlier results file whose outcome was not a success (failed,
+   * unknown, invalid, not-attempted …), with their carried columns; no `input` then.
+   */
+  readonly onlyFailed?: string | undefined;
   /** Results CSV, or `-` for stdout. Required for enable; plan and reconcile may leave it out. */
   readonly out?: string | undefined;
   /** Where tokens come from; may be left out only with `simulate` (the simulator's own token then). */
@@ -96,6 +113,8 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
   return {
     inputs: {
       'the input file': options.input,
+      '--plan': options.plan,
+      '--only-failed': options.onlyFailed,
       '--key-file': credentials?.kind === 'key-file' ? credentials.file : undefined,
       '--oauth-client': credentials?.kind === 'oauth-client' ? credentials.file : undefined,
       '--simulate-tenant': options.simulateTenant,
@@ -216,8 +235,11 @@ async function connectTenant(
  * written, when an output is an input or another output (see sessionFiles). Input `-` is stdin.
  */
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
-  await checkFileClashes(sessionFiles(options));
   const logger = options.logger ?? silentLogger;
+  // Read first (it only reads): a plan names its input, and a plan that does not check out stops here.
+  const plan = options.plan === undefined ? undefined : await readPlanFile(options.plan);
+  const input = checkInputSources(options, plan);
+  await checkFileClashes(sessionFiles({ ...options, input }));
   if (options.proxy) {
     const via = describeProxy(options.proxy.httpsProxy ?? options.proxy.httpProxy ?? '');
     logger.info({ proxy: via, noProxy: options.proxy.noProxy }, 'sending through a proxy (HTTPS_PROXY / NO_PROXY)');
@@ -254,15 +276,35 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         );
   let tenant: Tenant | undefined;
   let stdin: StdinHold | undefined;
+  let failedRows: FailedRows | undefined;
   try {
     // Held for the whole run, so that the simulated tenant's registry and the run read one copy.
-    if (options.input === STDIN || options.simulateTenant === STDIN) stdin = await holdStdin();
-    tenant = await connectTenant(options, logger, options.proxy);
+    if (input === STDIN || options.simulateTenant === STDIN) stdin = await holdStdin();
+    if (options.onlyFailed !== undefined) {
+      failedRows = await spoolFailedRows(options.onlyFailed);
+      logger.info(
+        {
+          file: options.onlyFailed,
+          rows: failedRows.rows,
+          succeeded: failedRows.succeeded,
+          byOutcome: failedRows.byOutcome,
+        },
+        `re-running the ${failedRows.rows} rows of ${options.onlyFailed} that did not succeed; ` +
+          `${failedRows.succeeded} that did are left out`,
+      );
+    }
+    const runInput = failedRows?.path ?? input;
+    // The rows to re-run are copied out of a results file, which is always comma-separated UTF-8.
+    const inputFormat = failedRows ? undefined : options.inputFormat;
+    tenant = await connectTenant({ ...options, input: runInput, inputFormat }, logger, options.proxy);
     const attention = options.report ? new AttentionCollector() : undefined;
     const timeline = options.report ? new TimelineCollector() : undefined;
     const { onResult, onPace } = options;
     const run = {
       ...options,
+      input: runInput,
+      inputFormat,
+      inputCopyOf: options.onlyFailed,
       logger,
       baseUrl: tenant.baseUrl,
       tokenProvider: tenant.tokenProvider,
@@ -286,9 +328,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     };
     const summary =
       options.command === 'enable'
-        ? await enable({ ...run, out: options.out ?? '' })
+        ? await enable({ ...run, out: options.out ?? '', plan })
         : options.command === 'plan'
-          ? await plan(run)
+          ? await planRun(run)
           : await reconcile({ ...run, state: state! });
     const exitCode =
       signalled === 'SIGTERM' && summary.stopped?.code === 'INTERRUPTED' ? EXIT_CODES.sigterm : exitCodeFor(summary);
@@ -299,6 +341,28 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     process.off('SIGTERM', onSignal);
     await tenant?.close();
     await stdin?.release();
+    await failedRows?.close();
     state?.close();
   }
+}
+
+/**
+ * The input file of a session: the one given, else the one the plan was made from; with
+ * `onlyFailed`, none (the rows come from the results file). Throws USAGE for a combination that
+ * cannot be meant.
+ */
+function checkInputSources(options: SessionOptions, plan: AppliedPlan | undefined): string {
+  if (options.command !== 'enable' && (options.plan !== undefined || options.onlyFailed !== undefined)) {
+    throw usageError(`--plan and --only-failed are for enable, not ${options.command}`);
+  }
+  if (options.onlyFailed !== undefined) {
+    if (options.input !== undefined) {
+      throw usageError('Give either an input file or --only-failed RESULTS, not both: the rows come from the results');
+    }
+    if (plan) throw usageError('Give either --plan or --only-failed, not both');
+    return options.onlyFailed;
+  }
+  const input = options.input ?? plan?.input;
+  if (input === undefined) throw usageError('Expected `input`: the CSV of device/user pairs');
+  return input;
 }

@@ -84,7 +84,10 @@ export type FailureCode =
   /** A change may have reached the tenant, its answer was lost and no lookup could tell: outcome `unknown`. */
   | 'UNKNOWN_OUTCOME';
 
-/** Codes for rows left `not-attempted` because the run stopped early; the stop's reason is the message. */
+/**
+ * Codes for rows left `not-attempted`: the run stopped early (the stop's reason is the message), or
+ * the plan being applied left the row out (NOT_PLANNED).
+ */
 export type StopCode =
   /** A circuit breaker tripped: 403s kept coming, or too many rows failed. */
   | 'RUN_ABORTED'
@@ -95,7 +98,9 @@ export type StopCode =
   /** The results file, the state file or the log file could not be written (disk full, I/O error …). */
   | 'OUTPUT_FAILED'
   /** reconcile `--max-changes`: this row would have been changed, but the run's limit was reached. */
-  | 'MAX_CHANGES_REACHED';
+  | 'MAX_CHANGES_REACHED'
+  /** `enable --plan`: the plan being applied did not say `would-enable` for this row, so it was not sent. */
+  | 'NOT_PLANNED';
 
 /** Why a run stopped admitting rows. Carried into every `not-attempted` row and the summary. */
 export interface StopReason {

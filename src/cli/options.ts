@@ -189,6 +189,18 @@ export const ENABLE_FLAGS = {
     default: false,
     describe: 'With --state: continue an interrupted run; rows the ledger records as enabled are not sent again',
   },
+  plan: {
+    type: 'string',
+    describe:
+      'Apply a reviewed plan (plan --out plan.csv): send only its would-enable rows; refused (exit 2) if the plan ' +
+      'was edited or the input changed since. The input may be left out: the plan names it',
+  },
+  'only-failed': {
+    type: 'string',
+    describe:
+      'Re-run the rows of an earlier results file that did not succeed (failed, unknown, invalid, ' +
+      'not-attempted …), with their own columns; give no input file',
+  },
 } as const satisfies Record<string, Options>;
 
 export const PLAN_FLAGS = {
@@ -384,7 +396,8 @@ export function toCredentialSource(
 
 /** What a command that talks to the tenant needs, checked: the session's options less logger, proxy and signals. */
 export interface TenantSettings extends RunKnobs {
-  readonly input: string;
+  /** Undefined only for `enable --plan` (the plan names it) and `enable --only-failed`. */
+  readonly input: string | undefined;
   readonly inputFormat: InputFormat;
   readonly out: string | undefined;
   readonly bom: boolean;
@@ -497,11 +510,34 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
 export function checkEnableFlags(
   flags: EnableFlags,
   env: Env,
-): TenantSettings & { readonly out: string; readonly resume: boolean } {
+): TenantSettings & {
+  readonly out: string;
+  readonly resume: boolean;
+  readonly plan: string | undefined;
+  readonly onlyFailed: string | undefined;
+} {
   if (flags.resume && flags.state === undefined) {
     throw usageError('--resume needs --state FILE: the ledger of the run to continue');
   }
-  return { ...checkTenantFlags(flags, env), out: flags.out, resume: flags.resume };
+  const onlyFailed = flags['only-failed'];
+  // The input positional is optional for enable: --plan names its input, --only-failed brings its rows.
+  const input = flags.input as string | undefined;
+  if (onlyFailed !== undefined && input !== undefined) {
+    throw usageError('Give either an input file or --only-failed RESULTS, not both: the rows come from the results');
+  }
+  if (onlyFailed !== undefined && flags.plan !== undefined)
+    throw usageError('Give either --plan or --only-failed, not both');
+  if (input === undefined && onlyFailed === undefined && flags.plan === undefined) {
+    throw usageError('Name the input file: ds100-bulk enable <input> --out results.csv (or --plan / --only-failed)');
+  }
+  return {
+    ...checkTenantFlags(flags, env),
+    input,
+    out: flags.out,
+    resume: flags.resume,
+    plan: flags.plan,
+    onlyFailed,
+  };
 }
 
 /** The checked `plan` flags: the same tenant, auth and pacing checks as enable; `--out` may be left out. Pure. */

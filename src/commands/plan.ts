@@ -1,3 +1,7 @@
+import { resolve } from 'node:path';
+import { formatPlanTrailer } from '../input/plan-file.js';
+import { inputName, STDIN } from '../input/stdin.js';
+import { isXlsxPath } from '../output/results-writer.js';
 import type { RunSummary } from '../output/summary.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
@@ -45,8 +49,24 @@ export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowRe
  * checks, auth, pacing and retries as a run. Nothing is written to the tenant.
  */
 export async function plan(options: PlanOptions): Promise<RunSummary> {
+  const { out, input } = options;
+  if (out !== undefined && isXlsxPath(out)) {
+    options.logger?.warn({ out }, 'an .xlsx plan carries no fingerprint and cannot be applied with --plan; use .csv');
+  }
   return runRows(options, {
     command: 'plan',
+    // The fingerprint that lets `enable --plan` apply exactly this plan (see plan-file.ts). Not on
+    // stdout, which is for pipes (`| cut`), where a last "#" line would be taken for a row.
+    closingLine: ({ rows, sha256 }) => {
+      if (out === '-') return undefined;
+      const made = {
+        action: 'enable',
+        rows,
+        inputSha256: sha256,
+        input: input === STDIN ? inputName(input) : resolve(input),
+      } as const;
+      return (planSha256) => formatPlanTrailer(made, planSha256);
+    },
     send: (client, row) => client.lookup(row.deviceSerialNumber),
     toResult: planResult,
   });

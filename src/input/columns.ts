@@ -17,6 +17,11 @@ export const SERIAL_ALIASES = [
 ] as const;
 export const USER_ID_ALIASES = ['userId', 'user_id', 'userid', 'userUuid'] as const;
 
+// PROVISIONAL until the email column lands: the names an email column goes by.
+const emailKeys = new Set(['email', 'mail', 'emailaddress', 'userprincipalname', 'upn', 'useremail']);
+/** Whether a header name is one an email column goes by. */
+export const isEmailColumn = (name: string): boolean => emailKeys.has(normalise(name));
+
 const serialKeys = new Set(SERIAL_ALIASES.map(normalise));
 const userIdKeys = new Set(USER_ID_ALIASES.map(normalise));
 

@@ -56,6 +56,8 @@ export interface OpenInputOptions {
   readonly requireRows?: boolean | undefined;
   /** The separator and encoding (`--delimiter`, `--encoding`). Default: detected separator, UTF-8. */
   readonly format?: InputFormat | undefined;
+  /** How messages name the file; default its path (`stdin` for `-`). */
+  readonly name?: string | undefined;
 }
 
 // csv-parse's own message names the line where it gave up (the end of the file), not the row's.
@@ -179,7 +181,7 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
   const rules = options.rules ?? DEFAULT_RULES;
   const format = resolveInputFormat(options.format);
   const { encoding } = format;
-  const name = inputName(file);
+  const name = options.name ?? inputName(file);
   const stdin: StdinHold | undefined = file === STDIN ? await holdStdin() : undefined;
   const handle = await open(stdin?.path ?? file, 'r').catch(async (error: unknown) => {
     await stdin?.release();

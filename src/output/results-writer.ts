@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -23,6 +24,11 @@ export interface ResultsWriterOptions {
    * which would take the mark for part of the first column's name. No effect on `.xlsx`.
    */
   readonly bom?: boolean | undefined;
+  /**
+   * A last line for a CSV, made from the SHA-256 (hex) of every byte written before it: a plan's
+   * fingerprint (see plan-file.ts). Written by `close`; no effect on `.xlsx`.
+   */
+  readonly closingLine?: ((sha256: string) => string) | undefined;
 }
 
 /** The mark Excel looks for to read a CSV file as UTF-8 rather than the machine's ANSI code page. */
@@ -93,9 +99,13 @@ export class CsvResultsWriter implements ResultsWriter {
   readonly #ends: number[] = [];
   #bytesOut = 0;
   #rowsWritten = 0;
+  readonly #closingLine: ResultsWriterOptions['closingLine'];
+  readonly #digest: Hash | undefined;
 
-  private constructor(destination: Writable, isStdout: boolean, path: string) {
+  private constructor(destination: Writable, isStdout: boolean, path: string, options: ResultsWriterOptions) {
     this.#destination = destination;
+    this.#closingLine = options.closingLine;
+    this.#digest = options.closingLine && createHash('sha256');
     this.#isStdout = isStdout;
     this.#name = isStdout ? 'the results to stdout' : `the results file ${path}`;
     this.#csv = stringify({ escape_formulas: true });
@@ -118,7 +128,7 @@ export class CsvResultsWriter implements ResultsWriter {
         });
       }
     }
-    const writer = new CsvResultsWriter(destination, isStdout, path);
+    const writer = new CsvResultsWriter(destination, isStdout, path, options);
     await writer.#writeHeader(resultHeader(carriedNames), !isStdout && (options.bom ?? true));
     writer.#onError = options.onError;
     return writer;
@@ -146,14 +156,16 @@ export class CsvResultsWriter implements ResultsWriter {
   async #writeHeader(header: readonly string[], withBom: boolean): Promise<void> {
     const text = (withBom ? UTF8_BOM : '') + stringifySync([header], { escape_formulas: true });
     this.#bytesOut = Buffer.byteLength(text);
+    this.#digest?.update(text);
     const error = await new Promise<Error | null | undefined>((resolve) => this.#destination.write(text, resolve));
     if (error) this.#fail(error);
     if (this.#error) {
       if (!this.#isStdout) this.#destination.destroy();
       throw this.#error;
     }
-    // stdout is never ended: the summary may follow on it.
-    this.#csv.pipe(this.#destination, { end: !this.#isStdout });
+    // stdout is never ended: the summary may follow on it. A closing line is written after the rows.
+    this.#csv.pipe(this.#destination, { end: !this.#isStdout && !this.#closingLine });
+    if (this.#digest) this.#csv.on('data', (chunk: Buffer) => this.#digest?.update(chunk));
     if (!this.#isStdout) {
       this.#csv.on('data', (chunk: Buffer) => {
         if (this.#error) return;
@@ -202,6 +214,17 @@ export class CsvResultsWriter implements ResultsWriter {
     return this.#drained();
   }
 
+  /** Once every row went through csv-stringify (and so into the digest): the last line, then the end. */
+  async #writeClosingLine(closingLine: (sha256: string) => string, digest: Hash): Promise<void> {
+    await finished(this.#csv).catch(() => undefined);
+    if (!this.#error && !this.#isGone) {
+      const text = closingLine(digest.digest('hex'));
+      const error = await new Promise<Error | null | undefined>((resolve) => this.#destination.write(text, resolve));
+      if (error) this.#fail(error);
+    }
+    if (!this.#isStdout) this.#destination.end();
+  }
+
   async #drained(): Promise<void> {
     await once(this.#csv, 'drain');
     if (this.#error) throw this.#error;
@@ -210,6 +233,7 @@ export class CsvResultsWriter implements ResultsWriter {
   /** Ends the file once every row is in it; throws the first failed write, if any. */
   async close(): Promise<void> {
     this.#csv.end();
+    if (this.#closingLine && this.#digest) await this.#writeClosingLine(this.#closingLine, this.#digest);
     if (this.#isStdout) {
       await finished(this.#csv);
       // What stdout still buffers goes out before the summary is printed.

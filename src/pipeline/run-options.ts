@@ -86,6 +86,12 @@ export interface RunOptions {
   readonly onProgress?: ((progress: RunProgress) => void) | undefined;
   /** Least time between two `onProgress` calls, 0 to a day, in ms. Default 1000. */
   readonly progressIntervalMs?: number | undefined;
+  /**
+   * Set when `input` is a temporary copy made of this file (the rows `--only-failed` re-runs, see
+   * only-failed.ts): messages and the summary name this file, and a copy without rows is a run of
+   * nothing rather than an error (every row succeeded last time).
+   */
+  readonly inputCopyOf?: string | undefined;
 }
 
 export const RUN_DEFAULTS = {

@@ -3,7 +3,7 @@ import { Ds100Client } from '../client/ds100-client.js';
 import type { AttemptOutcome } from '../client/response.js';
 import { Ds100Error } from '../errors.js';
 import { onLogFileFailure } from '../log.js';
-import { openInput } from '../input/open-input.js';
+import { openInput, type OpenedInput } from '../input/open-input.js';
 import { prescanNotice } from '../input/prescan-notice.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
@@ -52,6 +52,13 @@ export interface RowAction {
    * first request's attempts.
    */
   toResult(row: InputRow, sent: SentRow, follow: FollowUp): RowResult | undefined | Promise<RowResult | undefined>;
+  /**
+   * Checks the input once it has been read through, before any token, request or file: throws a
+   * Ds100Error to refuse it (say, an input that changed since the plan being applied was made).
+   */
+  checkInput?(input: OpenedInput): void;
+  /** A last line for a CSV results file, from the SHA-256 of its bytes before it (a plan's fingerprint). */
+  closingLine?(input: OpenedInput): ((sha256: string) => string) | undefined;
 }
 
 const STOPPED: StopReason = { code: 'RUN_ABORTED', message: 'the run was stopped' };
@@ -89,14 +96,23 @@ const isStopReason = (value: unknown): value is StopReason =>
 export async function runRows(options: RunOptions, action: RowAction): Promise<RunSummary> {
   const settings = resolveRunOptions(options);
   const { logger, state, signal } = settings;
+  const name = settings.inputCopyOf ?? inputName(settings.input);
   const notice = await prescanNotice(settings.input);
-  if (notice) logger.info({ input: inputName(settings.input) }, notice);
-  const input = await openInput(settings.input, { rules: settings.rules, format: settings.inputFormat });
+  if (notice) logger.info({ input: name }, notice);
+  const input = await openInput(settings.input, {
+    rules: settings.rules,
+    format: settings.inputFormat,
+    name,
+    requireRows: settings.inputCopyOf === undefined,
+  });
   if (input.formatNote) {
-    logger.info(
-      { input: inputName(settings.input), delimiter: input.delimiter, encoding: input.encoding },
-      input.formatNote,
-    );
+    logger.info({ input: name, delimiter: input.delimiter, encoding: input.encoding }, input.formatNote);
+  }
+  try {
+    action.checkInput?.(input);
+  } catch (error) {
+    await input.close();
+    throw error;
   }
 
   // One way to stop, whatever the cause (a breaker, the caller's signal, an output that cannot be
@@ -176,6 +192,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       writer = await ResultsWriter.open(settings.out, input.columns.carriedNames, {
         onError: (error) => outputFailed('results', error),
         bom: settings.bom,
+        closingLine: action.closingLine?.(input),
       });
     }
   } catch (error) {
@@ -255,7 +272,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     logger.info(
       {
         command: action.command,
-        input: inputName(settings.input),
+        input: name,
         out: settings.out,
         concurrency: settings.concurrency,
         rate: settings.rate,
@@ -314,7 +331,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   }
   const summary = counter.finish({
     command: action.command,
-    input: inputName(settings.input),
+    input: name,
     out: settings.out ?? '',
     requests: requests.requestsSent,
     retries: requests.retriesSent,

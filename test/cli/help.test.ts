@@ -58,7 +58,7 @@ describe('-h and -v', () => {
     expect(short.stdout).toContain('-v, --version');
     expect(short.stdout).toBe(long.stdout);
     expect(enableShort.code).toBe(0);
-    expect(enableShort.stdout).toContain('ds100-bulk enable <input>');
+    expect(enableShort.stdout).toContain('ds100-bulk enable [input]');
     expect(enableShort.stdout).toBe(enableLong.stdout);
     for (const version of versions) {
       expect(version.code).toBe(0);

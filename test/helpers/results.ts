@@ -6,11 +6,14 @@ import ExcelJS from 'exceljs';
 export const UTF8_BOM = '\uFEFF';
 
 /**
- * A results (or report) CSV as objects keyed by column name, sorted by input line. A leading BOM
+ * A results (or report) CSV as objects keyed by column name, sorted by input line; a plan's fingerprint
+ * line (it starts with #) is not a row. A leading BOM
  * (there by default) is not part of the first column's name.
  */
 export function readResults(path: string): Array<Record<string, string>> {
-  const rows = parse(readFileSync(path), { columns: true, bom: true }) as Array<Record<string, string>>;
+  const rows = parse(readFileSync(path), { columns: true, bom: true, comment: '#', comment_no_infix: true }) as Array<
+    Record<string, string>
+  >;
   return rows.toSorted((a, b) => Number(a['line']) - Number(b['line']));
 }
 

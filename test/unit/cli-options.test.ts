@@ -12,6 +12,8 @@ import {
 const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   input: 'in.csv',
   out: 'out.csv',
+  plan: undefined,
+  'only-failed': undefined,
   bom: true,
   concurrency: 4,
   rate: 10,

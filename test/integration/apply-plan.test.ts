@@ -1,0 +1,134 @@
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Ds100Error, runSession } from '../../src/index.js';
+import { Registry, type RunningSimulator } from '../../src/simulator/index.js';
+import { USER_1, USER_2, USER_3 } from '../helpers/input.js';
+import { readResults } from '../helpers/results.js';
+import { FAST_RETRY, rowCalls, startTestSimulator } from '../helpers/simulator.js';
+import { tempDir, writeFile } from '../helpers/temp-dir.js';
+
+const INPUT = [
+  'deviceSerialNumber,userId,site',
+  `140100001,${USER_1},to enable`,
+  `140100002,${USER_2},already enabled`,
+  `140100003,${USER_2},not registered when planned`,
+  `140100004,${USER_1},registered to USER_3`,
+  `140100005,${USER_3},to enable too`,
+  `14010000X,${USER_3},invalid`,
+  '',
+].join('\n');
+
+function tenantForPlan(): Registry {
+  const registry = new Registry();
+  registry.register({ deviceSerialNumber: '140100001', userId: USER_1 });
+  registry.register({ deviceSerialNumber: '140100002', userId: USER_2 }).tokenStatus = 'Enabled';
+  registry.register({ deviceSerialNumber: '140100004', userId: USER_3 });
+  registry.register({ deviceSerialNumber: '140100005', userId: USER_3 });
+  return registry;
+}
+
+const session = (simulator: RunningSimulator) =>
+  ({
+    baseUrl: simulator.baseUrl,
+    credentials: { kind: 'token', token: simulator.token },
+    rate: 1000,
+    retryPolicy: { ...FAST_RETRY, retries: 0 },
+  }) as const;
+
+/** A plan of INPUT made against the tenant, and the tenant it was made against. */
+async function madePlan(): Promise<{ dir: string; input: string; planFile: string; simulator: RunningSimulator }> {
+  const simulator = await startTestSimulator({ registry: tenantForPlan() });
+  const dir = tempDir();
+  const input = writeFile(dir, 'shipment.csv', INPUT);
+  const planFile = join(dir, 'plan.csv');
+  const planned = await runSession({ ...session(simulator), command: 'plan', input, out: planFile });
+  expect(planned.summary.byOutcome).toEqual({
+    'would-enable': 2,
+    'already-enabled': 1,
+    'not-registered': 1,
+    'registered-to-other-user': 1,
+    invalid: 1,
+  });
+  return { dir, input, planFile, simulator };
+}
+
+describe('plan --out plan.csv, then enable --plan plan.csv', () => {
+  it('sends exactly the would-enable rows, even when the tenant changed since, and says why the others were not sent', async () => {
+    const { dir, planFile, simulator } = await madePlan();
+    const lastLine = readFileSync(planFile, 'utf8').trimEnd().split('\n').at(-1)!;
+    expect(lastLine).toMatch(
+      /^# ds100-bulk plan; action=enable; rows=6; input-sha256=[0-9a-f]{64}; plan-sha256=[0-9a-f]{64}; input=/,
+    );
+    // Registered after the plan was reviewed: the plan said not-registered, so it is not sent now.
+    simulator.registry.register({ deviceSerialNumber: '140100003', userId: USER_2 });
+    const callsBefore = rowCalls(simulator).length;
+    const out = join(dir, 'r.csv');
+
+    // No input named: the plan names it.
+    const applied = await runSession({ ...session(simulator), command: 'enable', plan: planFile, out });
+
+    const sent = rowCalls(simulator).slice(callsBefore);
+    expect(sent.map((call) => `${call.method} ${call.path.replace(/.*restapi\//, '')} ${call.serial}`).sort()).toEqual([
+      'PATCH v1/ds100/enable/otp 140100001',
+      'PATCH v1/ds100/enable/otp 140100005',
+    ]);
+    expect(applied.summary.byOutcome).toEqual({ enabled: 2, 'already-enabled': 1, 'not-attempted': 2, invalid: 1 });
+    expect(applied.exitCode).toBe(1);
+    const rows = readResults(out);
+    expect(rows.map((row) => [row['line'], row['outcome'], row['errorCode']])).toEqual([
+      ['2', 'enabled', ''],
+      ['3', 'already-enabled', ''],
+      ['4', 'not-attempted', 'NOT_PLANNED'],
+      ['5', 'not-attempted', 'NOT_PLANNED'],
+      ['6', 'enabled', ''],
+      ['7', 'invalid', 'INVALID_SERIAL'],
+    ]);
+    // Plan rows are written as they finish: find each row's own line in the plan file.
+    const planLineOf = (serial: string): number =>
+      readFileSync(planFile, 'utf8')
+        .split('\n')
+        .findIndex((line) => line.includes(`,${serial},`)) + 1;
+    expect(rows[2]!['errorMessage']).toBe(
+      `the plan said not-registered (${planFile} line ${planLineOf('140100003')}); not sent`,
+    );
+    expect(rows[3]!['errorMessage']).toBe(
+      `the plan said registered-to-other-user (${planFile} line ${planLineOf('140100004')}); not sent`,
+    );
+    expect(simulator.registry.get('140100003')?.tokenStatus).toBe('Disabled');
+  });
+
+  it('refuses (exit 2, nothing sent, no results file) when the input changed since the plan', async () => {
+    const { dir, input, planFile, simulator } = await madePlan();
+    appendFileSync(input, `140100009,${USER_1},added after the review\n`);
+    const callsBefore = rowCalls(simulator).length;
+    const out = join(dir, 'r.csv');
+
+    const applying = runSession({ ...session(simulator), command: 'enable', input, plan: planFile, out });
+
+    await expect(applying).rejects.toThrow(Ds100Error);
+    await expect(applying).rejects.toThrow(`${input} is not the file ${planFile} was made from (${input})`);
+    expect(rowCalls(simulator).length).toBe(callsBefore);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a plan whose rows were edited, and one cut short, before anything is sent', async () => {
+    const { dir, input, planFile, simulator } = await madePlan();
+    const text = readFileSync(planFile, 'utf8');
+    const edited = join(dir, 'edited.csv');
+    // A reviewer's "fix": the row registered to another user turned into would-enable.
+    writeFileSync(edited, text.replace(',registered-to-other-user,', ',would-enable,'));
+    const cut = join(dir, 'cut.csv');
+    writeFileSync(cut, text.split('\n').slice(0, -2).join('\n'));
+    const callsBefore = rowCalls(simulator).length;
+
+    for (const [plan, message] of [
+      [edited, 'the plan was changed after it was made'],
+      [cut, 'not a complete plan'],
+    ] as const) {
+      const applying = runSession({ ...session(simulator), command: 'enable', input, plan, out: join(dir, 'r.csv') });
+      await expect(applying).rejects.toMatchObject({ code: 'INPUT_FILE', message: expect.stringContaining(message) });
+    }
+    expect(rowCalls(simulator).length).toBe(callsBefore);
+  });
+});
