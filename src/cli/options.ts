@@ -536,7 +536,7 @@ export interface CanarySettings {
 }
 
 /** Checks `--canary N` (a whole number from 1) and `--yes` (only with --canary). Pure. */
-export function checkCanaryFlags(flags: FlagsOf<typeof CANARY_FLAGS>): CanarySettings {
+export function checkCanaryFlags(flags: InferredOptionTypes<typeof CANARY_FLAGS>): CanarySettings {
   const rows = flags.canary;
   if (rows === undefined && flags.yes) throw usageError('--yes only makes sense with --canary N');
   return { canaryRows: rows === undefined ? undefined : checkCanaryRows(rows), yes: flags.yes };

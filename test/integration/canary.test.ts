@@ -72,7 +72,6 @@ async function enableWithCanary(
   return { summary, results: readResults(out), asked, simulator };
 }
 
-const lineOf = (index: number): number => index + 2;
 const pairOf = (simulator: RunningSimulator, pair: Ds100Pair) => simulator.registry.get(pair.deviceSerialNumber);
 
 describe('run() with a canary', () => {
