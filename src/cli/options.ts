@@ -176,8 +176,8 @@ export const CANARY_FLAGS = {
   canary: {
     type: 'number',
     describe:
-      'Send the first N valid rows, show their outcomes, then ask before going on; without a terminal (or --yes) ' +
-      'stop there (exit 8). A canary row failing for a reason not its own (403, network, 5xx) stops the run (exit 3)',
+      'Send the first N valid rows, show their outcomes, then ask whether to go on (no terminal and no --yes: ' +
+      'stop there, exit 8). A canary row failing for a reason not its own (403, network, 5xx) stops the run (exit 3)',
   },
   yes: {
     type: 'boolean',

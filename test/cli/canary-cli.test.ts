@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { pairsCsv, somePairs } from '../helpers/input.js';
 import { countBy, readResults } from '../helpers/results.js';
 import { runCli, waitFor, type CliResult } from '../helpers/cli.js';
@@ -45,6 +45,8 @@ async function onTerminal(answer: string): Promise<CliResult & { out: string }> 
     env: { PATH: process.env['PATH'] ?? '', TERM: 'dumb' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // A question that never shows must not leave the run waiting behind the test.
+  onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const done = new Promise<CliResult>((resolve, reject) => {
