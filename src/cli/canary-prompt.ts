@@ -127,7 +127,7 @@ export function canaryApprover(options: CanaryPromptOptions): CanaryOptions['app
  */
 export function canaryOnTerminal(
   command: string,
-  settings: Partial<CanarySettings> & { readonly input: string },
+  settings: Partial<CanarySettings> & { readonly input?: string | undefined },
   terminal: {
     readonly stdin: NodeJS.ReadStream;
     readonly stderr: NodeJS.WritableStream;
