@@ -19,7 +19,8 @@ function files() {
 }
 
 // util-linux `script` runs a command on a pseudo-terminal: the CLI sees a terminal on stdin and stderr.
-const hasScript = spawnSync('script', ['--version']).status === 0;
+// Probed by running it: a container may have the command but no pseudo-terminals to give.
+const hasScript = spawnSync('script', ['-qfec', 'true', '/dev/null'], { timeout: 5000 }).status === 0;
 
 /** Runs `enable … --canary 2 --simulate` on a pseudo-terminal and types `answer` once the question shows. */
 async function onTerminal(answer: string): Promise<CliResult & { out: string }> {
@@ -82,7 +83,7 @@ describe.skipIf(!hasScript)('ds100-bulk enable --canary on a terminal (util-linu
 
 if (!hasScript) {
   describe('ds100-bulk enable --canary on a terminal', () => {
-    it.skip('needs util-linux `script` (Debian: bsdutils) to run the CLI on a pseudo-terminal', () => {});
+    it.skip('needs util-linux `script` (Debian: bsdutils) and a pseudo-terminal to run the CLI on', () => {});
   });
 }
 
