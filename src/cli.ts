@@ -19,11 +19,13 @@ import {
   type EnableFlags,
   type PlanFlags,
   type ReconcileFlags,
+  type CanarySettings,
   type SimulateFlags,
   type TenantSettings,
   type TokenFlags,
   type ValidateFlags,
 } from './cli/options.js';
+import { canaryOnTerminal } from './cli/canary-prompt.js';
 import { chooseTerminal, progressFields, startProgressBar, type ProgressBar } from './cli/progress.js';
 import { withFlagSuggestions } from './cli/suggest.js';
 import { proxySettingsFromEnv } from './client/http.js';
@@ -75,7 +77,7 @@ async function validateCommand(flags: ValidateFlags): Promise<number> {
 /** Runs a command against the tenant: checked flags -> session -> printed summary -> exit code. */
 async function sessionCommand(
   command: SessionOptions['command'],
-  settings: TenantSettings & Partial<SessionOptions>,
+  settings: TenantSettings & Partial<SessionOptions> & Partial<CanarySettings>,
 ): Promise<number> {
   // Here as well as in runSession: the logger opens --log-file, which runSession never sees.
   await checkFileClashes(sessionFiles({ ...settings, command }, { '--log-file': settings.logFile }));
@@ -111,6 +113,7 @@ async function sessionCommand(
       logger,
       onProgress,
       progressIntervalMs: terminal.progressLogEveryMs ?? 200,
+      canary: canaryOnTerminal(command, settings, { stdin: process.stdin, stderr: process.stderr, bar: () => bar }),
       proxy: proxySettingsFromEnv(process.env),
       stopOnSignals: {
         onSecondSignal: (signal) => process.exit(signal === 'SIGTERM' ? EXIT_CODES.sigterm : EXIT_CODES.sigint),

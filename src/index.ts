@@ -10,6 +10,7 @@ export { validate, type ValidateOptions, type ValidationResult } from './command
 export { runSession, sessionFiles, type SessionOptions, type SessionResult } from './session.js';
 export { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
 export { RUN_DEFAULTS, checkRunKnobs, type RunOptions, type RunKnobs } from './pipeline/run-options.js';
+export type { CanaryOptions, CanaryReport } from './pipeline/canary.js';
 export { Ds100Error, type Ds100ErrorCode } from './errors.js';
 export type {
   Outcome,

@@ -100,7 +100,14 @@ export type StopCode =
   /** reconcile `--max-changes`: this row would have been changed, but the run's limit was reached. */
   | 'MAX_CHANGES_REACHED'
   /** `enable --plan`: the plan being applied did not say `would-enable` for this row, so it was not sent. */
-  | 'NOT_PLANNED';
+  | 'NOT_PLANNED'
+  /** `--canary N`: the first N rows were sent, and going on was declined (or not asked: no terminal, no `--yes`). */
+  | 'CANARY_ONLY'
+  /**
+   * `--canary N`: a canary row failed for a reason that is not the row's own (403, no token, the
+   * tenant unreachable or erring after its retries, an unknown outcome): nobody was asked, the run stopped.
+   */
+  | 'CANARY_FAILED';
 
 /** Why a run stopped admitting rows. Carried into every `not-attempted` row and the summary. */
 export interface StopReason {

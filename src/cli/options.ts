@@ -6,7 +6,7 @@ import { resolveInputFormat, type InputFormat } from '../input/input-format.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { LOG_FORMATS, type LogFormat } from './progress.js';
-import { checkRunKnobs, expectNumber, RUN_DEFAULTS, type RunKnobs } from '../pipeline/run-options.js';
+import { checkCanaryRows, checkRunKnobs, expectNumber, RUN_DEFAULTS, type RunKnobs } from '../pipeline/run-options.js';
 import { LIMITER_KINDS } from '../simulator/limiters.js';
 
 /**
@@ -168,6 +168,25 @@ const TENANT_FLAGS = {
   },
 } as const satisfies Record<string, Options>;
 
+/**
+ * `--canary N` and `--yes`, for every command that changes the tenant (spread into its table; the
+ * checked values come from checkCanaryFlags).
+ */
+export const CANARY_FLAGS = {
+  canary: {
+    type: 'number',
+    describe:
+      'Send the first N valid rows, show their outcomes, then ask whether to go on (no terminal and no --yes: ' +
+      'stop there, exit 8). A canary row failing for a reason not its own (403, network, 5xx) stops the run (exit 3)',
+  },
+  yes: {
+    type: 'boolean',
+    alias: 'y',
+    default: false,
+    describe: 'With --canary: go on after the canary without asking (for jobs without a terminal)',
+  },
+} as const satisfies Record<string, Options>;
+
 const STATE_FLAG = {
   type: 'string',
   describe: "State ledger (created if missing): each pair's latest outcome; <file>.lock keeps a second run out",
@@ -201,6 +220,7 @@ export const ENABLE_FLAGS = {
       'Re-run the rows of an earlier results file that did not succeed (failed, unknown, invalid, ' +
       'not-attempted …), with their own columns; give no input file',
   },
+  ...CANARY_FLAGS,
 } as const satisfies Record<string, Options>;
 
 export const PLAN_FLAGS = {
@@ -226,6 +246,7 @@ export const RECONCILE_FLAGS = {
     describe:
       'Enable at most N credentials in this run; the rest are not-attempted (exit 5). A guard against a wrong file',
   },
+  ...CANARY_FLAGS,
 } as const satisfies Record<string, Options>;
 
 export const SIMULATE_FLAGS = {
@@ -506,16 +527,32 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
   };
 }
 
+/** The checked `--canary` and `--yes`: what the command line turns into `RunOptions.canary`. */
+export interface CanarySettings {
+  /** Rows the canary is; undefined: no canary. */
+  readonly canaryRows: number | undefined;
+  /** Go on after the canary without asking. */
+  readonly yes: boolean;
+}
+
+/** Checks `--canary N` (a whole number from 1) and `--yes` (only with --canary). Pure. */
+export function checkCanaryFlags(flags: InferredOptionTypes<typeof CANARY_FLAGS>): CanarySettings {
+  const rows = flags.canary;
+  if (rows === undefined && flags.yes) throw usageError('--yes only makes sense with --canary N');
+  return { canaryRows: rows === undefined ? undefined : checkCanaryRows(rows), yes: flags.yes };
+}
+
 /** The checked `enable` flags. Pure. */
 export function checkEnableFlags(
   flags: EnableFlags,
   env: Env,
-): TenantSettings & {
-  readonly out: string;
-  readonly resume: boolean;
-  readonly plan: string | undefined;
-  readonly onlyFailed: string | undefined;
-} {
+): TenantSettings &
+  CanarySettings & {
+    readonly out: string;
+    readonly resume: boolean;
+    readonly plan: string | undefined;
+    readonly onlyFailed: string | undefined;
+  } {
   if (flags.resume && flags.state === undefined) {
     throw usageError('--resume needs --state FILE: the ledger of the run to continue');
   }
@@ -532,6 +569,7 @@ export function checkEnableFlags(
   }
   return {
     ...checkTenantFlags(flags, env),
+    ...checkCanaryFlags(flags),
     input,
     out: flags.out,
     resume: flags.resume,
@@ -549,10 +587,17 @@ export function checkPlanFlags(flags: PlanFlags, env: Env): TenantSettings {
 export function checkReconcileFlags(
   flags: ReconcileFlags,
   env: Env,
-): TenantSettings & { readonly state: string; readonly recheck: boolean; readonly maxChanges: number | undefined } {
+): TenantSettings &
+  CanarySettings & { readonly state: string; readonly recheck: boolean; readonly maxChanges: number | undefined } {
   const maxChanges = flags['max-changes'];
   if (maxChanges !== undefined) {
     expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   }
-  return { ...checkTenantFlags(flags, env), state: flags.state, recheck: flags.recheck, maxChanges };
+  return {
+    ...checkTenantFlags(flags, env),
+    ...checkCanaryFlags(flags),
+    state: flags.state,
+    recheck: flags.recheck,
+    maxChanges,
+  };
 }

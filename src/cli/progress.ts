@@ -82,6 +82,11 @@ export interface ProgressBar {
   update(progress: RunProgress): void;
   /** Prints `line` above the bar (a warning, an error). */
   log(line: string): void;
+  /**
+   * Stops drawing, leaving the bar's last state on screen, so that a question can be asked below it
+   * (`--canary`); the next `update` draws a new bar under whatever was printed meanwhile.
+   */
+  pause(): void;
   stop(): void;
 }
 
@@ -90,15 +95,19 @@ const FORMAT =
 
 /** Draws a bar with cli-progress on `stream`, which must be a terminal. */
 export function startProgressBar(stream: BarStream, rowsTotal: number): ProgressBar {
-  const bars = new MultiBar({
-    stream,
-    format: FORMAT,
-    hideCursor: true,
-    // The session handles the signals: the bar is stopped in its `finally`.
-    gracefulExit: false,
-    clearOnComplete: false,
-    barsize: 24,
-  });
+  // A new MultiBar after a pause: each keeps track of the lines it drew itself, so an old one would
+  // move the cursor up over what was printed meanwhile.
+  const newBars = () =>
+    new MultiBar({
+      stream,
+      format: FORMAT,
+      hideCursor: true,
+      // The session handles the signals: the bar is stopped in its `finally`.
+      gracefulExit: false,
+      clearOnComplete: false,
+      barsize: 24,
+    });
+  let bars = newBars();
   const payload = (progress?: RunProgress) => {
     const fields = progress && progressFields(progress);
     return {
@@ -115,17 +124,39 @@ export function startProgressBar(stream: BarStream, rowsTotal: number): Progress
       other: fields?.other ?? 0,
     };
   };
-  const bar: SingleBar = bars.create(rowsTotal, 0, payload());
+  let bar: SingleBar = bars.create(rowsTotal, 0, payload());
   let isStopped = false;
+  let isPaused = false;
+  const finish = (): void => {
+    // A redraw first: MultiBar prints lines logged since the last one only then, and stop() drops them.
+    bars.update();
+    bars.stop();
+  };
   return {
-    update: (progress) => bar.update(progress.rowsDone, payload(progress)),
-    log: (line) => bars.log(line.endsWith('\n') ? line : `${line}\n`),
+    update: (progress) => {
+      if (isStopped) return;
+      if (isPaused) {
+        // The paused bar stays on screen as a line of its own; this one is drawn afresh below.
+        isPaused = false;
+        bars = newBars();
+        bar = bars.create(rowsTotal, progress.rowsDone, payload(progress));
+      }
+      bar.update(progress.rowsDone, payload(progress));
+    },
+    log: (line) => {
+      const text = line.endsWith('\n') ? line : `${line}\n`;
+      if (isPaused) stream.write(text);
+      else bars.log(text);
+    },
+    pause: () => {
+      if (isStopped || isPaused) return;
+      isPaused = true;
+      finish();
+    },
     stop: () => {
       if (isStopped) return;
       isStopped = true;
-      // A redraw first: MultiBar prints lines logged since the last one only then, and stop() drops them.
-      bars.update();
-      bars.stop();
+      if (!isPaused) finish();
     },
   };
 }

@@ -11,12 +11,16 @@ export const EXIT_CODES = {
   maxChanges: 5,
   maxRuntime: 6,
   outputFailed: 7,
+  canaryOnly: 8,
   internal: 70,
   sigint: 130,
   sigterm: 143,
 } as const;
 
 export type Command = RunSummary['command'];
+
+/** The commands that take `--canary N` (disable too, once it exists). */
+const CANARY_COMMANDS: readonly Command[] = ['enable', 'reconcile'];
 
 /**
  * What each exit code means, per command where it differs; the --help epilogs are made from this
@@ -63,6 +67,14 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
     commands: ['enable', 'reconcile', 'plan'],
   },
   {
+    code: '3',
+    meaning:
+      'a --canary row failed for a reason not its own (403, network,\n' +
+      '5xx, unknown outcome): nobody was asked; rows not sent are\n' +
+      'not-attempted, CANARY_FAILED',
+    commands: CANARY_COMMANDS,
+  },
+  {
     code: '4',
     meaning: 'another run holds the lock on the --state file; nothing was done',
     commands: ['enable', 'reconcile'],
@@ -86,6 +98,14 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
   },
   { code: '7', meaning: 'every row is valid, but the --report file could not be written', commands: ['validate'] },
   {
+    code: '8',
+    meaning:
+      '--canary N: the first N rows were sent, and going on was declined\n' +
+      '(or not asked: no terminal, no --yes); the rest are\n' +
+      'not-attempted, CANARY_ONLY',
+    commands: CANARY_COMMANDS,
+  },
+  {
     code: '70',
     meaning: 'internal error (a bug: please report it with the log)',
     commands: ['enable', 'reconcile', 'plan', 'validate'],
@@ -107,14 +127,18 @@ const GOOD_OUTCOMES: Readonly<Record<Command, readonly Outcome[]>> = {
 };
 
 /**
- * Exit status of a finished run: 3, 6, 7 or 130 when it stopped early (breaker, --max-runtime, an
- * output that could not be written, a signal; the CLI says 143 for SIGTERM), 5 when --max-changes held changes back, 0 when every row ended well,
+ * Exit status of a finished run: 3, 6, 7, 8 or 130 when it stopped early (breaker or failed canary,
+ * --max-runtime, an output that could not be written, a declined canary, a signal; the CLI says 143
+ * for SIGTERM), 5 when --max-changes held changes back, 0 when every row ended well,
  * 1 otherwise.
  */
 export function exitCodeFor(summary: RunSummary): number {
   switch (summary.stopped?.code) {
     case 'RUN_ABORTED':
+    case 'CANARY_FAILED':
       return EXIT_CODES.aborted;
+    case 'CANARY_ONLY':
+      return EXIT_CODES.canaryOnly;
     case 'INTERRUPTED':
       return EXIT_CODES.sigint;
     case 'MAX_RUNTIME':

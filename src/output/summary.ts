@@ -233,15 +233,38 @@ const quoted = (arg: string): string => (/^[\w./:@=-]+$/.test(arg) ? arg : `'${a
 /**
  * After an `enable` stopped by a signal or --max-runtime, how to carry on: with a state ledger, the
  * command that resumes it; without one, that running again sends every row again (harmless: enabling
- * an enabled credential changes nothing). Undefined for any other run.
+ * an enabled credential changes nothing). After a declined `--canary`, how to send the rest, for
+ * enable and reconcile. Undefined for any other run.
  */
 export function resumeAdvice(summary: RunSummary, context: SummaryContext = {}): string | undefined {
+  if (summary.stopped?.code === 'CANARY_ONLY') return canaryAdvice(summary, context);
   if (summary.command !== 'enable' || !summary.stopped || !RESUMABLE_STOPS.has(summary.stopped.code)) return undefined;
   if (context.state === undefined) {
     return 'to finish: run the same command again; without --state it sends every row again, which is harmless (an enabled credential stays enabled)';
   }
   const args = ['ds100-bulk', 'enable', summary.input, '--out', resumedName(summary.out || 'results.csv')];
   return `to finish: ${[...args, '--state', context.state, '--resume'].map(quoted).join(' ')}`;
+}
+
+/**
+ * After a run that stopped after its canary (`--canary N`, not approved), how to send the rest: the
+ * canary rows are in the ledger when there is one, so resuming skips them; without one they are in
+ * the results only, and running the whole file again sends them again, which changes nothing.
+ */
+function canaryAdvice(summary: RunSummary, context: SummaryContext): string {
+  const { command } = summary;
+  if (command === 'enable' && context.state !== undefined) {
+    const args = ['ds100-bulk', 'enable', summary.input, '--out', resumedName(summary.out || 'results.csv')];
+    const resume = [...args, '--state', context.state, '--resume'].map(quoted).join(' ');
+    return `only the canary was sent; to send the rest: ${resume} (the canary rows are in the state file and are not sent again)`;
+  }
+  if (command === 'reconcile') {
+    return 'only the canary was sent; to send the rest: run the same command again with --yes (the rows it enabled are in the state file and are not sent again)';
+  }
+  return (
+    'only the canary was sent; the rows it did are in the results; to send the rest: run the same command ' +
+    'again with --yes (without --state it sends the canary rows again, which changes nothing for those enabled)'
+  );
 }
 
 /** The one-screen report printed at the end of a run. */

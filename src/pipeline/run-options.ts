@@ -10,6 +10,7 @@ import type { PaceSample } from '../output/report-timeline.js';
 import type { RunProgress } from '../output/summary.js';
 import type { StateStore } from '../state/state-store.js';
 import type { RowResult } from '../types.js';
+import type { CanaryOptions } from './canary.js';
 
 /** Options of every command that talks to the tenant; the CLI flags map onto these one to one. */
 export interface RunOptions {
@@ -92,6 +93,12 @@ export interface RunOptions {
    * nothing rather than an error (every row succeeded last time).
    */
   readonly inputCopyOf?: string | undefined;
+  /**
+   * Send the first `rows` valid rows, then hold every other row until `approve` says to go on
+   * (`--canary N`, `--yes`); see CanaryOptions. Default: no canary.
+   * Example: `canary: { rows: 5, approve: async ({ results }) => results.every((r) => r.outcome === 'enabled') }`.
+   */
+  readonly canary?: CanaryOptions | undefined;
 }
 
 export const RUN_DEFAULTS = {
@@ -189,6 +196,10 @@ export function checkRunKnobs(knobs: RunKnobs): void {
   }
 }
 
+/** Checks `canary.rows` (`--canary`): a whole number from 1. */
+export const checkCanaryRows = (rows: number): number =>
+  expectNumber('canary.rows', '--canary', rows, { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true });
+
 /** The input checks' rules, checked, with the defaults filled in: for a run, and for validate alone. */
 export function resolveRules(rules: Partial<ValidationRules> | undefined): ValidationRules {
   checkRunKnobs({ rules });
@@ -206,6 +217,10 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
   }
   normaliseBaseUrl(options.baseUrl);
   checkRunKnobs(options);
+  if (options.canary !== undefined) {
+    checkCanaryRows(options.canary.rows);
+    if (typeof options.canary.approve !== 'function') throw usageError('Expected `canary.approve` to be a function');
+  }
   return {
     ...options,
     concurrency: options.concurrency ?? RUN_DEFAULTS.concurrency,

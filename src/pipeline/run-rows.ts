@@ -17,6 +17,7 @@ import {
 import { describePaceChange, perSecond } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
+import { Canary } from './canary.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { confirmationOf, type ChangeVisible } from './lost-answer.js';
 import { preflight } from './preflight.js';
@@ -223,8 +224,18 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     settings.onProgress(progressOf(counter, input.rows, now - sendingStarted));
   };
 
+  const canary =
+    settings.canary &&
+    new Canary(settings.canary, {
+      signal: stopper.signal,
+      stop,
+      rowsLeft: () => input.rows - counter.rowsDone,
+      onWaited: (ms) => (sendingStarted += ms),
+    });
+
   const record = async (result: RowResult): Promise<void> => {
     counter.add(result);
+    canary?.observe(result);
     settings.onResult?.(result);
     settings.onPace?.({ rate: requests.rate, rateLimitedAnswers: requests.rateLimitedAnswers });
     reportProgress(false);
@@ -297,10 +308,11 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       const settled = action.settle?.(row);
       if (settled) await record(settled);
       // Still read and written after a stop, so that the results hold every input row.
-      else if (stopReason) await record(notAttempted(row, stopReason));
+      else if (stopReason || (canary && !(await canary.mayGo()))) await record(notAttempted(row, stopReason));
       else {
         await rowsInProgress.onSizeLessThan(1);
-        rowsInProgress.add(() => processRow(row)).catch((error: unknown) => (firstError ??= error));
+        const done = rowsInProgress.add(() => processRow(row)).catch((error: unknown) => (firstError ??= error));
+        canary?.sending(row, done);
       }
     }
   } finally {

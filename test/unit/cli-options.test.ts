@@ -45,6 +45,8 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   report: undefined,
   'max-runtime': undefined,
   state: undefined,
+  canary: undefined,
+  yes: false,
   ...overrides,
 });
 const env = { DS100_TOKEN: 'secret-token', DS100_BASE_URL: 'https://t.example/AdminInterface/restapi/' };
