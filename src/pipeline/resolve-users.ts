@@ -129,7 +129,9 @@ function resolutionOf(row: InputRow, lookup: Lookup, sent: Sent): RowResolution 
     }
     case 'failed': {
       const { code, httpStatus, message } = lookup.failure;
-      const errorMessage = `the user lookup for ${row.email ?? ''} failed, so the row was not sent: ${message}`;
+      // The DS100 scopes alone do not open the user lookup: the likeliest cause of a 403 here.
+      const hint = code === 'FORBIDDEN' ? ' (an OAuth client needs the scope rsa.user.read to look users up)' : '';
+      const errorMessage = `the user lookup for ${row.email ?? ''} failed, so the row was not sent: ${message}${hint}`;
       return {
         kind: 'settled',
         result: resultOf(row, { outcome: 'failed', errorCode: code, errorMessage, httpStatus, attempts }),

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { plan, reconcile, run, StateStore } from '../../src/index.js';
+import { loadCredentials, plan, reconcile, run, StateStore } from '../../src/index.js';
 import { derivedUserId, Registry, type FaultStep, type RunningSimulator } from '../../src/simulator/index.js';
+import { makeOAuthClient, writeSecretFile } from '../helpers/credentials.js';
 import { USER_1, USER_2 } from '../helpers/input.js';
 import { memoryLog } from '../helpers/log-sink.js';
 import { readResults } from '../helpers/results.js';
@@ -184,5 +185,38 @@ describe('email resolution', () => {
     ]);
     const derived = await Registry.fromCsv(file);
     expect(derived.get('140100002')?.userId).toBe(derivedUserId('stranger@example.com'));
+  });
+
+  it('needs the OAuth scope rsa.user.read: without it the lookup is refused and the row fails, saying so', async () => {
+    const client = makeOAuthClient('rsa');
+    const simulator = await startTestSimulator({
+      autoRegister: true,
+      users: DIRECTORY,
+      oauthClients: [{ clientId: client.clientId, publicKey: client.publicKey, keyId: client.keyId }],
+    });
+    const dir = tempDir();
+    const withScope = async (scope: string) => {
+      const file = await writeSecretFile(
+        join(dir, 'client.json'),
+        JSON.stringify({
+          clientId: client.clientId,
+          issuer: simulator.oauthIssuer,
+          privateKey: client.privateKeyPem,
+          keyId: client.keyId,
+          scope,
+        }),
+      );
+      const { tokenProvider } = await loadCredentials({ kind: 'oauth-client', file });
+      const input = writeFile(dir, 'in.csv', 'deviceSerialNumber,email\n140100001,user.one@example.com\n');
+      const out = join(dir, 'out.csv');
+      await run({ input, out, baseUrl: simulator.baseUrl, tokenProvider, ...FAST });
+      return readResults(out)[0];
+    };
+    const refused = await withScope('rsa.authenticator.ds100.manage rsa.authenticator.ds100.read');
+    expect(refused).toMatchObject({ outcome: 'failed', errorCode: 'FORBIDDEN' });
+    expect(refused!['errorMessage']).toMatch(/needs the scope rsa.user.read/);
+    expect(simulator.calls.some((call) => call.authError === 'access token lacks scope rsa.user.read')).toBe(true);
+    const allowed = await withScope('rsa.authenticator.ds100.manage rsa.authenticator.ds100.read rsa.user.read');
+    expect(allowed).toMatchObject({ outcome: 'enabled', userId: USER_1 });
   });
 });
