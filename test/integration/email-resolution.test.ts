@@ -219,4 +219,38 @@ describe('email resolution', () => {
     const allowed = await withScope('rsa.authenticator.ds100.manage rsa.authenticator.ds100.read rsa.user.read');
     expect(allowed).toMatchObject({ outcome: 'enabled', userId: USER_1 });
   });
+
+  it("the simulator's users/lookup takes only the documented body; an empty 200 is asked again, an array fails", async () => {
+    const faults = new Map<string, FaultStep[]>([
+      ['user.one@example.com', [{ kind: 'emptyOk' }, { kind: 'otherDeviceOk' }]],
+    ]);
+    const simulator = await startTestSimulator({ autoRegister: true, users: DIRECTORY, faults });
+    const post = (body: string) =>
+      fetch(new URL('v1/users/lookup', simulator.baseUrl), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${simulator.token}`, 'content-type': 'application/json' },
+        body,
+      });
+    for (const body of [
+      'not json',
+      '[]',
+      '{}',
+      '{"email":"a@example.com","other":1}',
+      '{"email":"a@example.com","searchUnsynched":"no"}',
+    ]) {
+      expect((await post(body)).status).toBe(400);
+    }
+    expect((await post('{"email":"user.two@example.com"}')).status).toBe(200);
+
+    const { input, out } = inputFile(['deviceSerialNumber,email', '140100001,user.one@example.com']);
+    await run({ input, out, ...tenantOf(simulator), ...FAST });
+    // The empty 200 is an answer lost on the way, asked again; an array is no user object: BAD_RESPONSE.
+    const lookups = userLookups(simulator).slice(-2);
+    expect(lookups.map((call) => [call.status, call.fault])).toEqual([
+      [200, 'emptyOk'],
+      [200, 'otherDeviceOk'],
+    ]);
+    expect(readResults(out)[0]).toMatchObject({ outcome: 'failed', errorCode: 'BAD_RESPONSE', attempts: '2' });
+    expect(enables(simulator)).toHaveLength(0);
+  });
 });
