@@ -253,4 +253,35 @@ describe('email resolution', () => {
     expect(readResults(out)[0]).toMatchObject({ outcome: 'failed', errorCode: 'BAD_RESPONSE', attempts: '2' });
     expect(enables(simulator)).toHaveLength(0);
   });
+
+  it('a run stopped by refused lookups leaves the rows still waiting for theirs not-attempted', async () => {
+    const addresses = Array.from({ length: 6 }, (_, index) => `user${index}@example.com`);
+    const faults = new Map<string, FaultStep[]>(addresses.map((email) => [email, [{ status: 403 }]]));
+    const simulator = await startTestSimulator({ autoRegister: true, faults });
+    const { input, out } = inputFile([
+      'deviceSerialNumber,email',
+      ...addresses.map((email, index) => `14010000${index},${email}`),
+    ]);
+    const summary = await run({
+      input,
+      out,
+      ...tenantOf(simulator),
+      ...FAST,
+      concurrency: 1,
+      maxConsecutiveForbidden: 2,
+    });
+    expect(summary.stopped?.code).toBe('RUN_ABORTED');
+    // A lookup already on the wire when the breaker tripped still finishes: at least two fail.
+    const rows = readResults(out);
+    const failed = rows.filter((row) => row['outcome'] === 'failed');
+    const stopped = rows.filter((row) => row['outcome'] === 'not-attempted');
+    expect(failed.length).toBeGreaterThanOrEqual(2);
+    expect(stopped.length).toBeGreaterThanOrEqual(1);
+    expect(failed.length + stopped.length).toBe(6);
+    expect(new Set(failed.map((row) => row['errorCode']))).toEqual(new Set(['FORBIDDEN']));
+    expect(new Set(stopped.map((row) => `${row['userId']}|${row['errorCode']}|${row['attempts']}`))).toEqual(
+      new Set(['|RUN_ABORTED|0']),
+    );
+    expect(enables(simulator)).toHaveLength(0);
+  });
 });
