@@ -42,6 +42,7 @@ import {
   apiKeyRegistration,
   limiterFromFlags,
   parseFaultSpecs,
+  readUserDirectory,
   Registry,
   SIMULATOR_STATS_PATH,
   startSimulator,
@@ -161,7 +162,8 @@ async function tokenCommand(flags: TokenFlags): Promise<number> {
 
 /** Starts the simulator and prints how to reach it; runs until SIGINT / SIGTERM. */
 async function simulateCommand(flags: SimulateFlags): Promise<number> {
-  const registry = flags.tenant ? await Registry.fromCsv(flags.tenant) : undefined;
+  const users = flags.users === undefined ? undefined : await readUserDirectory(flags.users);
+  const registry = flags.tenant ? await Registry.fromCsv(flags.tenant, undefined, users) : undefined;
   const keyFile = flags['key-file'];
   const key = keyFile ? await readKeyFile(keyFile) : undefined;
   for (const warning of key?.warnings ?? []) console.error(`ds100-bulk: warning: ${warning}`);
@@ -169,6 +171,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<number> {
     port: flags.port,
     host: flags.host,
     registry,
+    users,
     autoRegister: !registry,
     stateless: !registry && flags.stateless,
     latencyMs: flags.latency,

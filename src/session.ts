@@ -19,7 +19,13 @@ import { writeReport } from './output/report-html.js';
 import { AttentionCollector } from './output/report-rows.js';
 import { TimelineCollector, type PaceSample } from './output/report-timeline.js';
 import type { RunOptions } from './pipeline/run-options.js';
-import { apiKeyRegistration, Registry, startSimulator, type RunningSimulator } from './simulator/index.js';
+import {
+  apiKeyRegistration,
+  readUserDirectory,
+  Registry,
+  startSimulator,
+  type RunningSimulator,
+} from './simulator/index.js';
 import { lockFileOf, StateStore } from './state/state-store.js';
 import type { RowResult } from './types.js';
 
@@ -59,6 +65,11 @@ export interface SessionOptions extends Omit<
   readonly simulate?: boolean | undefined;
   /** With `simulate`: CSV of the pairs registered on it (default: every well-formed pair of the input). */
   readonly simulateTenant?: string | undefined;
+  /**
+   * With `simulate`: CSV of the users its `POST v1/users/lookup` knows (`email,userId`); default: every
+   * well-formed address, with a user ID derived from it.
+   */
+  readonly simulateUsers?: string | undefined;
   /** The state ledger's path: locked (`<file>.lock`) for the run, created if missing. Required for reconcile. */
   readonly state?: string | undefined;
   /** enable: rows the ledger records as enabled are not sent again. */
@@ -118,6 +129,7 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
       '--key-file': credentials?.kind === 'key-file' ? credentials.file : undefined,
       '--oauth-client': credentials?.kind === 'oauth-client' ? credentials.file : undefined,
       '--simulate-tenant': options.simulateTenant,
+      '--simulate-users': options.simulateUsers,
     },
     outputs: {
       '--out': options.out,
@@ -205,9 +217,11 @@ async function connectTenant(
     const tenantFile = options.simulateTenant ?? (options.command === 'enable' ? undefined : options.input);
     // The input as tenant file is read as the run reads it.
     const format = tenantFile === options.input ? options.inputFormat : undefined;
-    const registry = tenantFile ? await Registry.fromCsv(tenantFile, format) : undefined;
+    const users = options.simulateUsers === undefined ? undefined : await readUserDirectory(options.simulateUsers);
+    const registry = tenantFile ? await Registry.fromCsv(tenantFile, format, users) : undefined;
     const simulator: RunningSimulator = await startSimulator({
       registry,
+      users,
       autoRegister: !registry,
       // With a key file the simulator checks the minted JWTs as the service would.
       apiKeys: credentials?.apiKey && [apiKeyRegistration(credentials.apiKey)],

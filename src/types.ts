@@ -51,7 +51,15 @@ export type InvalidRowCode =
   /** Spaces, quotes, braces or invisible characters around or inside the user ID. */
   | 'USER_ID_STRAY_CHARACTERS'
   /** The file gives one user more DS100s than the vendor's per-user limit (5); every row of that user. */
-  | 'TOO_MANY_DEVICES';
+  | 'TOO_MANY_DEVICES'
+  /** The email cell is empty (a file that names users by email address). */
+  | 'MISSING_EMAIL'
+  /** Not an email address: one @, a name before it, a domain with a dot after it, no spaces, at most 254 characters. */
+  | 'INVALID_EMAIL'
+  /** Spaces, quotes, angle brackets or invisible characters around or inside the email address. */
+  | 'EMAIL_STRAY_CHARACTERS'
+  /** The tenant knows no user with this email address (`POST v1/users/lookup` answered 404); never sent. */
+  | 'UNKNOWN_EMAIL';
 
 /**
  * Codes for rows that are sent, but look suspicious. A warning never stops a row unless the run is
@@ -133,6 +141,11 @@ export interface InputRow extends Ds100Pair {
   readonly line: number;
   /** Values of the columns that are carried through to the results unchanged, in header order. */
   readonly carried: readonly string[];
+  /**
+   * The user's email address, in a file that names users by email instead of user ID (undefined when
+   * the file has a user ID column). `userId` is then '' until the address is resolved.
+   */
+  readonly email?: string | undefined;
 }
 
 /** The credential record the API returns for an enabled DS100. */
@@ -168,6 +181,7 @@ export function resultOf(row: InputRow, what: RowOutcome): RowResult {
     deviceSerialNumber: row.deviceSerialNumber,
     userId: row.userId,
     carried: row.carried,
+    email: row.email,
     outcome: what.outcome,
     attempts: what.attempts,
     httpStatus: what.httpStatus,

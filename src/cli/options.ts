@@ -113,6 +113,12 @@ const TENANT_FLAGS = {
     type: 'string',
     describe: 'With --simulate: CSV of the pairs registered on the simulated tenant (default: every pair in the input)',
   },
+  'simulate-users': {
+    type: 'string',
+    describe:
+      'With --simulate: CSV of the users (email,userId) the simulated tenant finds by email (default: every ' +
+      'well-formed address, with an ID derived from it)',
+  },
   'log-file': { type: 'string', describe: 'Write JSON logs here instead of stderr' },
   'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Log detail; debug logs every row' },
   'log-format': {
@@ -253,6 +259,11 @@ export const SIMULATE_FLAGS = {
   port: { type: 'number', default: 0, describe: 'Port (0 picks a free one)' },
   host: { type: 'string', default: '127.0.0.1' },
   tenant: { type: 'string', describe: 'CSV of registered pairs (default: any well-formed pair is registered)' },
+  users: {
+    type: 'string',
+    describe:
+      'CSV of the users (email,userId) POST v1/users/lookup finds (default: every well-formed address, with an ID derived from it)',
+  },
   latency: { type: 'number', default: 0, describe: 'Milliseconds added to every answer' },
   'rate-limit': {
     type: 'number',
@@ -428,6 +439,7 @@ export interface TenantSettings extends RunKnobs {
   readonly credentials: CredentialSource | undefined;
   readonly simulate: boolean;
   readonly simulateTenant: string | undefined;
+  readonly simulateUsers: string | undefined;
   readonly adaptiveRate: boolean;
   readonly logFile: string | undefined;
   readonly logLevel: LogLevel;
@@ -457,6 +469,9 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
   }
   if (flags['simulate-tenant'] !== undefined && !flags.simulate) {
     throw usageError('--simulate-tenant only makes sense with --simulate');
+  }
+  if (flags['simulate-users'] !== undefined && !flags.simulate) {
+    throw usageError('--simulate-users only makes sense with --simulate');
   }
   if (
     !flags.simulate &&
@@ -503,6 +518,7 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
     credentials,
     simulate: flags.simulate,
     simulateTenant: flags['simulate-tenant'],
+    simulateUsers: flags['simulate-users'],
     adaptiveRate: flags['adaptive-rate'],
     logFile: flags['log-file'],
     logLevel: flags['log-level'],

@@ -4,9 +4,12 @@ import { HttpClient, type ProxySettings } from './http.js';
 import {
   classifyEnableResponse,
   classifyLookupResponse,
+  classifyUserLookupResponse,
   safeExcerpt,
+  type AttemptFailure,
   type AttemptOutcome,
   type HttpAnswer,
+  type UserLookupOutcome,
 } from './response.js';
 import { parseRetryAfter } from './retry-policy.js';
 
@@ -51,7 +54,7 @@ const NEVER_SENT = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-function networkFailure(error: unknown, isTimeout: boolean): AttemptOutcome {
+function networkFailure(error: unknown, isTimeout: boolean): AttemptFailure {
   if (isTimeout) {
     return { ok: false, code: 'TIMEOUT', message: 'no complete response within the timeout', isAnswerLost: true };
   }
@@ -77,13 +80,14 @@ export class Ds100Client {
   readonly #base: URL;
   readonly #tokenProvider: TokenProvider;
   /** The API paths under the base URL, resolved once. */
-  readonly #paths: { readonly enable: string; readonly lookup: string };
+  readonly #paths: { readonly enable: string; readonly lookup: string; readonly userLookup: string };
 
   constructor(options: Ds100ClientOptions) {
     this.#base = normaliseBaseUrl(options.baseUrl);
     this.#paths = {
       enable: new URL('v1/ds100/enable/otp', this.#base).pathname,
       lookup: new URL('v1/ds100/lookup', this.#base).pathname,
+      userLookup: new URL('v1/users/lookup', this.#base).pathname,
     };
     this.#tokenProvider = options.tokenProvider;
     this.#http = new HttpClient(this.#base.origin, {
@@ -111,13 +115,25 @@ export class Ds100Client {
     );
   }
 
+  /**
+   * `POST v1/users/lookup` for one email address: read-only. On success the outcome carries the
+   * user's ID; 404 is NOT_FOUND (no such user). Only synchronised users are searched
+   * (`searchUnsynched: false`), as the vendor's own example does. Needs the OAuth scope rsa.user.read.
+   */
+  async lookupUser(email: string): Promise<UserLookupOutcome> {
+    const body = JSON.stringify({ email, searchUnsynched: false });
+    return this.#call('POST', this.#paths.userLookup, body, (response, token) =>
+      classifyUserLookupResponse(response, [token]),
+    );
+  }
+
   /** One attempt of one call: auth, deadline, bounded body; a network failure becomes an outcome. */
-  async #call(
+  async #call<Outcome extends AttemptOutcome | UserLookupOutcome>(
     method: 'PATCH' | 'POST',
     path: string,
     body: string,
-    classify: (response: HttpAnswer, token: string) => AttemptOutcome,
-  ): Promise<AttemptOutcome> {
+    classify: (response: HttpAnswer, token: string) => Outcome,
+  ): Promise<Outcome | AttemptFailure> {
     const tokenProvider = this.#tokenProvider;
     let token: string;
     try {

@@ -236,3 +236,41 @@ export function classifyEnableResponse(
   }
   return classifyFailure(response, secrets);
 }
+
+/** What `POST v1/users/lookup` found: the user ID of the address, or why not. */
+export type UserLookupOutcome =
+  { readonly ok: true; readonly httpStatus: number; readonly userId: string } | AttemptFailure;
+
+// The enable call takes 8-4-4-4-12 hex (API.md): any other `id` would only be refused there.
+const USER_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Turns a user lookup's HTTP response into an outcome. Pure. 200 is documented as the user object,
+ * whose `id` is the user ID; anything else in a 200 (not JSON, an array, no string `id`, an `id` that
+ * is no user ID) is BAD_RESPONSE. The documented 404 is NOT_FOUND: no user has the address.
+ */
+export function classifyUserLookupResponse(response: HttpAnswer, secrets: readonly string[] = []): UserLookupOutcome {
+  const { status, body } = response;
+  if (status < 200 || status >= 300) return classifyFailure(response, secrets);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    const message = safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets);
+    // An empty body is an answer lost on the way (asked again); a page of text is a proxy's.
+    return body.trim() === '' ? unreadable(status, message) : failure('BAD_RESPONSE', status, message);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return failure('BAD_RESPONSE', status, 'the user lookup response is not the documented user object');
+  }
+  const id = (parsed as Record<string, unknown>)['id'];
+  if (!isString(id)) return failure('BAD_RESPONSE', status, 'the user lookup response has no string id');
+  if (!USER_ID_SHAPE.test(id)) {
+    return failure(
+      'BAD_RESPONSE',
+      status,
+      `the user lookup response's id ${safeExcerpt(JSON.stringify(id), secrets)} is not a user ID`,
+    );
+  }
+  return { ok: true, httpStatus: status, userId: id };
+}

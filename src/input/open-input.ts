@@ -14,7 +14,7 @@ import {
   type InputEncoding,
   type InputFormat,
 } from './input-format.js';
-import { checkOnItsOwn, prescan, type Prescan } from './prescan.js';
+import { checkOnItsOwn, prescan, userKeyOf, type Prescan } from './prescan.js';
 import { readCsv } from './read-csv.js';
 import { holdStdin, inputName, STDIN, type StdinHold } from './stdin.js';
 import { DEFAULT_RULES, type RowProblem, type ValidationRules } from './validate-row.js';
@@ -134,6 +134,7 @@ async function* judgeRows({
         deviceSerialNumber: record[columns.serialIndex] ?? '',
         userId: record[columns.userIdIndex] ?? '',
         carried: columns.carriedIndexes.map((column) => record[column] ?? ''),
+        email: columns.emailIndex === undefined ? undefined : (record[columns.emailIndex] ?? ''),
       };
       const problem = checkOnItsOwn(record, scan);
       if (problem !== undefined) {
@@ -141,7 +142,7 @@ async function* judgeRows({
         continue;
       }
       const serial = row.deviceSerialNumber;
-      const userId = row.userId.toLowerCase();
+      const userId = userKeyOf(record, columns);
       let first: Claim | undefined;
       if (facts.repeatedSerials.has(serial)) {
         first = firstRowOf.get(serial);

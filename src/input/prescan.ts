@@ -27,8 +27,14 @@ export interface PrescanOptions {
 /** Maps the header record. Throws a Ds100Error INPUT_FILE when it is unusable. */
 export function readHeader(record: readonly string[], file: string): Header {
   const columns = mapColumns(record, file);
-  return { columns, names: { serial: record[columns.serialIndex] ?? '', userId: record[columns.userIdIndex] ?? '' } };
+  const email = columns.emailIndex === undefined ? undefined : (record[columns.emailIndex] ?? '');
+  const userId = email ?? record[columns.userIdIndex] ?? '';
+  return { columns, names: { serial: record[columns.serialIndex] ?? '', userId, email } };
 }
+
+/** Who a well-formed record's user is, for the rules across rows: the user ID or the address, lower-cased. */
+export const userKeyOf = (record: readonly string[], columns: ColumnMap): string =>
+  (record[columns.emailIndex ?? columns.userIdIndex] ?? '').toLowerCase();
 
 /** The checks of a data record on its own, the same in both passes. */
 export const checkOnItsOwn = (record: readonly string[], { columns, names }: Header): RowProblem | undefined =>
@@ -36,6 +42,7 @@ export const checkOnItsOwn = (record: readonly string[], { columns, names }: Hea
     {
       serial: record[columns.serialIndex] ?? '',
       userId: record[columns.userIdIndex] ?? '',
+      email: columns.emailIndex === undefined ? undefined : (record[columns.emailIndex] ?? ''),
       fieldCount: record.length,
       expectedFieldCount: columns.width,
     },
@@ -78,8 +85,9 @@ export async function prescan(items: AsyncIterable<CsvItem>, options: PrescanOpt
     rows++;
     if ('error' in item || checkOnItsOwn(item.record, header) !== undefined) continue;
     const serial = item.record[header.columns.serialIndex]!;
-    // User IDs are hexadecimal: one user however it is spelled.
-    const userId = item.record[header.columns.userIdIndex]!.toLowerCase();
+    // User IDs are hexadecimal and email addresses are matched without case: one user however it is
+    // spelled. A file of addresses keys its users by address.
+    const userId = userKeyOf(item.record, header.columns);
     if (serial.startsWith('0')) hasLeadingZeros = true;
     const firstUser = firstUserOf.get(serial);
     if (firstUser === undefined) {

@@ -28,10 +28,15 @@ export const DEFAULT_RULES: ValidationRules = { serialLength: 9, strict: false }
 /** The vendor's limit of DS100/SID700 OTP credentials per user. */
 export const MAX_DS100_PER_USER = 5;
 
-/** The header names of the two checked columns, so that messages speak the file's language. */
+/**
+ * The header names of the checked columns, so that messages speak the file's language. In a file
+ * that names users by email, `userId` is the email column's name too (the rules across rows speak of
+ * the user in that column).
+ */
 export interface FieldNames {
   readonly serial: string;
   readonly userId: string;
+  readonly email?: string | undefined;
 }
 
 export const DEFAULT_FIELD_NAMES: FieldNames = { serial: 'deviceSerialNumber', userId: 'userId' };
@@ -50,6 +55,20 @@ const INVISIBLE = /[\u00a0\u200b-\u200d\u2060\ufeff]/;
 
 const quote = (value: string): string => JSON.stringify(value);
 
+// The SMTP limit on a path; longer "addresses" are something else pasted into the cell.
+const MAX_EMAIL_LENGTH = 254;
+// Deliberately plain, not RFC 5322 in full (no quoted local parts, no comments, no IP literals): one
+// @, something before it, a domain of at least two non-empty labels after it, and none of the
+// characters that only copy and paste brings in. The tenant is the judge of whether the user exists.
+const NOT_IN_ADDRESS = '\\s@"`<>{}\\u2018\\u2019\\u201c\\u201d\\u200b-\\u200d\\u2060\\ufeff';
+const EMAIL_SHAPE = new RegExp(`^[^${NOT_IN_ADDRESS}]+@(?:[^${NOT_IN_ADDRESS}'.]+\\.)+[^${NOT_IN_ADDRESS}'.]+$`);
+// What mail clients and directory exports leave around an address: blanks, straight and curly
+// quotes (a spreadsheet's text-forcing apostrophe too), angle brackets ("Name <a@b>" pasted half) and
+// braces at either end, and invisible characters anywhere. A blank inside is not stripped: which
+// address was meant is then a guess.
+const EMAIL_STRAY =
+  /[\u200b-\u200d\u2060\ufeff]|^[\s"'`\u2018\u2019\u201c\u201d<>{}]+|[\s"'`\u2018\u2019\u201c\u201d<>{}]+$/g;
+
 /** Says in words what stray characters a value has: "spaces around it", "quotes" … */
 function describeStray(value: string): string {
   const found: string[] = [];
@@ -63,6 +82,7 @@ function describeStray(value: string): string {
   }
   if (/["'`\u2018\u2019\u201c\u201d]/.test(value)) found.push('quote marks');
   if (/[{}]/.test(value)) found.push('braces');
+  if (/[<>]/.test(value)) found.push('angle brackets');
   return found.length > 0 ? found.join(' and ') : 'stray characters';
 }
 
@@ -105,9 +125,44 @@ export function checkUserId(userId: string, field = DEFAULT_FIELD_NAMES.userId):
   return problem('INVALID_USER_ID', `${field} ${quote(userId)} is not a user ID${hint}`);
 }
 
-/** The checks of one row on its own, in the order an administrator would fix them: shape, serial, user. */
+/**
+ * Whether a cell is an email address as this tool takes it (see EMAIL_SHAPE): the offline check,
+ * before `POST v1/users/lookup` asks the tenant whether such a user exists.
+ */
+export function checkEmail(email: string, field = 'email'): RowProblem | undefined {
+  if (email.length <= MAX_EMAIL_LENGTH && EMAIL_SHAPE.test(email)) return undefined;
+  if (email.trim() === '') return problem('MISSING_EMAIL', `${field} is empty`);
+  const stripped = email.replace(EMAIL_STRAY, '');
+  if (stripped !== email && stripped.length <= MAX_EMAIL_LENGTH && EMAIL_SHAPE.test(stripped)) {
+    return problem(
+      'EMAIL_STRAY_CHARACTERS',
+      `${field} ${quote(email)} has ${describeStray(email)}; it should be exactly ${stripped}`,
+    );
+  }
+  if (email.length > MAX_EMAIL_LENGTH) {
+    return problem(
+      'INVALID_EMAIL',
+      `${field} is ${email.length} characters long; an email address has at most ${MAX_EMAIL_LENGTH}`,
+    );
+  }
+  const hint = USER_ID_SHAPE.test(email.replace(STRAY, ''))
+    ? '; it looks like a user ID: name the column userId'
+    : ' (expected one @, a name before it and a domain with a dot after it, e.g. user.one@example.com)';
+  return problem('INVALID_EMAIL', `${field} ${quote(email)} is not an email address${hint}`);
+}
+
+/**
+ * The checks of one row on its own, in the order an administrator would fix them: shape, serial,
+ * user. `email` is set for a file that names users by email: it is checked instead of `userId`.
+ */
 export function validateRow(
-  fields: { serial: string; userId: string; fieldCount: number; expectedFieldCount: number },
+  fields: {
+    serial: string;
+    userId: string;
+    fieldCount: number;
+    expectedFieldCount: number;
+    email?: string | undefined;
+  },
   names: FieldNames = DEFAULT_FIELD_NAMES,
 ): RowProblem | undefined {
   if (fields.fieldCount !== fields.expectedFieldCount) {
@@ -117,7 +172,10 @@ export function validateRow(
         (fields.fieldCount > fields.expectedFieldCount ? ' (an unquoted comma in a value?)' : ''),
     );
   }
-  return checkSerial(fields.serial, names.serial) ?? checkUserId(fields.userId, names.userId);
+  return (
+    checkSerial(fields.serial, names.serial) ??
+    (fields.email === undefined ? checkUserId(fields.userId, names.userId) : checkEmail(fields.email, names.email))
+  );
 }
 
 /** How a well-formed serial's length compares with `rules.serialLength`. */

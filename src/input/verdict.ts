@@ -32,7 +32,10 @@ export const CROSS_ROW_CODES: ReadonlySet<InvalidRowCode | WarningCode> = new Se
   'SERIAL_LENGTH',
 ] as const);
 
-/** A user's claim on a serial: the user ID in lower case (the IDs are hexadecimal) and the line. */
+/**
+ * A user's claim on a serial: the user ID in lower case (the IDs are hexadecimal), or in a file that
+ * names users by email the address in lower case, and the line.
+ */
 export interface Claim {
   readonly userId: string;
   readonly line: number;
@@ -56,7 +59,7 @@ export interface CrossRowFacts {
 /** A well-formed row as the verdict sees it. */
 export interface WellFormedRow {
   readonly serial: string;
-  /** In lower case. */
+  /** In lower case: the user ID, or the email address in a file without user IDs (resolved only when sent). */
   readonly userId: string;
   /** The serial's first well-formed row, when this row is a later one. */
   readonly first?: Claim | undefined;

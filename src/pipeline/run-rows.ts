@@ -21,6 +21,7 @@ import { Canary } from './canary.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { confirmationOf, type ChangeVisible } from './lost-answer.js';
 import { preflight } from './preflight.js';
+import { UserResolver, withLookups } from './resolve-users.js';
 import { resolveRunOptions, type RunOptions } from './run-options.js';
 
 /** A row whose request was sent and answered (or failed for good). */
@@ -170,6 +171,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
       },
     },
   });
+  const users = new UserResolver(requests, client, logger);
   const closeConnections = async (): Promise<void> => {
     requests.close();
     await client.close();
@@ -270,11 +272,21 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
           return confirmationOf(row, looked, isChangeVisible);
         }),
     });
-  const processRow = async (row: InputRow): Promise<void> => {
+  const processRow = async (queued: InputRow): Promise<void> => {
+    // A row that names its user by email is sent with the user's ID, looked up once per address.
+    const resolved = queued.email === undefined ? undefined : await users.resolve(queued);
+    if (resolved?.kind === 'settled') return record(resolved.result);
+    if (resolved?.kind === 'stopped') return record(notAttempted(queued, stopReason, resolved.sent));
+    const row = resolved?.row ?? queued;
+    const lookups = resolved?.attempts ?? 0;
+    // Only now is the pair known that the ledger holds.
+    if (resolved) state?.markSeen(row);
+    const settled = resolved && action.settle?.(row);
+    if (settled) return record(withLookups(settled, lookups));
     const follow: FollowUp = (send, isChangeVisible) => sendChange(row, () => send(client), isChangeVisible);
     const sent = await sendChange(row, () => action.send(client, row), action.isChangeVisible);
     const result = sent.outcome === undefined ? undefined : await action.toResult(row, sent, follow);
-    await record(result ?? notAttempted(row, stopReason, sent));
+    await record(withLookups(result ?? notAttempted(row, stopReason, sent), lookups));
   };
 
   let firstError: unknown;
@@ -375,6 +387,10 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
         : stopReason,
     removedFromInput: removed?.length,
   });
+  if (users.resolved + users.unknown > 0) {
+    const { resolved, unknown } = users;
+    logger.info({ resolved, unknown }, `email addresses looked up: ${resolved} resolved, ${unknown} unknown`);
+  }
   logger.info(
     {
       rows: summary.rows,

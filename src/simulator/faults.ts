@@ -132,7 +132,7 @@ export interface FaultOptions {
   readonly errorBurstLength?: number;
   /** The wait `throttleSeconds` and `throttleDate` ask for, in whole seconds. Default 1. */
   readonly throttleRetryAfterSeconds?: number;
-  /** Per-serial scripted answers for tests. */
+  /** Per-serial scripted answers for tests; a user lookup's are keyed by the email address as sent. */
   readonly faults?: ReadonlyMap<string, readonly FaultStep[]>;
 }
 

@@ -13,6 +13,7 @@ export {
   type ScheduledOutage,
 } from './server.js';
 export { Registry, generatePairs, type Credential, type TenantOptions } from './tenant.js';
+export { derivedUserId, readUserDirectory, type UserDirectory } from './users.js';
 export {
   FAULT_KINDS,
   ABSURD_RETRY_AFTER_SECONDS,

@@ -29,6 +29,7 @@ import {
   type TenantAnswer,
   type TenantOptions,
 } from './tenant.js';
+import { Users, type UserDirectory } from './users.js';
 
 /**
  * The simulator's HTTP side: routes, request bodies, answers and the record of what was answered.
@@ -54,6 +55,12 @@ export interface SimulatorOptions extends TenantOptions, FaultOptions {
   readonly oauthClients?: readonly OAuthClientRegistration[];
   /** JWT and access-token rules: clock skew, lifetimes, a maximum token age to force renewals. */
   readonly auth?: SimulatorAuthOptions;
+  /**
+   * The users `POST v1/users/lookup` knows, email address (any case) -> user ID; any other address is
+   * answered 404. Default: every well-formed address is a user whose ID is derived from it (see
+   * `derivedUserId`), so that files of addresses work with nothing set up.
+   */
+  readonly users?: UserDirectory;
 }
 
 /**
@@ -78,6 +85,8 @@ export interface SimulatorCall {
   readonly serial: string | undefined;
   /** The body's userId (enable and disable), once the body was read. */
   readonly userId?: string | undefined;
+  /** The body's email (`POST v1/users/lookup`), once the body was read. */
+  readonly email?: string | undefined;
   /**
    * The status sent, or undefined when nothing was: a reset, a hang, the request that set off an
    * outage, or an answer whose connection had already closed (the client gave up, an outage).
@@ -140,7 +149,8 @@ export const SIMULATOR_STATS_PATH = '/__simulator/stats';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 interface Ds100Route {
-  readonly action: Ds100Action;
+  /** A DS100 call, or `userLookup` (`POST v1/users/lookup`, answered from the users, not the registry). */
+  readonly action: Ds100Action | 'userLookup';
   /** The OAuth scope an access token needs for it. */
   readonly scope: string;
   /** The body's properties: exactly these, all strings. */
@@ -153,6 +163,7 @@ const DS100_ROUTES: ReadonlyMap<string, Ds100Route> = new Map([
   ['PATCH v1/ds100/enable/otp', { action: 'enable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
   ['PATCH v1/ds100/disable/otp', { action: 'disable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
   ['POST v1/ds100/lookup', { action: 'lookup', scope: DS100_SCOPES.read, fields: ['deviceSerialNumber'] }],
+  ['POST v1/users/lookup', { action: 'userLookup', scope: DS100_SCOPES.userRead, fields: ['email'] }],
 ]);
 
 const ERROR_BODIES: Record<number, (path: string) => object> = {
@@ -234,12 +245,33 @@ function readExactProperties(body: string, names: readonly string[]): Record<str
 }
 
 /**
+ * Parses a user lookup's body: `email`, a string, and `searchUnsynched`, a boolean the vendor's
+ * example always sends (not required here); nothing else.
+ */
+function readUserLookupBody(body: string): { readonly email: string } | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return 'Malformed JSON in the request body.';
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return 'The request body must be a JSON object.';
+  const { email, searchUnsynched, ...others } = parsed as Record<string, unknown>;
+  if (typeof email !== 'string' || (searchUnsynched !== undefined && typeof searchUnsynched !== 'boolean')) {
+    return 'The request body needs a string email and, if given, a boolean searchUnsynched.';
+  }
+  if (Object.keys(others).length > 0) return 'Wrong number of properties in the request body.';
+  return { email };
+}
+
+/**
  * Starts a local stand-in for a tenant's Cloud Administration API: the DS100 enable, disable and
  * lookup calls with the documented status codes and error bodies, and whatever faults it is told to
  * stage.
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const tenant = new Tenant(options);
+  const users = new Users(options.users);
   const seed = options.seed ?? 1;
   // Random 429s draw from a stream of their own, so that turning them on moves no other fault of a seed.
   const faults = new Faults(options, seededRandom(seed), seededRandom(seed ^ 0x429));
@@ -327,7 +359,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (requests++ === 0) firstAt = at;
     lastAt = at;
     // Filled in as the request is understood; calls settled before that are journaled without them.
-    const call: { serial?: string; userId?: string; authError?: string; fault?: JournalFault; changed?: boolean } = {};
+    const call: {
+      serial?: string;
+      userId?: string;
+      email?: string;
+      authError?: string;
+      fault?: JournalFault;
+      changed?: boolean;
+    } = {};
     const record = (status: number | undefined): void => {
       if (!recordCalls) return;
       calls.push({
@@ -335,6 +374,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         path,
         serial: call.serial,
         userId: call.userId,
+        email: call.email,
         status,
         at,
         authError: call.authError,
@@ -407,6 +447,31 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       }
     };
 
+    /**
+     * `POST v1/users/lookup`, after the checks every route has: faults are scripted by the email
+     * address (as DS100 calls' are by serial) and drawn like theirs. Of the garbled 200s, emptyOk sends
+     * an empty body and otherDeviceOk an array; objectOk sends the user as is (already an object).
+     */
+    const lookUpUser = async (body: string): Promise<void> => {
+      const fields = readUserLookupBody(body);
+      if (typeof fields === 'string') return sendError(400, fields);
+      const { email } = fields;
+      call.email = email;
+      const { delayMs, fault } = faults.next(email);
+      if (delayMs) await sleep(delayMs);
+      call.fault = fault?.kind;
+      if (fault?.kind === 'scripted') return sendFault(fault.step.status, fault.step);
+      if (fault?.kind === 'errorRate') return sendError(500);
+      const answer = users.lookup(email);
+      const records = answer.status === 200 ? [answer.user] : [];
+      if (fault && misbehave(fault.kind, answer.status === 200 ? { status: 200, records } : undefined)) return;
+      call.fault = undefined;
+      // The body the real service sends for an unknown address (API.md).
+      if (answer.status === 404)
+        return send(404, JSON.stringify({ code: '404 NOT_FOUND', description: answer.description }));
+      return send(200, JSON.stringify(answer.user));
+    };
+
     const outage = outages[0];
     if (outage && requests > outage.afterRequests) {
       while (outages[0] && requests > outages[0].afterRequests) outages.shift();
@@ -458,6 +523,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       }
       if (!String(request.headers['content-type']).startsWith('application/json')) return sendError(415);
       if (body === undefined) return sendError(400, 'The request body is too large.');
+      if (route.action === 'userLookup') return await lookUpUser(body);
       const fields = readExactProperties(body, route.fields);
       if (typeof fields === 'string') return sendError(400, fields);
       const serial = fields['deviceSerialNumber']!;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { InputFormat } from '../input/input-format.js';
 import { openInput } from '../input/open-input.js';
 import type { Ds100Pair } from '../types.js';
+import { Users, type UserDirectory } from './users.js';
 
 /**
  * The simulated tenant: its registered DS100s and what the DS100 calls answer for a pair, as the
@@ -91,11 +92,22 @@ export class Registry {
     return this.#bySerial.values();
   }
 
-  /** Registers every valid pair of a CSV in the same format the tool reads (`format`: its separator and encoding). */
-  static async fromCsv(file: string, format?: InputFormat): Promise<Registry> {
+  /**
+   * Registers every valid pair of a CSV in the same format the tool reads (`format`: its separator and
+   * encoding). A row that names its user by email is registered to the user ID the simulator's users
+   * give the address (`users`, the same directory the simulator is started with), and left out when
+   * no user has it.
+   */
+  static async fromCsv(file: string, format?: InputFormat, users?: UserDirectory): Promise<Registry> {
     const registry = new Registry();
+    const directory = new Users(users);
     const { items } = await openInput(file, { requireRows: false, format });
-    for await (const item of items) if (item.kind === 'row') registry.register(item.row);
+    for await (const item of items) {
+      if (item.kind !== 'row') continue;
+      const { row } = item;
+      const userId = row.email === undefined ? row.userId : directory.userIdOf(row.email);
+      if (userId !== undefined) registry.register({ deviceSerialNumber: row.deviceSerialNumber, userId });
+    }
     return registry;
   }
 }

@@ -284,9 +284,9 @@ describe('run() against the simulator', () => {
     const dir = tempDir();
     const out = join(dir, 'results.csv');
     const options = { out, baseUrl: simulator.baseUrl, tokenProvider: staticTokenProvider(simulator.token) };
-    await expect(
-      run({ ...options, input: writeFile(dir, 'a.csv', 'serial,email\n1,x@example.com\n') }),
-    ).rejects.toThrow(/a\.csv: line 1: the header has no user ID column/);
+    await expect(run({ ...options, input: writeFile(dir, 'a.csv', 'serial,name\n1,x\n') })).rejects.toThrow(
+      /a\.csv: line 1: the header has no user ID or email column/,
+    );
     await expect(run({ ...options, input: writeFile(dir, 'b.csv', '') })).rejects.toThrow(/b\.csv: the file is empty/);
     await expect(run({ ...options, input: join(dir, 'missing.csv') })).rejects.toThrow(Ds100Error);
     expect(rowCalls(simulator)).toHaveLength(0); // the read-only preflight lookup aside

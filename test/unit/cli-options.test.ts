@@ -36,6 +36,7 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   resume: false,
   'base-url': undefined,
   'simulate-tenant': undefined,
+  'simulate-users': undefined,
   'log-file': undefined,
   'key-file': undefined,
   'oauth-client': undefined,
@@ -110,6 +111,7 @@ describe('checkEnableFlags', () => {
   it.each<[Partial<EnableFlags>, RegExp]>([
     [{ simulate: true, 'base-url': 'https://x.example/' }, /--simulate and --base-url conflict/],
     [{ 'simulate-tenant': 't.csv' }, /--simulate-tenant only makes sense with --simulate/],
+    [{ 'simulate-users': 'u.csv' }, /--simulate-users only makes sense with --simulate/],
     [{ simulate: true, 'oauth-client': 'c.json' }, /--oauth-client cannot be used with --simulate/],
     [{ concurrency: 0 }, /^Expected `concurrency` \(--concurrency\) to be a whole number from 1 to 256, got 0$/],
     [{ concurrency: 2.5 }, /--concurrency\) to be a whole number/],

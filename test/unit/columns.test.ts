@@ -25,9 +25,36 @@ describe('mapColumns', () => {
     expect([columns.serialIndex, columns.userIdIndex]).toEqual([0, 1]);
   });
 
-  it('names the file, the line and the aliases it looked for when a column is missing', () => {
-    expect(() => mapColumns(['serial', 'email'], 'in.csv')).toThrow(
-      /^in\.csv: line 1: the header has no user ID column \(looked for userId, user_id, userid, userUuid, in any case\); found: "serial", "email"$/,
+  it('names the file, the line and both lists of aliases when there is neither a user ID nor an email column', () => {
+    expect(() => mapColumns(['serial', 'name'], 'in.csv')).toThrow(
+      /^in\.csv: line 1: the header has no user ID or email column \(looked for userId, user_id, userid, userUuid, or email, e-mail, mail, emailAddress, userEmail, userPrincipalName, upn, in any case\); found: "serial", "name"$/,
+    );
+  });
+
+  it.each(['email', 'E-Mail', 'mail', 'emailAddress', 'Email Address', 'userEmail', 'userPrincipalName', 'UPN'])(
+    'takes %j as the email column of a file without user IDs, and carries it too',
+    (name) => {
+      expect(mapColumns(['serial', name, 'site'], 'in.csv')).toEqual({
+        serialIndex: 0,
+        userIdIndex: -1,
+        emailIndex: 1,
+        width: 3,
+        carriedIndexes: [1, 2],
+        carriedNames: [name, 'site'],
+      });
+    },
+  );
+
+  it('uses the user ID column when there is an email column too, and only carries the address', () => {
+    const columns = mapColumns(['mail', 'serial', 'userId'], 'in.csv');
+    expect(columns).toMatchObject({ serialIndex: 1, userIdIndex: 2, carriedNames: ['mail'] });
+    expect(columns.emailIndex).toBeUndefined();
+  });
+
+  it('carries two email columns next to a user ID column, and refuses them without one', () => {
+    expect(mapColumns(['serial', 'userId', 'email', 'upn'], 'in.csv').carriedNames).toEqual(['email', 'upn']);
+    expect(() => mapColumns(['serial', 'email', 'upn'], 'in.csv')).toThrow(
+      /^in\.csv: line 1: the header has more than one email column: "email" \(column 2\) and "upn" \(column 3\); keep one$/,
     );
   });
 

@@ -146,8 +146,10 @@ describe('file checks: the file itself is unusable (exit 2)', () => {
 
   it('missing required column: says which aliases were looked for', async () => {
     const { message } = await fileError(fixture('missing-column.csv'));
-    expect(message).toMatch(/no user ID column \(looked for userId, user_id, userid, userUuid/);
-    expect(message).toContain('"email"');
+    expect(message).toMatch(
+      /no user ID or email column \(looked for userId, user_id, userid, userUuid, or email, e-mail, mail, emailAddress, userEmail, userPrincipalName, upn, in any case\)/,
+    );
+    expect(message).toContain('"name"');
   });
 
   it('a semicolon-separated export without a serial column: says so', async () => {
