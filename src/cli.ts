@@ -5,10 +5,12 @@ import { loadCredentials } from './auth/credentials.js';
 import { readKeyFile } from './auth/key-file.js';
 import { ENV_HELP, examplesHelp, exitCodeHelp, helpWidth, JOB_EXAMPLES } from './cli/help.js';
 import {
+  checkDisableFlags,
   checkEnableFlags,
   checkPlanFlags,
   checkReconcileFlags,
   checkValidateFlags,
+  DISABLE_FLAGS,
   ENABLE_FLAGS,
   PLAN_FLAGS,
   RECONCILE_FLAGS,
@@ -16,6 +18,7 @@ import {
   TOKEN_FLAGS,
   toCredentialSource,
   VALIDATE_FLAGS,
+  type DisableFlags,
   type EnableFlags,
   type PlanFlags,
   type ReconcileFlags,
@@ -214,6 +217,7 @@ const FLAGS_OF = new Map<string, readonly string[]>([
   ['validate', Object.keys(VALIDATE_FLAGS)],
   ['plan', Object.keys(PLAN_FLAGS)],
   ['reconcile', Object.keys(RECONCILE_FLAGS)],
+  ['disable', Object.keys(DISABLE_FLAGS)],
   ['simulate', Object.keys(SIMULATE_FLAGS)],
   ['token', Object.keys(TOKEN_FLAGS)],
 ]);
@@ -278,6 +282,17 @@ async function main(): Promise<number> {
       },
     )
     .command(
+      'disable <input>',
+      "Disable the DS100 OTP credential of every pair in a CSV, e.g. a run's undo file (takes an enable back)",
+      (command) =>
+        withInput(command, 'CSV with deviceSerialNumber and userId columns, e.g. results.undo.csv')
+          .options(DISABLE_FLAGS)
+          .epilog(`${examplesHelp(JOB_EXAMPLES.disable)}\n\n${ENV_HELP}\n\n${exitCodeHelp('disable')}`),
+      async (argv) => {
+        exitCode = await sessionCommand('disable', checkDisableFlags(argv as DisableFlags, process.env));
+      },
+    )
+    .command(
       'simulate',
       'Start the simulated tenant (for demos, tests and benchmarks) and print its URL and token',
       (command) => command.options(SIMULATE_FLAGS),
@@ -299,7 +314,7 @@ async function main(): Promise<number> {
         exitCode = await tokenCommand(argv);
       },
     )
-    .demandCommand(1, 'Name a command: enable, validate, plan, reconcile, token or simulate')
+    .demandCommand(1, 'Name a command: enable, validate, plan, reconcile, disable, token or simulate')
     .strict()
     .recommendCommands()
     .epilog(exitCodeHelp('enable'))

@@ -1,8 +1,9 @@
 import { loadCredentials, type CredentialSource } from './auth/credentials.js';
 import { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
 import { describeProxy, type ProxySettings } from './client/http.js';
+import { disable } from './commands/disable.js';
 import { enable } from './commands/enable.js';
-import { plan } from './commands/plan.js';
+import { plan, type PlanAction } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
 import { usageError } from './errors.js';
 import { holdStdin, STDIN, type StdinHold } from './input/stdin.js';
@@ -10,6 +11,7 @@ import { silentLogger, type Logger } from './log.js';
 import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
 import { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
 import type { RunSummary } from './output/summary.js';
+import { undoFileOf } from './output/undo-writer.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import { writeMetricsFile } from './output/metrics-file.js';
 import { writeReportFiles } from './output/report-files.js';
@@ -31,7 +33,7 @@ export interface SessionOptions extends Omit<
   RunOptions,
   'baseUrl' | 'tokenProvider' | 'state' | 'signal' | 'simulated' | 'out'
 > {
-  readonly command: 'enable' | 'plan' | 'reconcile';
+  readonly command: 'enable' | 'plan' | 'reconcile' | 'disable';
   /** Results CSV, or `-` for stdout. Required for enable; plan and reconcile may leave it out. */
   readonly out?: string | undefined;
   /** Where tokens come from; may be left out only with `simulate` (the simulator's own token then). */
@@ -48,8 +50,15 @@ export interface SessionOptions extends Omit<
   readonly resume?: boolean | undefined;
   /** reconcile: look pairs the ledger calls enabled up again. */
   readonly recheck?: boolean | undefined;
-  /** reconcile: enable at most this many credentials. */
+  /** reconcile: enable at most this many credentials; disable: send at most this many disables. */
   readonly maxChanges?: number | undefined;
+  /**
+   * enable, reconcile, disable: the undo file (see undo-writer.ts). Default: `<out>.undo.csv`; for
+   * reconcile without a results file `<state>.undo.csv`; none for enable and disable with `out` `-`.
+   */
+  readonly undoFile?: string | undefined;
+  /** plan: preview `enable` (default) or `disable`. */
+  readonly action?: PlanAction | undefined;
   /** Write the machine-readable summary here at the end (atomically). */
   readonly summaryJson?: string | undefined;
   /**
@@ -107,6 +116,7 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
       '--report': options.report,
       '--state': options.state,
       'the lock file of --state': options.state === undefined ? undefined : lockFileOf(options.state),
+      'the undo file (--undo-file)': undoFileOf(options),
       ...moreOutputs,
     },
   };
@@ -285,9 +295,11 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     const summary =
       options.command === 'enable'
         ? await enable({ ...run, out: options.out ?? '' })
-        : options.command === 'plan'
-          ? await plan(run)
-          : await reconcile({ ...run, state: state! });
+        : options.command === 'disable'
+          ? await disable({ ...run, out: options.out ?? '' })
+          : options.command === 'plan'
+            ? await plan(run)
+            : await reconcile({ ...run, state: state! });
     const exitCode =
       signalled === 'SIGTERM' && summary.stopped?.code === 'INTERRUPTED' ? EXIT_CODES.sigterm : exitCodeFor(summary);
     return { summary, ...writeEndOfRunFiles(options, summary, exitCode, attention, timeline, logger) };

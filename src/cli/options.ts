@@ -150,6 +150,15 @@ const STATE_FLAG = {
   describe: "State ledger (created if missing): each pair's latest outcome; <file>.lock keeps a second run out",
 } as const;
 
+const UNDO_FILE_FLAG = {
+  'undo-file': {
+    type: 'string',
+    describe:
+      'Undo file: one line per credential this run changed, in the input format (appended to if it exists ' +
+      'with the same header). Default: <out>.undo.csv',
+  },
+} as const satisfies Record<string, Options>;
+
 export const ENABLE_FLAGS = {
   out: { ...outFlag('Results CSV to write (overwritten); - for stdout'), demandOption: true },
   ...BOM_FLAG,
@@ -165,12 +174,36 @@ export const ENABLE_FLAGS = {
     default: false,
     describe: 'With --state: continue an interrupted run; rows the ledger records as enabled are not sent again',
   },
+  ...UNDO_FILE_FLAG,
+} as const satisfies Record<string, Options>;
+
+export const DISABLE_FLAGS = {
+  out: { ...outFlag('Results CSV to write (overwritten); - for stdout'), demandOption: true },
+  ...BOM_FLAG,
+  ...TENANT_FLAGS,
+  state: STATE_FLAG,
+  resume: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --state: continue an interrupted run; rows the ledger records as disabled are not sent again',
+  },
+  'max-changes': {
+    type: 'number',
+    describe:
+      'Send at most N disable requests in this run; the rest are not-attempted (exit 5). A guard against a wrong file',
+  },
+  ...UNDO_FILE_FLAG,
 } as const satisfies Record<string, Options>;
 
 export const PLAN_FLAGS = {
   out: outFlag('Plan CSV to write (overwritten), one line per row; - for stdout'),
   ...BOM_FLAG,
   ...TENANT_FLAGS,
+  action: {
+    choices: ['enable', 'disable'] as const,
+    default: 'enable' as 'enable' | 'disable',
+    describe: 'Which run to preview: enable, or disable (would-disable / already-disabled)',
+  },
 } as const satisfies Record<string, Options>;
 
 export const RECONCILE_FLAGS = {
@@ -188,6 +221,7 @@ export const RECONCILE_FLAGS = {
     describe:
       'Enable at most N credentials in this run; the rest are not-attempted (exit 5). A guard against a wrong file',
   },
+  ...UNDO_FILE_FLAG,
 } as const satisfies Record<string, Options>;
 
 export const SIMULATE_FLAGS = {
@@ -274,6 +308,7 @@ export const TOKEN_FLAGS = {
 export type ValidateFlags = FlagsOf<typeof VALIDATE_FLAGS>;
 export type EnableFlags = FlagsOf<typeof ENABLE_FLAGS>;
 export type PlanFlags = FlagsOf<typeof PLAN_FLAGS>;
+export type DisableFlags = FlagsOf<typeof DISABLE_FLAGS>;
 export type ReconcileFlags = FlagsOf<typeof RECONCILE_FLAGS>;
 export type SimulateFlags = InferredOptionTypes<typeof SIMULATE_FLAGS>;
 export type TokenFlags = InferredOptionTypes<typeof TOKEN_FLAGS>;
@@ -452,30 +487,66 @@ function checkTenantFlags(flags: TenantFlags, env: Env): TenantSettings {
   };
 }
 
+/** --undo-file, checked: a file, never stdout (the results may be there). Pure. */
+function checkUndoFileFlag(undoFile: string | undefined): string | undefined {
+  if (undoFile === '-' || undoFile === '') {
+    throw usageError(`Expected --undo-file to be a file name, got "${undoFile}"`);
+  }
+  return undoFile;
+}
+
 /** The checked `enable` flags. Pure. */
 export function checkEnableFlags(
   flags: EnableFlags,
   env: Env,
-): TenantSettings & { readonly out: string; readonly resume: boolean } {
+): TenantSettings & { readonly out: string; readonly resume: boolean; readonly undoFile: string | undefined } {
   if (flags.resume && flags.state === undefined) {
     throw usageError('--resume needs --state FILE: the ledger of the run to continue');
   }
-  return { ...checkTenantFlags(flags, env), out: flags.out, resume: flags.resume };
+  const undoFile = checkUndoFileFlag(flags['undo-file']);
+  return { ...checkTenantFlags(flags, env), out: flags.out, resume: flags.resume, undoFile };
+}
+
+/** The checked `disable` flags: enable's, plus --max-changes. Pure. */
+export function checkDisableFlags(
+  flags: DisableFlags,
+  env: Env,
+): TenantSettings & {
+  readonly out: string;
+  readonly resume: boolean;
+  readonly maxChanges: number | undefined;
+  readonly undoFile: string | undefined;
+} {
+  if (flags.resume && flags.state === undefined) {
+    throw usageError('--resume needs --state FILE: the ledger of the run to continue');
+  }
+  const maxChanges = flags['max-changes'];
+  if (maxChanges !== undefined) {
+    expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+  }
+  const undoFile = checkUndoFileFlag(flags['undo-file']);
+  return { ...checkTenantFlags(flags, env), out: flags.out, resume: flags.resume, maxChanges, undoFile };
 }
 
 /** The checked `plan` flags: the same tenant, auth and pacing checks as enable; `--out` may be left out. Pure. */
-export function checkPlanFlags(flags: PlanFlags, env: Env): TenantSettings {
-  return checkTenantFlags(flags, env);
+export function checkPlanFlags(flags: PlanFlags, env: Env): TenantSettings & { readonly action: 'enable' | 'disable' } {
+  return { ...checkTenantFlags(flags, env), action: flags.action };
 }
 
 /** The checked `reconcile` flags: plan's, plus the state ledger and the limits. Pure. */
 export function checkReconcileFlags(
   flags: ReconcileFlags,
   env: Env,
-): TenantSettings & { readonly state: string; readonly recheck: boolean; readonly maxChanges: number | undefined } {
+): TenantSettings & {
+  readonly state: string;
+  readonly recheck: boolean;
+  readonly maxChanges: number | undefined;
+  readonly undoFile: string | undefined;
+} {
   const maxChanges = flags['max-changes'];
   if (maxChanges !== undefined) {
     expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   }
-  return { ...checkTenantFlags(flags, env), state: flags.state, recheck: flags.recheck, maxChanges };
+  const undoFile = checkUndoFileFlag(flags['undo-file']);
+  return { ...checkTenantFlags(flags, env), state: flags.state, recheck: flags.recheck, maxChanges, undoFile };
 }

@@ -2,8 +2,10 @@ import type { AttemptSuccess } from '../client/response.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
+import { undoFileOf } from '../output/undo-writer.js';
 import { usageError } from '../errors.js';
-import { isSameUser, resultOf, type InputRow, type RowResult } from '../types.js';
+import type { InputRow, RowResult } from '../types.js';
+import { changeResult, ENABLE_CHANGE, isStatusFor } from './change-result.js';
 
 /** Options of `enable()`: a run's options, with the results file required. */
 export interface EnableOptions extends RunOptions {
@@ -11,37 +13,28 @@ export interface EnableOptions extends RunOptions {
   readonly out: string;
   /** With `state`: rows the ledger records as enabled are not sent again (`enable --resume`). */
   readonly resume?: boolean | undefined;
+  /**
+   * The undo file: one line per credential this run enabled, in the input format (an input for
+   * `disable`); appended to when it exists with the same header. Default: `<out>.undo.csv` (`.csv`
+   * or `.xlsx` dropped from `out`); none when `out` is `-`.
+   */
+  readonly undoFile?: string | undefined;
 }
 
 /** Whether a lookup shows the row's credential enabled for the row's user: an enable took effect. Pure. */
-export const isEnabledFor = (row: InputRow, found: AttemptSuccess): boolean =>
-  isSameUser(found.userId ?? '', row.userId) && found.token.tokenStatus === 'Enabled';
+export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(ENABLE_CHANGE);
 
 /**
- * The result of an enable request's outcome. Pure. An enable whose answer was lost but which a
- * lookup found done is `enabled`, and says so; one nobody could settle is `unknown`.
+ * The result of an enable request's outcome. Pure. `enabled` when this run enabled the credential
+ * (see isChangedByRun; `runStartedAt` in epoch ms), `already-enabled` when it was so before. An
+ * enable whose answer was lost but which a lookup settled says so; one nobody could settle is `unknown`.
  */
-export function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
-  if (outcome.ok) {
-    const { httpStatus, token, lostAnswer } = outcome;
-    const errorMessage =
-      lostAnswer === undefined
-        ? undefined
-        : `the answer was lost (${lostAnswer}); a lookup confirmed the credential is enabled`;
-    return resultOf(row, { attempts, httpStatus, outcome: 'enabled', token, errorMessage });
-  }
-  return resultOf(row, {
-    attempts,
-    httpStatus: outcome.httpStatus,
-    outcome: outcome.code === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed',
-    errorCode: outcome.code,
-    errorMessage: outcome.message,
-  });
-}
+export const enableResult = (row: InputRow, sent: SentRow, runStartedAt: number): RowResult =>
+  changeResult(row, sent, runStartedAt, ENABLE_CHANGE);
 
 /**
  * Enables every valid pair of the input file (`PATCH v1/ds100/enable/otp`) and writes one result
- * per data row. Prints nothing; returns the summary.
+ * per data row, and the credentials it enabled to the undo file. Prints nothing; returns the summary.
  */
 export async function enable(options: EnableOptions): Promise<RunSummary> {
   const { state } = options;
@@ -49,14 +42,16 @@ export async function enable(options: EnableOptions): Promise<RunSummary> {
     throw usageError('Expected `state` (--state) with `resume`: the ledger of the run to continue');
   if (typeof options.out !== 'string' || options.out === '')
     throw usageError('Expected `out` (--out) to be a file name, or - for stdout');
+  const runStartedAt = Date.now();
   return runRows(options, {
     command: 'enable',
+    undo: { file: undoFileOf({ ...options, command: 'enable', state: undefined }), outcome: 'enabled' },
     settle:
       options.resume && state
         ? (row) => state.enabledResult(row, 'enabled', 'enabled by an earlier run; not sent again')
         : undefined,
     send: (client, row) => client.enableOtp(row),
     isChangeVisible: isEnabledFor,
-    toResult: enableResult,
+    toResult: (row, sent) => enableResult(row, sent, runStartedAt),
   });
 }

@@ -7,6 +7,7 @@ import { openInput } from '../input/open-input.js';
 import { prescanNotice } from '../input/prescan-notice.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
+import { checkUndoFile, openUndoWriter, undoHeader } from '../output/undo-writer.js';
 import {
   describeEstimate,
   describeOutputFailure,
@@ -16,7 +17,7 @@ import {
 } from '../output/summary.js';
 import { describePaceChange, perSecond } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
-import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
+import { resultOf, type InputRow, type Outcome, type RowResult, type StopReason } from '../types.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { confirmationOf, type ChangeVisible } from './lost-answer.js';
 import { preflight } from './preflight.js';
@@ -36,7 +37,12 @@ export type FollowUp = (
 
 /** What a command does with each valid row: one request, and the result made of its outcome. */
 export interface RowAction {
-  readonly command: 'enable' | 'plan' | 'reconcile';
+  readonly command: 'enable' | 'plan' | 'reconcile' | 'disable';
+  /**
+   * Set by a command that changes the tenant: its undo file (undefined: none is written, and the
+   * summary says so), and the outcome of the rows it lists, each sent by this run (see undo-writer.ts).
+   */
+  readonly undo?: { readonly file: string | undefined; readonly outcome: Outcome } | undefined;
   /** Decides a row without any request (e.g. the ledger says it is done); undefined sends it. */
   settle?(row: InputRow): RowResult | undefined;
   send(client: Ds100Client, row: InputRow): Promise<AttemptOutcome>;
@@ -68,7 +74,7 @@ export function notAttempted(row: InputRow, reason: StopReason | undefined, sent
 }
 
 /** The files a run writes as it goes; one that refuses a write stops the run (OUTPUT_FAILED). */
-type RunOutput = 'results' | 'state' | 'log';
+type RunOutput = 'results' | 'state' | 'log' | 'undo';
 
 const errnoOf = (error: Ds100Error | undefined): string | undefined =>
   (error?.cause as NodeJS.ErrnoException | undefined)?.code;
@@ -117,6 +123,9 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     if (output === 'results') {
       for (const row of writer?.unwritten ?? []) logNotInResults(row);
     }
+    if (output === 'undo') {
+      for (const row of undoWriter?.unwritten ?? []) logNotInUndo(row);
+    }
     stop({ code: 'OUTPUT_FAILED', message: `${error.message}; the run stopped before this row was sent` });
   };
   // The log is then the only record of a sent row the results lack (a state file may have it too).
@@ -126,6 +135,13 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     const tokenSerialNumber = row.token?.tokenSerialNumber;
     logger.warn({ line, deviceSerialNumber, userId, outcome, errorCode, tokenSerialNumber }, 'row not in the results');
   };
+
+  // The results still list it; the log says which results line the undo file lacks.
+  const logNotInUndo = (row: RowResult): void => {
+    const { line, deviceSerialNumber, userId, outcome } = row;
+    logger.warn({ line, deviceSerialNumber, userId, outcome }, 'row not in the undo file');
+  };
+  const isUndoLine = (result: RowResult): boolean => result.outcome === action.undo?.outcome && result.attempts > 0;
 
   const client = new Ds100Client({
     baseUrl: settings.baseUrl,
@@ -155,7 +171,12 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   // Told from inside whatever log call failed: acted on once that call has returned.
   const stopListeningToLog = onLogFileFailure(logger, ({ error }) => queueMicrotask(() => outputFailed('log', error)));
   let writer: ResultsWriter | undefined;
+  let undoWriter: ResultsWriter | undefined;
   try {
+    // Before any request: an undo file that cannot be appended to stops the run before it starts.
+    const undoFile = action.undo?.file;
+    const undoAppend =
+      undoFile === undefined ? undefined : await checkUndoFile(undoFile, undoHeader(input.columns.carriedNames));
     // The first token before anything is written or sent: unusable credentials (an OAuth client the
     // server refuses, an unreachable token endpoint) stop the run at once.
     await settings.tokenProvider.getToken().catch((error: unknown) => {
@@ -172,7 +193,16 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
         bom: settings.bom,
       });
     }
+    if (undoFile !== undefined) {
+      undoWriter = await openUndoWriter(undoFile, input.columns.carriedNames, {
+        append: undoAppend,
+        onError: (error) => outputFailed('undo', error),
+        bom: settings.bom,
+      });
+    }
   } catch (error) {
+    // A results file already open is closed; its header is all it holds.
+    await writer?.close().catch(() => undefined);
     signal?.removeEventListener('abort', onOuterAbort);
     stopListeningToLog();
     await closeConnections();
@@ -212,6 +242,16 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
         state.record(result);
       } catch (error) {
         outputFailed('state', error);
+      }
+    }
+    if (undoWriter && isUndoLine(result)) {
+      if (failedOutputs.has('undo')) logNotInUndo(result);
+      else {
+        try {
+          await undoWriter.write(result);
+        } catch (error) {
+          outputFailed('undo', error);
+        }
       }
     }
     if (writer && !failedOutputs.has('results')) {
@@ -288,6 +328,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     stopListeningToLog();
     await closeConnections();
     await writer?.close().catch((error: unknown) => outputFailed('results', error));
+    await undoWriter?.close().catch((error: unknown) => outputFailed('undo', error));
     // On the disk before the summary is made: a failed sync is this run's to report.
     if (state && !failedOutputs.has('state')) {
       try {
@@ -334,11 +375,16 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
                       rowsWritten: writer?.rowsWritten,
                     },
               state: state && { file: state.file, failed: failedOutputs.has('state') },
+              undo:
+                action.undo?.file === undefined
+                  ? undefined
+                  : { file: action.undo.file, failed: failedOutputs.has('undo'), outcome: action.undo.outcome },
               earlierStop: stopReason?.code === 'OUTPUT_FAILED' ? undefined : stopReason,
             }),
           }
         : stopReason,
     removedFromInput: removed?.length,
+    undo: action.undo && { file: action.undo.file, linesAdded: undoWriter?.rowsWritten ?? 0 },
   });
   logger.info(
     {

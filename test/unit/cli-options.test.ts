@@ -30,6 +30,7 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   strict: false,
   'dry-run': false,
   resume: false,
+  'undo-file': undefined,
   'base-url': undefined,
   'simulate-tenant': undefined,
   'log-file': undefined,
@@ -140,7 +141,7 @@ describe('--bom', () => {
     expect(checkEnableFlags(flags(), env).bom).toBe(true);
     expect(checkEnableFlags(flags({ bom: false }), env).bom).toBe(false);
     const { resume: _resume, 'dry-run': _dryRun, state: _state, ...tenantOnly } = flags({ bom: false });
-    expect(checkPlanFlags(tenantOnly, env).bom).toBe(false);
+    expect(checkPlanFlags({ ...tenantOnly, action: 'enable' }, env).bom).toBe(false);
     expect(checkReconcileFlags({ ...tenantOnly, state: 's', recheck: false, 'max-changes': undefined }, env).bom).toBe(
       false,
     );
@@ -150,7 +151,7 @@ describe('--bom', () => {
 
 describe('checkPlanFlags and checkReconcileFlags', () => {
   const { resume: _resume, 'dry-run': _dryRun, state: _state, ...enableOnly } = flags();
-  const planFlags = { ...enableOnly, out: undefined };
+  const planFlags = { ...enableOnly, out: undefined, action: 'enable' as const };
 
   it('plan: needs a tenant and a token like enable, but --out is optional', () => {
     expect(() => checkPlanFlags(planFlags, {})).toThrow(/No tenant given/);

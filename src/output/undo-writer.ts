@@ -1,0 +1,134 @@
+import { open } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { describeFsError, Ds100Error } from '../errors.js';
+import type { RowResult } from '../types.js';
+import { CsvResultsWriter, type CsvLayout, type ResultsWriterOptions } from './results-writer.js';
+
+/**
+ * The undo file: one line per credential a run changed, in the input format (`deviceSerialNumber,
+ * userId` and the input's other columns, as they were named), so that it is itself an input. The
+ * undo file of `enable` or `reconcile` is the input of a `disable` that takes the run back, and the
+ * undo file of a `disable` the input of an `enable`. Written through the results' CSV writer, as
+ * rows finish; a file that exists with the same header is appended to, so that a re-run or a
+ * `--resume` never loses the lines of an earlier run.
+ */
+
+/** The commands that change the tenant, and so write an undo file. */
+export type ChangingCommand = 'enable' | 'reconcile' | 'disable';
+
+/** The undo file's header: the input format, with the input's carried columns as named there. */
+export const undoHeader = (carriedNames: readonly string[]): string[] => [
+  'deviceSerialNumber',
+  'userId',
+  ...carriedNames,
+];
+
+/** A row as the undo file holds it: the pair, then the carried values, as the input had them. */
+export const undoRecord = (result: RowResult): string[] => [
+  result.deviceSerialNumber,
+  result.userId,
+  ...result.carried,
+];
+
+/** The command that takes a run's changes back: `disable` for enable and reconcile, `enable` for disable. */
+export const undoCommandOf = (command: ChangingCommand): 'enable' | 'disable' =>
+  command === 'disable' ? 'enable' : 'disable';
+
+/**
+ * Where a run writes its undo file when `--undo-file` is not given: next to the results,
+ * `<results>.undo.csv` (`results.csv` and `results.xlsx` give `results.undo.csv`); with the results
+ * on stdout or none, reconcile's goes next to its state file (`<state>.undo.csv`) and enable's and
+ * disable's is not written (undefined). Pure.
+ */
+export function undoFileOf(options: {
+  readonly command: string;
+  readonly out?: string | undefined;
+  readonly state?: string | undefined;
+  readonly undoFile?: string | undefined;
+}): string | undefined {
+  const { command, out, state } = options;
+  if (command !== 'enable' && command !== 'reconcile' && command !== 'disable') return undefined;
+  if (options.undoFile !== undefined) return options.undoFile;
+  if (out !== undefined && out !== '' && out !== '-') return `${out.replace(/\.(csv|xlsx)$/i, '')}.undo.csv`;
+  return command === 'reconcile' && state !== undefined ? `${state}.undo.csv` : undefined;
+}
+
+// A header longer than this is no undo file's.
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * How to open an undo file for `header`: undefined to create it (it does not exist, or is empty),
+ * else appended to, with a line break first when its last line lacks one. Throws a Ds100Error
+ * OUTPUT_FILE naming the file when it exists with another header (or cannot be read): a run that
+ * cannot keep its undo lines changes nothing. Reads only the file's head and last byte.
+ */
+export async function checkUndoFile(path: string, header: readonly string[]): Promise<CsvLayout['append']> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Ds100Error(
+      'OUTPUT_FILE',
+      `cannot read the undo file ${path}: ${describeFsError(error as NodeJS.ErrnoException)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return undefined;
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    await handle.read(head, 0, head.length, 0);
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    const found = firstRecord(head.toString('utf8'));
+    if (found === undefined || found.join('\u0000') !== header.join('\u0000')) {
+      const shown = found === undefined ? 'no CSV header' : `the header "${found.join(',')}"`;
+      throw new Ds100Error(
+        'OUTPUT_FILE',
+        `${path}: line 1: the undo file exists with ${shown}, not this run's "${header.join(',')}"; ` +
+          'it is only appended to with the same columns: name another file with --undo-file, or move this one away',
+      );
+    }
+    return { needsLineBreak: last[0] !== 0x0a };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The first record of a CSV text (a BOM is dropped), or undefined when it is none. */
+function firstRecord(text: string): string[] | undefined {
+  try {
+    const [record] = parse(text, { bom: true, to_line: 1, relax_column_count: true }) as string[][];
+    return record;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options of `openUndoWriter`. */
+export interface UndoWriterOptions extends Pick<ResultsWriterOptions, 'onError' | 'bom'> {
+  /** From `checkUndoFile`: append to the existing file rather than create it. */
+  readonly append: CsvLayout['append'];
+}
+
+/**
+ * Opens the undo file and, unless appending, writes its header (with a BOM as for the results, only
+ * when it is created). Throws a Ds100Error OUTPUT_FILE naming the file when it cannot be written. A
+ * failed write later is reported through `onError` and thrown by `write` and `close`, as for the results.
+ */
+export async function openUndoWriter(
+  path: string,
+  carriedNames: readonly string[],
+  options: UndoWriterOptions,
+): Promise<CsvResultsWriter> {
+  const layout: CsvLayout = {
+    header: undoHeader(carriedNames),
+    record: undoRecord,
+    what: 'the undo file',
+    append: options.append,
+  };
+  return CsvResultsWriter.openLayout(path, layout, { onError: options.onError, bom: options.bom });
+}
