@@ -153,6 +153,7 @@ const STATE_FLAG = {
 const UNDO_FILE_FLAG = {
   'undo-file': {
     type: 'string',
+    nargs: 1,
     describe:
       'Undo file: one line per credential this run changed, in the input format (appended to if it exists ' +
       'with the same header). Default: <out>.undo.csv',

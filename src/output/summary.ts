@@ -5,7 +5,7 @@ import { undoCommandOf } from './undo-writer.js';
 export interface UndoFacts {
   /** The undo file; undefined when none was written (results on stdout and no --undo-file). */
   readonly file: string | undefined;
-  /** Lines this run added to it: credentials it changed. */
+  /** Lines this run added to it: credentials it changed that the file did not list already. */
   readonly linesAdded: number;
 }
 
@@ -304,7 +304,7 @@ export function describeUndo(summary: Pick<RunSummary, 'command' | 'undo'>): str
     return 'undo: not written (the results went to stdout); add --undo-file FILE to keep the list of what a run changed';
   }
   const lines = `${count(undo.linesAdded)} line${undo.linesAdded === 1 ? '' : 's'} added by this run`;
-  if (undo.linesAdded === 0) return `undo: ${undo.file} (${lines}: nothing changed)`;
+  if (undo.linesAdded === 0) return `undo: ${undo.file} (${lines})`;
   const back = ['ds100-bulk', undoCommandOf(command), undo.file, '--out', `undo-${basenameOf(undo.file)}`];
   return `undo: ${undo.file} (${lines}); to take the changes back: ${back.map(quoted).join(' ')} (with your usual flags)`;
 }

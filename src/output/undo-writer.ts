@@ -1,8 +1,10 @@
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { describeFsError, Ds100Error } from '../errors.js';
 import type { RowResult } from '../types.js';
-import { CsvResultsWriter, type CsvLayout, type ResultsWriterOptions } from './results-writer.js';
+import { CsvResultsWriter, type CsvLayout, type ResultsWriter, type ResultsWriterOptions } from './results-writer.js';
 
 /**
  * The undo file: one line per credential a run changed, in the input format (`deviceSerialNumber,
@@ -10,8 +12,20 @@ import { CsvResultsWriter, type CsvLayout, type ResultsWriterOptions } from './r
  * undo file of `enable` or `reconcile` is the input of a `disable` that takes the run back, and the
  * undo file of a `disable` the input of an `enable`. Written through the results' CSV writer, as
  * rows finish; a file that exists with the same header is appended to, so that a re-run or a
- * `--resume` never loses the lines of an earlier run.
+ * `--resume` never loses the lines of an earlier run. A pair the file lists already is not added
+ * again: a run shortly after another counts the other's changes as its own (see isChangedByRun), and
+ * a pair twice in an input is a DUPLICATE_ROW.
  */
+
+/** An existing undo file to append to: whether it needs a line break first, and the pairs it lists. */
+export interface UndoAppend {
+  readonly needsLineBreak: boolean;
+  /** `undoKey`s of the pairs the file lists. */
+  readonly listed: ReadonlySet<string>;
+}
+
+/** A pair as the undo file lists it once: user IDs compared in any case, as the input checks do. */
+const undoKey = (serial: string, userId: string): string => `${serial}|${userId.toLowerCase()}`;
 
 /** The commands that change the tenant, and so write an undo file. */
 export type ChangingCommand = 'enable' | 'reconcile' | 'disable';
@@ -58,11 +72,11 @@ const HEAD_BYTES = 64 * 1024;
 
 /**
  * How to open an undo file for `header`: undefined to create it (it does not exist, or is empty),
- * else appended to, with a line break first when its last line lacks one. Throws a Ds100Error
- * OUTPUT_FILE naming the file when it exists with another header (or cannot be read): a run that
- * cannot keep its undo lines changes nothing. Reads only the file's head and last byte.
+ * else appended to, with a line break first when its last line lacks one, and the pairs it lists.
+ * Throws a Ds100Error OUTPUT_FILE naming the file when it exists with another header (or cannot be
+ * read): a run that cannot keep its undo lines changes nothing.
  */
-export async function checkUndoFile(path: string, header: readonly string[]): Promise<CsvLayout['append']> {
+export async function checkUndoFile(path: string, header: readonly string[]): Promise<UndoAppend | undefined> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -92,10 +106,29 @@ export async function checkUndoFile(path: string, header: readonly string[]): Pr
           'it is only appended to with the same columns: name another file with --undo-file, or move this one away',
       );
     }
-    return { needsLineBreak: last[0] !== 0x0a };
+    return { needsLineBreak: last[0] !== 0x0a, listed: await listedPairs(path) };
   } finally {
     await handle.close();
   }
+}
+
+/** The pairs an undo file lists (its first two columns), read as a stream: one key per line kept. */
+async function listedPairs(path: string): Promise<Set<string>> {
+  const listed = new Set<string>();
+  const records = createReadStream(path).pipe(
+    parseStream({ bom: true, from_line: 2, relax_column_count: true, skip_empty_lines: true }),
+  );
+  try {
+    for await (const record of records as AsyncIterable<string[]>) {
+      const [serial, userId] = record;
+      if (serial !== undefined && userId !== undefined) listed.add(undoKey(serial, userId));
+    }
+  } catch (error) {
+    throw new Ds100Error('OUTPUT_FILE', `${path}: the undo file cannot be read as CSV: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return listed;
 }
 
 /** The first record of a CSV text (a BOM is dropped), or undefined when it is none. */
@@ -111,7 +144,7 @@ function firstRecord(text: string): string[] | undefined {
 /** Options of `openUndoWriter`. */
 export interface UndoWriterOptions extends Pick<ResultsWriterOptions, 'onError' | 'bom'> {
   /** From `checkUndoFile`: append to the existing file rather than create it. */
-  readonly append: CsvLayout['append'];
+  readonly append: UndoAppend | undefined;
 }
 
 /**
@@ -123,12 +156,47 @@ export async function openUndoWriter(
   path: string,
   carriedNames: readonly string[],
   options: UndoWriterOptions,
-): Promise<CsvResultsWriter> {
+): Promise<ResultsWriter> {
+  const { append } = options;
   const layout: CsvLayout = {
     header: undoHeader(carriedNames),
     record: undoRecord,
     what: 'the undo file',
-    append: options.append,
+    append: append && { needsLineBreak: append.needsLineBreak },
   };
-  return CsvResultsWriter.openLayout(path, layout, { onError: options.onError, bom: options.bom });
+  const csv = await CsvResultsWriter.openLayout(path, layout, { onError: options.onError, bom: options.bom });
+  return new UndoWriter(csv, append?.listed ?? new Set());
+}
+
+/** The CSV writer, less the pairs the file lists already. */
+class UndoWriter implements ResultsWriter {
+  readonly #csv: ResultsWriter;
+  readonly #listed: ReadonlySet<string>;
+
+  constructor(csv: ResultsWriter, listed: ReadonlySet<string>) {
+    this.#csv = csv;
+    this.#listed = listed;
+  }
+
+  get failure() {
+    return this.#csv.failure;
+  }
+
+  get rowsWritten() {
+    return this.#csv.rowsWritten;
+  }
+
+  get unwritten() {
+    return this.#csv.unwritten;
+  }
+
+  write(result: RowResult): Promise<void> | undefined {
+    // A run's own rows are each one pair (duplicates in an input are invalid): only the file's are kept.
+    if (this.#listed.has(undoKey(result.deviceSerialNumber, result.userId))) return undefined;
+    return this.#csv.write(result);
+  }
+
+  close(): Promise<void> {
+    return this.#csv.close();
+  }
 }
