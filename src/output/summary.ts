@@ -286,10 +286,12 @@ export function resumeAdvice(summary: RunSummary, context: SummaryContext = {}):
   if (!summary.stopped || !RESUMABLE_STOPS.has(summary.stopped.code)) return undefined;
   if (context.state === undefined) {
     const word = command === 'disable' ? 'disabled' : 'enabled';
-    return `to finish: run the same command again; without --state it sends every row again, which is harmless (an ${word} credential stays ${word})`;
+    return `to finish: run the same command again; without --state it sends every row again, which is harmless (${word === 'enabled' ? 'an' : 'a'} ${word} credential stays ${word})`;
   }
   const args = ['ds100-bulk', command, summary.input, '--out', resumedName(summary.out || 'results.csv')];
-  return `to finish: ${[...args, '--state', context.state, '--resume'].map(quoted).join(' ')}`;
+  // The resumed run's results go to a new file: its undo lines go on in this run's undo file.
+  const undo = summary.undo?.file === undefined ? [] : ['--undo-file', summary.undo.file];
+  return `to finish: ${[...args, '--state', context.state, '--resume', ...undo].map(quoted).join(' ')}`;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
 import { plan } from '../../src/commands/plan.js';
-import { disable, enable, exitCodeFor, reconcile, runSession } from '../../src/index.js';
+import { Ds100Error, disable, enable, exitCodeFor, reconcile, runSession } from '../../src/index.js';
 import { Registry, type RunningSimulator } from '../../src/simulator/index.js';
 import { StateStore } from '../../src/state/state-store.js';
 import type { Ds100Pair } from '../../src/types.js';
@@ -10,6 +11,9 @@ import { pairsCsv, somePairs, USER_1, USER_2, USER_3 } from '../helpers/input.js
 import { countBy, readResults, UTF8_BOM } from '../helpers/results.js';
 import { FAST_RETRY, registryOf, rowCalls, startTestSimulator, tenantOf } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
+import { CAN_MOUNT, fill, tinyDisk, unmountAll } from '../helpers/tiny-disk.js';
+
+afterEach(unmountAll);
 
 const FAST = { rate: 1000, retryPolicy: FAST_RETRY, timeoutMs: 300 };
 // Long before any run of these tests: a status this old was not set by the run.
@@ -277,4 +281,67 @@ describe('plan --action disable', () => {
     expect(statuses(simulator.registry)).toEqual(before);
     expect(existsSync(join(dir, 'plan.undo.csv'))).toBe(false);
   });
+});
+
+describe('an undo file that cannot be written', () => {
+  it('/dev/full: refused before any row is sent, naming the undo file', async () => {
+    const pairs = somePairs(2);
+    const simulator = await startTestSimulator({ registry: registryOf(pairs) });
+    const dir = tempDir();
+    const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
+    const error = await enable({
+      input,
+      out: join(dir, 'r.csv'),
+      undoFile: '/dev/full',
+      ...tenantOf(simulator),
+      ...FAST,
+    })
+      .then(() => undefined)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Ds100Error);
+    expect(error).toMatchObject({
+      code: 'OUTPUT_FILE',
+      message: 'cannot write the undo file /dev/full: the disk is full',
+    });
+    expect(patches(simulator, 'enable')).toHaveLength(0);
+  });
+
+  it.skipIf(!CAN_MOUNT)(
+    'a disk that fills mid-run stops the run (exit 7); the results and the log have every change',
+    async () => {
+      const pairs = somePairs(300);
+      const simulator = await startTestSimulator({ registry: registryOf(pairs) });
+      const dir = tempDir();
+      const input = writeFile(dir, 'in.csv', pairsCsv(pairs));
+      const disk = tinyDisk();
+      fill(disk, 4096);
+      const undoFile = join(disk, 'r.undo.csv');
+      const out = join(dir, 'r.csv');
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+      const summary = await enable({ input, out, undoFile, logger, ...tenantOf(simulator), ...FAST, concurrency: 4 });
+      expect(exitCodeFor(summary)).toBe(7);
+      expect(summary.stopped?.message).toMatch(
+        new RegExp(
+          `^cannot write the undo file ${undoFile}: the disk is full; the results file ${out} holds every row, ` +
+            `the undo file ${undoFile} lacks the rows enabled after that \\(the results list them, and the log names them\\)`,
+        ),
+      );
+      const enabled = readResults(out)
+        .filter((row) => row['outcome'] === 'enabled')
+        .map((row) => row['deviceSerialNumber']);
+      expect(enabled.length).toBe(patches(simulator, 'enable').length);
+      const inUndo = new Set(
+        readFileSync(undoFile, 'utf8')
+          .split('\n')
+          .slice(1, -1)
+          .map((line) => line.split(',')[0]),
+      );
+      const logged = new Set(
+        lines.filter((line) => line['msg'] === 'row not in the undo file').map((line) => line['deviceSerialNumber']),
+      );
+      expect(logged.size).toBeGreaterThan(0);
+      expect(enabled.filter((serial) => !inUndo.has(serial) && !logged.has(serial))).toEqual([]);
+    },
+  );
 });

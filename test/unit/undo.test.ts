@@ -8,9 +8,11 @@ import { planResult } from '../../src/commands/plan.js';
 import { classifyDisableResponse, type AttemptSuccess } from '../../src/client/response.js';
 import { Ds100Error } from '../../src/errors.js';
 import { exitCodeFor } from '../../src/output/exit-codes.js';
-import { describeUndo, formatSummary, type RunSummary } from '../../src/output/summary.js';
+import { checkFileClashes } from '../../src/output/file-clashes.js';
+import { describeOutputFailure, describeUndo, formatSummary, type RunSummary } from '../../src/output/summary.js';
 import { toSummaryDocument } from '../../src/output/summary-json.js';
 import { checkUndoFile, openUndoWriter, undoFileOf } from '../../src/output/undo-writer.js';
+import { sessionFiles } from '../../src/session.js';
 import { StateStore } from '../../src/state/state-store.js';
 import { resultOf, type InputRow } from '../../src/types.js';
 import { USER_1, USER_2 } from '../helpers/input.js';
@@ -284,6 +286,21 @@ describe('the summary of a run that changes the tenant', () => {
     expect(describeUndo(summaryOf('plan', { 'would-enable': 1 }))).toBeUndefined();
   });
 
+  it('after a stop, the command that resumes a disable keeps this run’s undo file', () => {
+    const stopped = summaryOf(
+      'disable',
+      { disabled: 1, 'not-attempted': 2 },
+      { stopped: { code: 'INTERRUPTED', message: 'SIGINT' }, undo: { file: 'undo-results.undo.csv', linesAdded: 1 } },
+    );
+    expect(formatSummary(stopped, { state: 'd.state' })).toContain(
+      'to finish: ds100-bulk disable in.csv --out results-resumed.csv --state d.state --resume ' +
+        '--undo-file undo-results.undo.csv',
+    );
+    expect(formatSummary({ ...stopped, undo: undefined })).toContain(
+      'without --state it sends every row again, which is harmless (a disabled credential stays disabled)',
+    );
+  });
+
   it('exit codes: disabled and already-disabled are good; plan --action disable’s verdicts too', () => {
     expect(exitCodeFor(summaryOf('disable', { disabled: 2, 'already-disabled': 1 }))).toBe(0);
     expect(exitCodeFor(summaryOf('disable', { disabled: 2, failed: 1 }))).toBe(1);
@@ -340,5 +357,35 @@ describe('the state ledger across enable and disable runs', () => {
     } finally {
       next.close();
     }
+  });
+});
+
+describe('the undo file among the files a run writes', () => {
+  it('is one of the outputs no input may be: disable results.undo.csv --out results.csv is refused', async () => {
+    const dir = tempDir();
+    const input = writeFile(dir, 'results.undo.csv', `deviceSerialNumber,userId\n140100001,${USER_1}\n`);
+    await expect(
+      checkFileClashes(sessionFiles({ command: 'disable', input, out: join(dir, 'results.csv') })),
+    ).rejects.toThrow(/^the undo file \(--undo-file\) \(.*\) and the input file \(.*\) are the same file/);
+    await expect(
+      checkFileClashes(sessionFiles({ command: 'disable', input, out: join(dir, 'undo-results.csv') })),
+    ).resolves.toBeUndefined();
+  });
+
+  it('a failed undo file is said in the stop message, and where the changes it lacks are', () => {
+    expect(
+      describeOutputFailure({
+        command: 'disable',
+        failures: ['cannot write the undo file u.csv: the disk is full'],
+        errno: 'ENOSPC',
+        results: { out: 'r.csv', failed: false, rowsWritten: 10 },
+        state: { file: 's.state', failed: false },
+        undo: { file: 'u.csv', failed: true, outcome: 'disabled' },
+      }),
+    ).toBe(
+      'cannot write the undo file u.csv: the disk is full; the results file r.csv holds every row, the state file ' +
+        's.state every row that was sent, the undo file u.csv lacks the rows disabled after that (the results list ' +
+        'them, and the log names them); free space and run again with --resume',
+    );
   });
 });
