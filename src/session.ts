@@ -195,6 +195,9 @@ async function connectTenant(
     // are registered up front to give the same picture.
     const tenantFile = options.simulateTenant ?? (options.command === 'enable' ? undefined : options.input);
     const registry = tenantFile ? await Registry.fromCsv(tenantFile) : undefined;
+    // A disable (or its plan) is for enabled credentials: the simulated ones start in that state.
+    const isDisabling = options.command === 'disable' || options.action === 'disable';
+    if (registry && isDisabling) for (const credential of registry.values()) credential.tokenStatus = 'Enabled';
     const simulator: RunningSimulator = await startSimulator({
       registry,
       autoRegister: !registry,

@@ -84,6 +84,15 @@ describe('ds100-bulk enable, then disable with its undo file (built CLI, one sim
     expect(stdout.stderr).toContain('Expected --undo-file to be a file name, got "-"');
   });
 
+  it('--simulate: the simulated tenant holds the input’s credentials enabled, so a disable disables them', async () => {
+    const dir = tempDir();
+    const input = writeFile(dir, 'in.csv', pairsCsv(somePairs(3)));
+    const run = await runCli(['disable', input, '--out', 'r.csv', '--simulate', '--quiet'], {}, dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^ {2}disabled +3$/m);
+    expect(readResults(join(dir, 'r.undo.csv'))).toHaveLength(3);
+  });
+
   it('--help shows the examples and exit codes of disable', async () => {
     const help = await runCli(['disable', '--help']);
     expect(help.code).toBe(0);
