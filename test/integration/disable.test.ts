@@ -220,7 +220,7 @@ describe('the undo file across runs', () => {
     expect(existsSync(join(dir, 'r2.csv'))).toBe(false);
   });
 
-  it('reconcile without --out keeps it next to the state file; enable to stdout writes none and says so', async () => {
+  it('reconcile without --out keeps it next to the state file; a disable through runSession takes the night back', async () => {
     const pairs = somePairs(2);
     const simulator = await startTestSimulator({ registry: registryOf(pairs) });
     const dir = tempDir();
