@@ -5,10 +5,12 @@ import { loadCredentials } from './auth/credentials.js';
 import { readKeyFile } from './auth/key-file.js';
 import { ENV_HELP, examplesHelp, exitCodeHelp, helpWidth, JOB_EXAMPLES } from './cli/help.js';
 import {
+  checkDisableFlags,
   checkEnableFlags,
   checkPlanFlags,
   checkReconcileFlags,
   checkValidateFlags,
+  DISABLE_FLAGS,
   ENABLE_FLAGS,
   PLAN_FLAGS,
   RECONCILE_FLAGS,
@@ -16,6 +18,7 @@ import {
   TOKEN_FLAGS,
   toCredentialSource,
   VALIDATE_FLAGS,
+  type DisableFlags,
   type EnableFlags,
   type PlanFlags,
   type ReconcileFlags,
@@ -122,7 +125,14 @@ async function sessionCommand(
     });
     bar?.stop();
     const print = printerFor(settings.out);
-    print(formatSummary(summary, { state: settings.state }));
+    // The command that resumes this run names its rows as this one did.
+    const rowsFrom =
+      settings.onlyFailed !== undefined
+        ? ['--only-failed', settings.onlyFailed]
+        : settings.plan !== undefined
+          ? [...(settings.input === undefined ? [] : [settings.input]), '--plan', settings.plan]
+          : undefined;
+    print(formatSummary(summary, { state: settings.state, rowsFrom }));
     // On stderr too when the summary went to stdout, which may be the output that failed.
     if (summary.stopped?.code === 'OUTPUT_FAILED' && print !== console.error) {
       console.error(`ds100-bulk: ${summary.stopped.message}`);
@@ -223,6 +233,7 @@ const FLAGS_OF = new Map<string, readonly string[]>([
   ['validate', Object.keys(VALIDATE_FLAGS)],
   ['plan', Object.keys(PLAN_FLAGS)],
   ['reconcile', Object.keys(RECONCILE_FLAGS)],
+  ['disable', Object.keys(DISABLE_FLAGS)],
   ['simulate', Object.keys(SIMULATE_FLAGS)],
   ['token', Object.keys(TOKEN_FLAGS)],
 ]);
@@ -287,6 +298,21 @@ async function main(): Promise<number> {
       },
     )
     .command(
+      'disable [input]',
+      "Disable the DS100 OTP credential of every pair in a CSV, e.g. a run's undo file (takes an enable back)",
+      (command) =>
+        withInput(
+          command,
+          'CSV with deviceSerialNumber and userId columns, e.g. results.undo.csv (not with --only-failed)',
+          false,
+        )
+          .options(DISABLE_FLAGS)
+          .epilog(`${examplesHelp(JOB_EXAMPLES.disable)}\n\n${ENV_HELP}\n\n${exitCodeHelp('disable')}`),
+      async (argv) => {
+        exitCode = await sessionCommand('disable', checkDisableFlags(argv as DisableFlags, process.env));
+      },
+    )
+    .command(
       'simulate',
       'Start the simulated tenant (for demos, tests and benchmarks) and print its URL and token',
       (command) => command.options(SIMULATE_FLAGS),
@@ -308,7 +334,7 @@ async function main(): Promise<number> {
         exitCode = await tokenCommand(argv);
       },
     )
-    .demandCommand(1, 'Name a command: enable, validate, plan, reconcile, token or simulate')
+    .demandCommand(1, 'Name a command: enable, validate, plan, reconcile, disable, token or simulate')
     .strict()
     .recommendCommands()
     .epilog(exitCodeHelp('enable'))

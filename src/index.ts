@@ -6,6 +6,8 @@
 export { enable, enable as run, enableResult, type EnableOptions } from './commands/enable.js';
 export { plan, planResult, type PlanOptions } from './commands/plan.js';
 export { reconcile, type ReconcileOptions } from './commands/reconcile.js';
+export { disable, disableResult, type DisableOptions } from './commands/disable.js';
+export { isChangedByRun } from './commands/change-result.js';
 export { validate, type ValidateOptions, type ValidationResult } from './commands/validate.js';
 export { runSession, sessionFiles, type SessionOptions, type SessionResult } from './session.js';
 export { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';

@@ -1,8 +1,9 @@
 import { loadCredentials, type CredentialSource } from './auth/credentials.js';
 import { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
 import { describeProxy, type ProxySettings } from './client/http.js';
+import { disable } from './commands/disable.js';
 import { enable } from './commands/enable.js';
-import { plan as planRun } from './commands/plan.js';
+import { plan as planRun, type PlanAction } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
 import { usageError } from './errors.js';
 import { spoolFailedRows, type FailedRows } from './input/only-failed.js';
@@ -12,6 +13,7 @@ import { silentLogger, type Logger } from './log.js';
 import { EXIT_CODES, exitCodeFor } from './output/exit-codes.js';
 import { checkFileClashes, type FileRoles, type NamedFiles } from './output/file-clashes.js';
 import type { RunSummary } from './output/summary.js';
+import { undoFileOf } from './output/undo-writer.js';
 import { toSummaryDocument, writeSummaryJson } from './output/summary-json.js';
 import { writeMetricsFile } from './output/metrics-file.js';
 import { writeReportFiles } from './output/report-files.js';
@@ -39,19 +41,19 @@ export interface SessionOptions extends Omit<
   RunOptions,
   'baseUrl' | 'tokenProvider' | 'state' | 'signal' | 'simulated' | 'out' | 'input' | 'inputCopyOf'
 > {
-  readonly command: 'enable' | 'plan' | 'reconcile';
+  readonly command: 'enable' | 'plan' | 'reconcile' | 'disable';
   /**
    * CSV of device/user pairs with a header row (`-`: stdin). May be left out with `plan` (the plan
    * names its input) or `onlyFailed` (the rows come from the earlier results).
    */
   readonly input?: string | undefined;
   /**
-   * enable: apply this plan file (`plan --out plan.csv`): only its `would-enable` rows are sent, and
+   * enable and disable: apply this plan file (`plan --out plan.csv`): only its `would-enable` (`would-disable`) rows are sent, and
    * nothing is sent when the plan was edited or the input changed since (exit 2).
    */
   readonly plan?: string | undefined;
   /**
-   * enable: re-run the rows of this earlier results file whose outcome was not a success (failed,
+   * enable and disable: re-run the rows of this earlier results file whose outcome was not a success (failed,
    * unknown, invalid, not-attempted …), with their carried columns; no `input` then.
    */
   readonly onlyFailed?: string | undefined;
@@ -76,8 +78,15 @@ export interface SessionOptions extends Omit<
   readonly resume?: boolean | undefined;
   /** reconcile: look pairs the ledger calls enabled up again. */
   readonly recheck?: boolean | undefined;
-  /** reconcile: enable at most this many credentials. */
+  /** reconcile: enable at most this many credentials; disable: send at most this many disables. */
   readonly maxChanges?: number | undefined;
+  /**
+   * enable, reconcile, disable: the undo file (see undo-writer.ts). Default: `<out>.undo.csv`; for
+   * reconcile without a results file `<state>.undo.csv`; none for enable and disable with `out` `-`.
+   */
+  readonly undoFile?: string | undefined;
+  /** plan: preview `enable` (default) or `disable`. */
+  readonly action?: PlanAction | undefined;
   /** Write the machine-readable summary here at the end (atomically). */
   readonly summaryJson?: string | undefined;
   /**
@@ -138,6 +147,7 @@ export function sessionFiles(options: SessionOptions, moreOutputs: NamedFiles = 
       '--report': options.report,
       '--state': options.state,
       'the lock file of --state': options.state === undefined ? undefined : lockFileOf(options.state),
+      'the undo file (--undo-file)': undoFileOf(options),
       ...moreOutputs,
     },
   };
@@ -219,6 +229,9 @@ async function connectTenant(
     const format = tenantFile === options.input ? options.inputFormat : undefined;
     const users = options.simulateUsers === undefined ? undefined : await readUserDirectory(options.simulateUsers);
     const registry = tenantFile ? await Registry.fromCsv(tenantFile, format, users) : undefined;
+    // A disable (or its plan) is for enabled credentials: the simulated ones start in that state.
+    const isDisabling = options.command === 'disable' || options.action === 'disable';
+    if (registry && isDisabling) for (const credential of registry.values()) credential.tokenStatus = 'Enabled';
     const simulator: RunningSimulator = await startSimulator({
       registry,
       users,
@@ -343,9 +356,11 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     const summary =
       options.command === 'enable'
         ? await enable({ ...run, out: options.out ?? '', plan })
-        : options.command === 'plan'
-          ? await planRun(run)
-          : await reconcile({ ...run, state: state! });
+        : options.command === 'disable'
+          ? await disable({ ...run, out: options.out ?? '', plan })
+          : options.command === 'plan'
+            ? await planRun(run)
+            : await reconcile({ ...run, state: state! });
     const exitCode =
       signalled === 'SIGTERM' && summary.stopped?.code === 'INTERRUPTED' ? EXIT_CODES.sigterm : exitCodeFor(summary);
     return { summary, ...writeEndOfRunFiles(options, summary, exitCode, attention, timeline, logger) };
@@ -366,8 +381,13 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
  * cannot be meant.
  */
 function checkInputSources(options: SessionOptions, plan: AppliedPlan | undefined): string {
-  if (options.command !== 'enable' && (options.plan !== undefined || options.onlyFailed !== undefined)) {
-    throw usageError(`--plan and --only-failed are for enable, not ${options.command}`);
+  const { command } = options;
+  if (
+    command !== 'enable' &&
+    command !== 'disable' &&
+    (options.plan !== undefined || options.onlyFailed !== undefined)
+  ) {
+    throw usageError(`--plan and --only-failed are for enable and disable, not ${command}`);
   }
   if (options.onlyFailed !== undefined) {
     if (options.input !== undefined) {

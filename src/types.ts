@@ -22,7 +22,10 @@ export type Outcome =
   | 'valid'
   /** plan: the device is registered to this user and not enabled yet; a run would enable it. */
   | 'would-enable'
-  /** plan: the device's credential is already enabled for this user; a run changes nothing. */
+  /**
+   * plan: the device's credential is already enabled for this user; a run changes nothing. enable:
+   * the credential is enabled, but was so before this run (see isChangedByRun); a success.
+   */
   | 'already-enabled'
   /** plan: the tenant does not know the device (404): the user has not registered it yet. */
   | 'not-registered'
@@ -31,7 +34,13 @@ export type Outcome =
   /** reconcile: already enabled (by the ledger, or as the tenant showed); nothing was changed. */
   | 'unchanged'
   /** reconcile: the tenant has the device registered to another user; reported, never touched. */
-  | 'conflict';
+  | 'conflict'
+  /** disable: the credential was disabled, and by this run (see isChangedByRun). */
+  | 'disabled'
+  /** disable, plan --action disable: the credential was disabled already, before this run; nothing was changed. */
+  | 'already-disabled'
+  /** plan --action disable: the device is registered to this user and enabled; a run would disable it. */
+  | 'would-disable';
 
 /** Codes for rows that were never sent because the input itself is wrong. */
 export type InvalidRowCode =
@@ -105,7 +114,7 @@ export type StopCode =
   | 'MAX_RUNTIME'
   /** The results file, the state file or the log file could not be written (disk full, I/O error …). */
   | 'OUTPUT_FAILED'
-  /** reconcile `--max-changes`: this row would have been changed, but the run's limit was reached. */
+  /** reconcile and disable `--max-changes`: this row would have been changed, but the run's limit was reached. */
   | 'MAX_CHANGES_REACHED'
   /** `enable --plan`: the plan being applied did not say `would-enable` for this row, so it was not sent. */
   | 'NOT_PLANNED'

@@ -115,4 +115,18 @@ export const JOB_EXAMPLES = {
       command: 'ds100-bulk plan samples/shipment.csv --simulate',
     },
   ],
+  disable: [
+    {
+      what: 'Take back what an enable run changed, with its undo file:',
+      command: 'ds100-bulk disable results.undo.csv --out undo-results.csv --key-file 139f6495-....key',
+    },
+    {
+      what: 'Preview it first, changing nothing:',
+      command: 'ds100-bulk plan results.undo.csv --action disable --key-file 139f6495-....key',
+    },
+    {
+      what: 'At most 50 disables, as a guard against a wrong file (exit 5):',
+      command: 'ds100-bulk disable results.undo.csv --out undo-results.csv --max-changes 50 --simulate',
+    },
+  ],
 } satisfies Record<string, readonly HelpExample[]>;

@@ -198,6 +198,32 @@ const STATE_FLAG = {
   describe: "State ledger (created if missing): each pair's latest outcome; <file>.lock keeps a second run out",
 } as const;
 
+const UNDO_FILE_FLAG = {
+  'undo-file': {
+    type: 'string',
+    nargs: 1,
+    describe:
+      'Undo file: one line per credential this run changed, in the input format (appended to if it exists ' +
+      'with the same header). Default: <out>.undo.csv',
+  },
+} as const satisfies Record<string, Options>;
+
+/** Where an enable's or disable's rows come from besides an input file: a reviewed plan, or earlier results. */
+export const ROWS_FROM_FLAGS = {
+  plan: {
+    type: 'string',
+    describe:
+      'Apply a reviewed plan (plan --out plan.csv): send only its would-enable (would-disable) rows; refused ' +
+      '(exit 2) if the plan was edited or the input changed since. The input may be left out: the plan names it',
+  },
+  'only-failed': {
+    type: 'string',
+    describe:
+      'Re-run the rows of an earlier results file that did not succeed (failed, unknown, invalid, ' +
+      'not-attempted …), with their own columns; give no input file',
+  },
+} as const satisfies Record<string, Options>;
+
 export const ENABLE_FLAGS = {
   out: { ...outFlag('Results CSV to write (overwritten); - for stdout'), demandOption: true },
   ...BOM_FLAG,
@@ -214,18 +240,29 @@ export const ENABLE_FLAGS = {
     default: false,
     describe: 'With --state: continue an interrupted run; rows the ledger records as enabled are not sent again',
   },
-  plan: {
-    type: 'string',
-    describe:
-      'Apply a reviewed plan (plan --out plan.csv): send only its would-enable rows; refused (exit 2) if the plan ' +
-      'was edited or the input changed since. The input may be left out: the plan names it',
+  ...ROWS_FROM_FLAGS,
+  ...CANARY_FLAGS,
+  ...UNDO_FILE_FLAG,
+} as const satisfies Record<string, Options>;
+
+export const DISABLE_FLAGS = {
+  out: { ...outFlag('Results CSV to write (overwritten); - for stdout'), demandOption: true },
+  ...BOM_FLAG,
+  ...INPUT_FORMAT_FLAGS,
+  ...TENANT_FLAGS,
+  state: STATE_FLAG,
+  resume: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --state: continue an interrupted run; rows the ledger records as disabled are not sent again',
   },
-  'only-failed': {
-    type: 'string',
+  'max-changes': {
+    type: 'number',
     describe:
-      'Re-run the rows of an earlier results file that did not succeed (failed, unknown, invalid, ' +
-      'not-attempted …), with their own columns; give no input file',
+      'Send at most N disable requests in this run; the rest are not-attempted (exit 5). A guard against a wrong file',
   },
+  ...UNDO_FILE_FLAG,
+  ...ROWS_FROM_FLAGS,
   ...CANARY_FLAGS,
 } as const satisfies Record<string, Options>;
 
@@ -234,6 +271,11 @@ export const PLAN_FLAGS = {
   ...BOM_FLAG,
   ...INPUT_FORMAT_FLAGS,
   ...TENANT_FLAGS,
+  action: {
+    choices: ['enable', 'disable'] as const,
+    default: 'enable' as 'enable' | 'disable',
+    describe: 'Which run to preview: enable, or disable (would-disable / already-disabled)',
+  },
 } as const satisfies Record<string, Options>;
 
 export const RECONCILE_FLAGS = {
@@ -253,6 +295,7 @@ export const RECONCILE_FLAGS = {
       'Enable at most N credentials in this run; the rest are not-attempted (exit 5). A guard against a wrong file',
   },
   ...CANARY_FLAGS,
+  ...UNDO_FILE_FLAG,
 } as const satisfies Record<string, Options>;
 
 export const SIMULATE_FLAGS = {
@@ -344,6 +387,7 @@ export const TOKEN_FLAGS = {
 export type ValidateFlags = FlagsOf<typeof VALIDATE_FLAGS>;
 export type EnableFlags = FlagsOf<typeof ENABLE_FLAGS>;
 export type PlanFlags = FlagsOf<typeof PLAN_FLAGS>;
+export type DisableFlags = FlagsOf<typeof DISABLE_FLAGS>;
 export type ReconcileFlags = FlagsOf<typeof RECONCILE_FLAGS>;
 export type SimulateFlags = InferredOptionTypes<typeof SIMULATE_FLAGS>;
 export type TokenFlags = InferredOptionTypes<typeof TOKEN_FLAGS>;
@@ -558,45 +602,97 @@ export function checkCanaryFlags(flags: InferredOptionTypes<typeof CANARY_FLAGS>
   return { canaryRows: rows === undefined ? undefined : checkCanaryRows(rows), yes: flags.yes };
 }
 
+/** --undo-file, checked: a file, never stdout (the results may be there). Pure. */
+function checkUndoFileFlag(undoFile: string | undefined): string | undefined {
+  if (undoFile === '-' || undoFile === '') {
+    throw usageError(`Expected --undo-file to be a file name, got "${undoFile}"`);
+  }
+  return undoFile;
+}
+
+/** Where the rows of an enable or disable come from: an input file, a plan, or earlier results. */
+export interface RowSources {
+  /** Undefined with --only-failed, and with --plan when the plan's own input is meant. */
+  readonly input: string | undefined;
+  readonly plan: string | undefined;
+  readonly onlyFailed: string | undefined;
+}
+
+/** Checks that an enable or disable names its rows one way. Pure. */
+function checkRowSources(
+  flags: InferredOptionTypes<typeof ROWS_FROM_FLAGS> & { readonly input?: string | undefined },
+  command: 'enable' | 'disable',
+): RowSources {
+  const onlyFailed = flags['only-failed'];
+  // The input positional is optional: --plan names its input, --only-failed brings its rows.
+  const { input, plan } = flags;
+  if (onlyFailed !== undefined && input !== undefined) {
+    throw usageError('Give either an input file or --only-failed RESULTS, not both: the rows come from the results');
+  }
+  if (onlyFailed !== undefined && plan !== undefined) throw usageError('Give either --plan or --only-failed, not both');
+  if (input === undefined && onlyFailed === undefined && plan === undefined) {
+    throw usageError(
+      `Name the input file: ds100-bulk ${command} <input> --out results.csv (or --plan / --only-failed)`,
+    );
+  }
+  return { input, plan, onlyFailed };
+}
+
 /** The checked `enable` flags. Pure. */
 export function checkEnableFlags(
   flags: EnableFlags,
   env: Env,
 ): TenantSettings &
-  CanarySettings & {
+  CanarySettings &
+  RowSources & { readonly out: string; readonly resume: boolean; readonly undoFile: string | undefined } {
+  if (flags.resume && flags.state === undefined) {
+    throw usageError('--resume needs --state FILE: the ledger of the run to continue');
+  }
+  const undoFile = checkUndoFileFlag(flags['undo-file']);
+  return {
+    ...checkTenantFlags(flags, env),
+    ...checkCanaryFlags(flags),
+    ...checkRowSources(flags, 'enable'),
+    out: flags.out,
+    resume: flags.resume,
+    undoFile,
+  };
+}
+
+/** The checked `disable` flags: enable's, plus --max-changes. Pure. */
+export function checkDisableFlags(
+  flags: DisableFlags,
+  env: Env,
+): TenantSettings &
+  CanarySettings &
+  RowSources & {
     readonly out: string;
     readonly resume: boolean;
-    readonly plan: string | undefined;
-    readonly onlyFailed: string | undefined;
+    readonly maxChanges: number | undefined;
+    readonly undoFile: string | undefined;
   } {
   if (flags.resume && flags.state === undefined) {
     throw usageError('--resume needs --state FILE: the ledger of the run to continue');
   }
-  const onlyFailed = flags['only-failed'];
-  // The input positional is optional for enable: --plan names its input, --only-failed brings its rows.
-  const input = flags.input as string | undefined;
-  if (onlyFailed !== undefined && input !== undefined) {
-    throw usageError('Give either an input file or --only-failed RESULTS, not both: the rows come from the results');
+  const maxChanges = flags['max-changes'];
+  if (maxChanges !== undefined) {
+    expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   }
-  if (onlyFailed !== undefined && flags.plan !== undefined)
-    throw usageError('Give either --plan or --only-failed, not both');
-  if (input === undefined && onlyFailed === undefined && flags.plan === undefined) {
-    throw usageError('Name the input file: ds100-bulk enable <input> --out results.csv (or --plan / --only-failed)');
-  }
+  const undoFile = checkUndoFileFlag(flags['undo-file']);
   return {
     ...checkTenantFlags(flags, env),
     ...checkCanaryFlags(flags),
-    input,
+    ...checkRowSources(flags, 'disable'),
     out: flags.out,
     resume: flags.resume,
-    plan: flags.plan,
-    onlyFailed,
+    maxChanges,
+    undoFile,
   };
 }
 
 /** The checked `plan` flags: the same tenant, auth and pacing checks as enable; `--out` may be left out. Pure. */
-export function checkPlanFlags(flags: PlanFlags, env: Env): TenantSettings {
-  return checkTenantFlags(flags, env);
+export function checkPlanFlags(flags: PlanFlags, env: Env): TenantSettings & { readonly action: 'enable' | 'disable' } {
+  return { ...checkTenantFlags(flags, env), action: flags.action };
 }
 
 /** The checked `reconcile` flags: plan's, plus the state ledger and the limits. Pure. */
@@ -604,16 +700,23 @@ export function checkReconcileFlags(
   flags: ReconcileFlags,
   env: Env,
 ): TenantSettings &
-  CanarySettings & { readonly state: string; readonly recheck: boolean; readonly maxChanges: number | undefined } {
+  CanarySettings & {
+    readonly state: string;
+    readonly recheck: boolean;
+    readonly maxChanges: number | undefined;
+    readonly undoFile: string | undefined;
+  } {
   const maxChanges = flags['max-changes'];
   if (maxChanges !== undefined) {
     expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
   }
+  const undoFile = checkUndoFileFlag(flags['undo-file']);
   return {
     ...checkTenantFlags(flags, env),
     ...checkCanaryFlags(flags),
     state: flags.state,
     recheck: flags.recheck,
     maxChanges,
+    undoFile,
   };
 }

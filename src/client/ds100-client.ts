@@ -2,6 +2,7 @@ import type { Ds100Pair } from '../types.js';
 import { normaliseBaseUrl } from './base-url.js';
 import { HttpClient, type ProxySettings } from './http.js';
 import {
+  classifyDisableResponse,
   classifyEnableResponse,
   classifyLookupResponse,
   classifyUserLookupResponse,
@@ -80,12 +81,18 @@ export class Ds100Client {
   readonly #base: URL;
   readonly #tokenProvider: TokenProvider;
   /** The API paths under the base URL, resolved once. */
-  readonly #paths: { readonly enable: string; readonly lookup: string; readonly userLookup: string };
+  readonly #paths: {
+    readonly enable: string;
+    readonly disable: string;
+    readonly lookup: string;
+    readonly userLookup: string;
+  };
 
   constructor(options: Ds100ClientOptions) {
     this.#base = normaliseBaseUrl(options.baseUrl);
     this.#paths = {
       enable: new URL('v1/ds100/enable/otp', this.#base).pathname,
+      disable: new URL('v1/ds100/disable/otp', this.#base).pathname,
       lookup: new URL('v1/ds100/lookup', this.#base).pathname,
       userLookup: new URL('v1/users/lookup', this.#base).pathname,
     };
@@ -102,6 +109,14 @@ export class Ds100Client {
     const body = JSON.stringify({ deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId });
     return this.#call('PATCH', this.#paths.enable, body, (response, token) =>
       classifyEnableResponse(response, pair, [token]),
+    );
+  }
+
+  /** `PATCH v1/ds100/disable/otp` for one pair: the same body as enable. */
+  async disableOtp(pair: Ds100Pair): Promise<AttemptOutcome> {
+    const body = JSON.stringify({ deviceSerialNumber: pair.deviceSerialNumber, userId: pair.userId });
+    return this.#call('PATCH', this.#paths.disable, body, (response, token) =>
+      classifyDisableResponse(response, pair, [token]),
     );
   }
 

@@ -219,23 +219,45 @@ export function classifyLookupResponse(
   return { ok: true, httpStatus: status, token, userId };
 }
 
-/** Turns an enable call's HTTP response into an outcome. Pure. */
-export function classifyEnableResponse(
+/**
+ * Turns an enable or disable call's HTTP response into an outcome. Pure. A 200 whose credential does
+ * not have the status the call sets (`Enabled`, `Disabled`) is unreadable: the call may have acted,
+ * and the lookup that settles a lost answer tells.
+ */
+export function classifyChangeResponse(
   response: HttpAnswer,
   pair: Ds100Pair,
+  expectedStatus: 'Enabled' | 'Disabled',
   secrets: readonly string[] = [],
 ): AttemptOutcome {
   const { status, body } = response;
   if (status >= 200 && status < 300) {
     const token = readTokenRecord(body, pair);
     if (typeof token === 'string') return unreadable(status, safeExcerpt(token, secrets));
-    if (token.tokenStatus !== 'Enabled') {
-      return unreadable(status, `the credential's tokenStatus is "${safeExcerpt(token.tokenStatus)}", not "Enabled"`);
+    if (token.tokenStatus !== expectedStatus) {
+      return unreadable(
+        status,
+        `the credential's tokenStatus is "${safeExcerpt(token.tokenStatus)}", not "${expectedStatus}"`,
+      );
     }
     return { ok: true, httpStatus: status, token };
   }
   return classifyFailure(response, secrets);
 }
+
+/** Turns an enable call's HTTP response into an outcome. Pure. */
+export const classifyEnableResponse = (
+  response: HttpAnswer,
+  pair: Ds100Pair,
+  secrets: readonly string[] = [],
+): AttemptOutcome => classifyChangeResponse(response, pair, 'Enabled', secrets);
+
+/** Turns a disable call's HTTP response into an outcome. Pure. */
+export const classifyDisableResponse = (
+  response: HttpAnswer,
+  pair: Ds100Pair,
+  secrets: readonly string[] = [],
+): AttemptOutcome => classifyChangeResponse(response, pair, 'Disabled', secrets);
 
 /** What `POST v1/users/lookup` found: the user ID of the address, or why not. */
 export type UserLookupOutcome =

@@ -2,10 +2,12 @@ import type { AttemptSuccess } from '../client/response.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
-import { Ds100Error, usageError } from '../errors.js';
-import { plannedFor, type AppliedPlan } from '../input/plan-file.js';
-import { inputName } from '../input/stdin.js';
-import { isSameUser, resultOf, type InputRow, type Outcome, type RowResult } from '../types.js';
+import { undoFileOf } from '../output/undo-writer.js';
+import { usageError } from '../errors.js';
+import type { AppliedPlan } from '../input/plan-file.js';
+import { planSteps } from './apply-plan.js';
+import type { InputRow, RowResult } from '../types.js';
+import { changeResult, ENABLE_CHANGE, isStatusFor } from './change-result.js';
 
 /** Options of `enable()`: a run's options, with the results file required. */
 export interface EnableOptions extends RunOptions {
@@ -14,77 +16,32 @@ export interface EnableOptions extends RunOptions {
   /** With `state`: rows the ledger records as enabled are not sent again (`enable --resume`). */
   readonly resume?: boolean | undefined;
   /**
+   * The undo file: one line per credential this run enabled, in the input format (an input for
+   * `disable`); appended to when it exists with the same header. Default: `<out>.undo.csv` (`.csv`
+   * or `.xlsx` dropped from `out`); none when `out` is `-`.
+   */
+  readonly undoFile?: string | undefined;
+  /**
    * A plan file read with `readPlanFile` (`--plan`): only its `would-enable` rows are sent, and the
    * run refuses to start when the input is not the one the plan was made from.
    */
   readonly plan?: AppliedPlan | undefined;
 }
 
-/**
- * Throws (exit 2, before anything is sent) when `plan` was not made by `plan --action <action>`
- * from exactly these input bytes. Pure.
- */
-export function checkPlanApplies(
-  plan: AppliedPlan,
-  action: AppliedPlan['action'],
-  input: string,
-  sha256: string,
-): void {
-  if (plan.action !== action) {
-    throw usageError(
-      `${plan.file} is a plan for ${plan.action}, not ${action}: apply it with \`${plan.action} --plan\``,
-    );
-  }
-  if (sha256 !== plan.inputSha256) {
-    throw new Ds100Error(
-      'INPUT_FILE',
-      `${inputName(input)} is not the file ${plan.file} was made from (${plan.input}): its content changed since ` +
-        'the plan, or it is another file; make the plan again and have it reviewed',
-    );
-  }
-}
-
-/**
- * The result of a row the plan being applied does not send, or undefined to send it: what the plan
- * found already done is reported as such, anything else as not-attempted, NOT_PLANNED. Pure.
- */
-export function unplannedResult(plan: AppliedPlan, row: InputRow, done: Outcome): RowResult | undefined {
-  const planned = plannedFor(plan, row);
-  if (planned.send) return undefined;
-  return planned.outcome === done
-    ? resultOf(row, { outcome: done, attempts: 0, errorMessage: planned.why })
-    : resultOf(row, { outcome: 'not-attempted', attempts: 0, errorCode: 'NOT_PLANNED', errorMessage: planned.why });
-}
-
 /** Whether a lookup shows the row's credential enabled for the row's user: an enable took effect. Pure. */
-export const isEnabledFor = (row: InputRow, found: AttemptSuccess): boolean =>
-  isSameUser(found.userId ?? '', row.userId) && found.token.tokenStatus === 'Enabled';
+export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(ENABLE_CHANGE);
 
 /**
- * The result of an enable request's outcome. Pure. An enable whose answer was lost but which a
- * lookup found done is `enabled`, and says so; one nobody could settle is `unknown`.
+ * The result of an enable request's outcome. Pure. `enabled` when this run enabled the credential
+ * (see isChangedByRun; `runStartedAt` in epoch ms), `already-enabled` when it was so before. An
+ * enable whose answer was lost but which a lookup settled says so; one nobody could settle is `unknown`.
  */
-export function enableResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
-  if (outcome.ok) {
-    const { httpStatus, token, lostAnswer } = outcome;
-    const errorMessage =
-      lostAnswer === undefined
-        ? undefined
-        : `the answer was lost (${lostAnswer}); a lookup confirmed the credential is enabled`;
-    return resultOf(row, { attempts, httpStatus, outcome: 'enabled', token, errorMessage });
-  }
-  return resultOf(row, {
-    attempts,
-    httpStatus: outcome.httpStatus,
-    outcome: outcome.code === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed',
-    errorCode: outcome.code,
-    errorMessage: outcome.message,
-  });
-}
+export const enableResult = (row: InputRow, sent: SentRow, runStartedAt: number): RowResult =>
+  changeResult(row, sent, runStartedAt, ENABLE_CHANGE);
 
 /**
  * Enables every valid pair of the input file (`PATCH v1/ds100/enable/otp`) and writes one result
- * per data row. Prints nothing; returns the summary.
+ * per data row, and the credentials it enabled to the undo file. Prints nothing; returns the summary.
  */
 export async function enable(options: EnableOptions): Promise<RunSummary> {
   const { state } = options;
@@ -92,21 +49,23 @@ export async function enable(options: EnableOptions): Promise<RunSummary> {
     throw usageError('Expected `state` (--state) with `resume`: the ledger of the run to continue');
   if (typeof options.out !== 'string' || options.out === '')
     throw usageError('Expected `out` (--out) to be a file name, or - for stdout');
-  const { plan } = options;
+  const runStartedAt = Date.now();
+  const planned = options.plan && planSteps(options.plan, 'enable', options.input);
   const settleByLedger =
     options.resume && state
       ? (row: InputRow) => state.enabledResult(row, 'enabled', 'enabled by an earlier run; not sent again')
       : undefined;
-  const settleByPlan = plan && ((row: InputRow) => unplannedResult(plan, row, 'already-enabled'));
   return runRows(options, {
     command: 'enable',
+    undo: { file: undoFileOf({ ...options, command: 'enable', state: undefined }), outcome: 'enabled' },
+    checkInput: planned?.checkInput,
+    prepare: planned?.prepare,
     settle:
-      settleByLedger && settleByPlan
-        ? (row) => settleByLedger(row) ?? settleByPlan(row)
-        : (settleByLedger ?? settleByPlan),
-    checkInput: plan && ((input) => checkPlanApplies(plan, 'enable', options.input, input.sha256)),
+      settleByLedger && planned
+        ? (row) => settleByLedger(row) ?? planned.settle(row)
+        : (settleByLedger ?? planned?.settle),
     send: (client, row) => client.enableOtp(row),
     isChangeVisible: isEnabledFor,
-    toResult: enableResult,
+    toResult: (row, sent) => enableResult(row, sent, runStartedAt),
   });
 }

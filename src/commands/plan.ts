@@ -5,13 +5,20 @@ import { isXlsxPath } from '../output/results-writer.js';
 import type { RunSummary } from '../output/summary.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
+import { usageError } from '../errors.js';
 import { isSameUser, resultOf, type InputRow, type RowResult } from '../types.js';
 
-/** Options of `plan()`: a run's options; without `out` only the summary is made. */
-export type PlanOptions = Omit<RunOptions, 'state'>;
+/** The change a plan previews: `enable` (the default) or `disable`. */
+export type PlanAction = 'enable' | 'disable';
 
-/** What a run would do with a row, from the lookup's outcome. Pure. */
-export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowResult {
+/** Options of `plan()`: a run's options; without `out` only the summary is made. */
+export interface PlanOptions extends Omit<RunOptions, 'state'> {
+  /** Which run to preview: `enable` (default) or `disable` (`--action`). */
+  readonly action?: PlanAction | undefined;
+}
+
+/** What a run would do with a row, from the lookup's outcome; `action` says which run. Pure. */
+export function planResult(row: InputRow, { outcome, attempts }: SentRow, action: PlanAction = 'enable'): RowResult {
   const { httpStatus } = outcome;
   if (!outcome.ok) {
     // 404: the device is unknown to the tenant, which during a rollout means "not registered yet".
@@ -35,32 +42,40 @@ export function planResult(row: InputRow, { outcome, attempts }: SentRow): RowRe
       errorMessage: `the tenant has this DS100 registered to user ${owner}, not ${row.userId}; a run would fail with NOT_FOUND`,
     });
   }
-  const isEnabled = outcome.token.tokenStatus === 'Enabled';
-  return resultOf(row, {
-    attempts,
-    httpStatus,
-    outcome: isEnabled ? 'already-enabled' : 'would-enable',
-    token: outcome.token,
-  });
+  const { tokenStatus } = outcome.token;
+  const verdict =
+    action === 'disable'
+      ? tokenStatus === 'Disabled'
+        ? 'already-disabled'
+        : 'would-disable'
+      : tokenStatus === 'Enabled'
+        ? 'already-enabled'
+        : 'would-enable';
+  return resultOf(row, { attempts, httpStatus, outcome: verdict, token: outcome.token });
 }
 
 /**
- * Says per row what a run would do, using only the read-only `POST v1/ds100/lookup` with the same
- * checks, auth, pacing and retries as a run. Nothing is written to the tenant.
+ * Says per row what a run (`enable`, or `disable` with `action`) would do, using only the read-only
+ * `POST v1/ds100/lookup` with the same checks, auth, pacing and retries as a run. Nothing is written
+ * to the tenant.
  */
 export async function plan(options: PlanOptions): Promise<RunSummary> {
+  const action = options.action ?? 'enable';
+  if (action !== 'enable' && action !== 'disable') {
+    throw usageError(`Expected \`action\` (--action) to be enable or disable, got ${JSON.stringify(action)}`);
+  }
   const { out, input } = options;
   if (out !== undefined && isXlsxPath(out)) {
     options.logger?.warn({ out }, 'an .xlsx plan carries no fingerprint and cannot be applied with --plan; use .csv');
   }
-  return runRows(options, {
+  const summary = await runRows(options, {
     command: 'plan',
-    // The fingerprint that lets `enable --plan` apply exactly this plan (see plan-file.ts). Not on
+    // The fingerprint that lets `enable --plan` (`disable --plan`) apply exactly this plan (see plan-file.ts). Not on
     // stdout, which is for pipes (`| cut`), where a last "#" line would be taken for a row.
     closingLine: ({ rows, sha256 }) => {
       if (out === '-') return undefined;
       const made = {
-        action: 'enable',
+        action,
         rows,
         inputSha256: sha256,
         input: input === STDIN ? inputName(input) : resolve(input),
@@ -68,6 +83,7 @@ export async function plan(options: PlanOptions): Promise<RunSummary> {
       return (planSha256) => formatPlanTrailer(made, planSha256);
     },
     send: (client, row) => client.lookup(row.deviceSerialNumber),
-    toResult: planResult,
+    toResult: (row, sent) => planResult(row, sent, action),
   });
+  return action === 'disable' ? { ...summary, action } : summary;
 }

@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
 import type { RunSummary } from '../output/summary.js';
+import { undoFileOf } from '../output/undo-writer.js';
 import { expectNumber, type RunOptions } from '../pipeline/run-options.js';
 import { notAttempted, runRows, type FollowUp, type SentRow } from '../pipeline/run-rows.js';
 import type { StateStore } from '../state/state-store.js';
@@ -14,6 +15,12 @@ export interface ReconcileOptions extends RunOptions {
   readonly recheck?: boolean;
   /** Enable at most this many credentials in this run; the rest are `not-attempted`. Default: no limit. */
   readonly maxChanges?: number | undefined;
+  /**
+   * The undo file: one line per credential this run enabled, in the input format (an input for
+   * `disable`); appended to when it exists with the same header. Default: `<out>.undo.csv`, or
+   * `<state>.undo.csv` when `out` is left out or `-`.
+   */
+  readonly undoFile?: string | undefined;
 }
 
 /**
@@ -34,6 +41,7 @@ export async function reconcile(options: ReconcileOptions): Promise<RunSummary> 
           integer: true,
         });
   let changes = 0;
+  const runStartedAt = Date.now();
 
   // The lookup is read the way `plan` reads it; reconcile then acts on plan's verdict.
   const toResult = async (row: InputRow, looked: SentRow, follow: FollowUp): Promise<RowResult | undefined> => {
@@ -63,11 +71,19 @@ export async function reconcile(options: ReconcileOptions): Promise<RunSummary> 
     changes++;
     const enabled = await follow((client) => client.enableOtp(row), isEnabledFor);
     if (enabled.outcome === undefined) return undefined; // stopped between the lookup and the enable
-    return enableResult(row, { outcome: enabled.outcome, attempts: looked.attempts + enabled.attempts });
+    const result = enableResult(
+      row,
+      { outcome: enabled.outcome, attempts: looked.attempts + enabled.attempts },
+      runStartedAt,
+    );
+    // The lookup showed it not enabled, so the enable is this run's change: unless the tenant dates
+    // the status before the run (someone else's change in between), which reconcile calls unchanged.
+    return result.outcome === 'already-enabled' ? { ...result, outcome: 'unchanged' } : result;
   };
 
   return runRows(options, {
     command: 'reconcile',
+    undo: { file: undoFileOf({ ...options, command: 'reconcile', state: state.file }), outcome: 'enabled' },
     settle: (row) =>
       options.recheck
         ? undefined

@@ -20,7 +20,7 @@ export const EXIT_CODES = {
 export type Command = RunSummary['command'];
 
 /** The commands that take `--canary N` (disable too, once it exists). */
-const CANARY_COMMANDS: readonly Command[] = ['enable', 'reconcile'];
+const CANARY_COMMANDS: readonly Command[] = ['enable', 'reconcile', 'disable'];
 
 /**
  * What each exit code means, per command where it differs; the --help epilogs are made from this
@@ -31,14 +31,20 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
   readonly meaning: string;
   readonly commands: readonly Command[];
 }> = [
-  { code: '0', meaning: 'every row was enabled', commands: ['enable'] },
+  { code: '0', meaning: 'every row was enabled (by this run, or already before it)', commands: ['enable'] },
+  { code: '0', meaning: 'every row was disabled (by this run, or already before it)', commands: ['disable'] },
   { code: '0', meaning: 'every row was enabled, is unchanged or is not registered yet', commands: ['reconcile'] },
-  { code: '0', meaning: 'every row would be enabled or is already enabled', commands: ['plan'] },
+  {
+    code: '0',
+    meaning:
+      'every row would be enabled or is already enabled\n(--action disable: would be disabled or is already disabled)',
+    commands: ['plan'],
+  },
   { code: '0', meaning: 'every row is valid (rows with only a warning count as valid)', commands: ['validate'] },
   {
     code: '1',
     meaning: 'the run finished; some rows need attention (see the results file)',
-    commands: ['enable', 'reconcile'],
+    commands: ['enable', 'reconcile', 'disable'],
   },
   {
     code: '1',
@@ -49,9 +55,10 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
   {
     code: '2',
     meaning:
-      'usage, input-file, key-file, credential or state-file error, or the\n' +
-      'preflight lookup showed the tenant cannot be used; nothing was changed',
-    commands: ['enable', 'reconcile', 'plan'],
+      'usage, input-file, key-file, credential, state-file or undo-file\n' +
+      'error, or the preflight lookup showed the tenant cannot be used;\n' +
+      'nothing was changed',
+    commands: ['enable', 'reconcile', 'disable', 'plan'],
   },
   {
     code: '2',
@@ -64,7 +71,7 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
       'the run was stopped early (403s kept coming, the tenant stopped\n' +
       'answering, or too many rows failed);\n' +
       'rows not sent are in the results as not-attempted, RUN_ABORTED',
-    commands: ['enable', 'reconcile', 'plan'],
+    commands: ['enable', 'reconcile', 'disable', 'plan'],
   },
   {
     code: '3',
@@ -77,24 +84,24 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
   {
     code: '4',
     meaning: 'another run holds the lock on the --state file; nothing was done',
-    commands: ['enable', 'reconcile'],
+    commands: ['enable', 'reconcile', 'disable'],
   },
   {
     code: '5',
     meaning: '--max-changes was reached; further changes are not-attempted',
-    commands: ['reconcile'],
+    commands: ['reconcile', 'disable'],
   },
   {
     code: '6',
     meaning: '--max-runtime ran out; rows not sent are not-attempted, MAX_RUNTIME',
-    commands: ['enable', 'reconcile', 'plan'],
+    commands: ['enable', 'reconcile', 'disable', 'plan'],
   },
   {
     code: '7',
     meaning:
       'an output file could not be written (disk full, I/O error …);\n' +
       'the run stopped; rows not sent are not-attempted, OUTPUT_FAILED',
-    commands: ['enable', 'reconcile', 'plan'],
+    commands: ['enable', 'reconcile', 'disable', 'plan'],
   },
   { code: '7', meaning: 'every row is valid, but the --report file could not be written', commands: ['validate'] },
   {
@@ -108,20 +115,22 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
   {
     code: '70',
     meaning: 'internal error (a bug: please report it with the log)',
-    commands: ['enable', 'reconcile', 'plan', 'validate'],
+    commands: ['enable', 'reconcile', 'disable', 'plan', 'validate'],
   },
   {
     code: '130 / 143',
     meaning: 'interrupted by SIGINT / SIGTERM;\nrows not sent are not-attempted, INTERRUPTED',
-    commands: ['enable', 'reconcile', 'plan'],
+    commands: ['enable', 'reconcile', 'disable', 'plan'],
   },
 ];
 
 // Per command, the outcomes that need nothing more from anyone. For reconcile a device not
-// registered yet is the normal state of a rollout: it is looked at again on the next run.
+// registered yet is the normal state of a rollout: it is looked at again on the next run. A
+// credential that had the status before the run is as good as one the run changed.
 const GOOD_OUTCOMES: Readonly<Record<Command, readonly Outcome[]>> = {
-  enable: ['enabled'],
-  plan: ['would-enable', 'already-enabled'],
+  enable: ['enabled', 'already-enabled'],
+  disable: ['disabled', 'already-disabled'],
+  plan: ['would-enable', 'already-enabled', 'would-disable', 'already-disabled'],
   validate: ['valid'],
   reconcile: ['enabled', 'unchanged', 'not-registered'],
 };

@@ -7,6 +7,10 @@ const SUCCESS_OUTCOMES: ReadonlySet<Outcome> = new Set([
   'already-enabled',
   'valid',
   'unchanged',
+  'already-enabled',
+  'disabled',
+  'already-disabled',
+  'would-disable',
 ]);
 
 export const needsAttention = (result: Pick<RowResult, 'outcome'>): boolean => !SUCCESS_OUTCOMES.has(result.outcome);

@@ -31,6 +31,22 @@ export interface ResultsWriterOptions {
   readonly closingLine?: ((sha256: string) => string) | undefined;
 }
 
+/**
+ * What a CSV file written by CsvResultsWriter holds, for files other than the results (the undo
+ * file): its header, each row's record, and how messages name it.
+ */
+export interface CsvLayout {
+  readonly header: readonly string[];
+  readonly record: (result: RowResult) => readonly unknown[];
+  /** E.g. "the undo file", followed by the path in messages. */
+  readonly what: string;
+  /**
+   * Append to the file, whose header is there already: no header and no BOM are written, only a
+   * line break first when the file's last line lacks one.
+   */
+  readonly append?: { readonly needsLineBreak: boolean } | undefined;
+}
+
 /** The mark Excel looks for to read a CSV file as UTF-8 rather than the machine's ANSI code page. */
 const UTF8_BOM = '\uFEFF';
 
@@ -82,6 +98,7 @@ export class CsvResultsWriter implements ResultsWriter {
   readonly #csv: Stringifier;
   readonly #destination: Writable;
   readonly #isStdout: boolean;
+  readonly #record: CsvLayout['record'];
   /** "the results file x.csv", for messages. */
   readonly #name: string;
   /** Set once the header is in: a failure of the header itself is thrown by `open`. */
@@ -102,12 +119,19 @@ export class CsvResultsWriter implements ResultsWriter {
   readonly #closingLine: ResultsWriterOptions['closingLine'];
   readonly #digest: Hash | undefined;
 
-  private constructor(destination: Writable, isStdout: boolean, path: string, options: ResultsWriterOptions) {
+  private constructor(
+    destination: Writable,
+    isStdout: boolean,
+    path: string,
+    layout: CsvLayout,
+    options: ResultsWriterOptions,
+  ) {
     this.#destination = destination;
     this.#closingLine = options.closingLine;
     this.#digest = options.closingLine && createHash('sha256');
     this.#isStdout = isStdout;
-    this.#name = isStdout ? 'the results to stdout' : `the results file ${path}`;
+    this.#record = layout.record;
+    this.#name = isStdout ? 'the results to stdout' : `${layout.what} ${path}`;
     this.#csv = stringify({ escape_formulas: true });
     destination.on('error', (error: NodeJS.ErrnoException) => this.#fail(error));
   }
@@ -117,19 +141,35 @@ export class CsvResultsWriter implements ResultsWriter {
     carriedNames: readonly string[],
     options: ResultsWriterOptions = {},
   ): Promise<CsvResultsWriter> {
+    const layout = { header: resultHeader(carriedNames), record: resultRecord, what: 'the results file' };
+    return CsvResultsWriter.openLayout(path, layout, options);
+  }
+
+  /** `open` for a CSV file of another layout (see CsvLayout); `-` is stdout. */
+  static async openLayout(
+    path: string,
+    layout: CsvLayout,
+    options: ResultsWriterOptions = {},
+  ): Promise<CsvResultsWriter> {
     const isStdout = path === '-';
-    const destination = isStdout ? process.stdout : createWriteStream(path);
+    const destination = isStdout ? process.stdout : createWriteStream(path, { flags: layout.append ? 'a' : 'w' });
     if (!isStdout) {
       try {
         await once(destination, 'open');
       } catch (error) {
-        throw new Ds100Error('OUTPUT_FILE', `cannot write the results file ${path}: ${describeWriteError(error)}`, {
+        throw new Ds100Error('OUTPUT_FILE', `cannot write ${layout.what} ${path}: ${describeWriteError(error)}`, {
           cause: error,
         });
       }
     }
-    const writer = new CsvResultsWriter(destination, isStdout, path, options);
-    await writer.#writeHeader(resultHeader(carriedNames), !isStdout && (options.bom ?? true));
+    const writer = new CsvResultsWriter(destination, isStdout, path, layout, options);
+    const head = layout.append
+      ? layout.append.needsLineBreak
+        ? '\n'
+        : ''
+      : (!isStdout && (options.bom ?? true) ? UTF8_BOM : '') +
+        stringifySync([layout.header], { escape_formulas: true });
+    await writer.#writeHeader(head);
     writer.#onError = options.onError;
     return writer;
   }
@@ -153,11 +193,14 @@ export class CsvResultsWriter implements ResultsWriter {
    * one line (a full disk, /dev/full) fails here, before anything is sent; rows follow through
    * csv-stringify.
    */
-  async #writeHeader(header: readonly string[], withBom: boolean): Promise<void> {
-    const text = (withBom ? UTF8_BOM : '') + stringifySync([header], { escape_formulas: true });
+  async #writeHeader(text: string): Promise<void> {
     this.#bytesOut = Buffer.byteLength(text);
     this.#digest?.update(text);
-    const error = await new Promise<Error | null | undefined>((resolve) => this.#destination.write(text, resolve));
+    // Appending to a file that ends in a line break writes nothing first.
+    const error =
+      text === ''
+        ? undefined
+        : await new Promise<Error | null | undefined>((resolve) => this.#destination.write(text, resolve));
     if (error) this.#fail(error);
     if (this.#error) {
       if (!this.#isStdout) this.#destination.destroy();
@@ -210,7 +253,7 @@ export class CsvResultsWriter implements ResultsWriter {
     if (this.#error) throw this.#error;
     if (this.#isGone) return undefined;
     if (!this.#isStdout) this.#unconfirmed.push(result);
-    if (this.#csv.write(resultRecord(result))) return undefined;
+    if (this.#csv.write(this.#record(result))) return undefined;
     return this.#drained();
   }
 

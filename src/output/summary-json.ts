@@ -26,6 +26,11 @@ export interface SummaryDocument {
   readonly removedFromInput: number;
   /** Why the run stopped early, if it did. */
   readonly stopped: { readonly code: string; readonly message: string } | null;
+  /**
+   * enable, reconcile, disable: the undo file (`file` null when none was written) and the lines this
+   * run added to it, one per credential it changed; null for plan.
+   */
+  readonly undo: { readonly file: string | null; readonly linesAdded: number } | null;
   readonly exitCode: number;
 }
 
@@ -50,6 +55,7 @@ export function toSummaryDocument(command: string, summary: RunSummary, exitCode
     finalRate: summary.finalRate ?? null,
     removedFromInput: summary.removedFromInput ?? 0,
     stopped: summary.stopped ? { code: summary.stopped.code, message: summary.stopped.message } : null,
+    undo: summary.undo ? { file: summary.undo.file ?? null, linesAdded: summary.undo.linesAdded } : null,
     exitCode,
   };
 }

@@ -1,4 +1,13 @@
 import type { Outcome, RowErrorCode, RowResult, StopReason } from '../types.js';
+import { undoCommandOf } from './undo-writer.js';
+
+/** Where a run that can change the tenant listed what it changed (see undo-writer.ts). */
+export interface UndoFacts {
+  /** The undo file; undefined when none was written (results on stdout and no --undo-file). */
+  readonly file: string | undefined;
+  /** Lines this run added to it: credentials it changed that the file did not list already. */
+  readonly linesAdded: number;
+}
 
 export interface RunSummary {
   readonly input: string;
@@ -24,7 +33,11 @@ export interface RunSummary {
   /** Set when the run stopped early (a circuit breaker, or the caller's signal). */
   readonly stopped?: StopReason | undefined;
   /** The command that produced the summary. */
-  readonly command: 'enable' | 'plan' | 'validate' | 'reconcile';
+  readonly command: 'enable' | 'plan' | 'validate' | 'reconcile' | 'disable';
+  /** plan: which change it previewed (`--action`); enable when left out. */
+  readonly action?: 'enable' | 'disable' | undefined;
+  /** enable, reconcile, disable: the undo file. */
+  readonly undo?: UndoFacts | undefined;
   /** With a state ledger: pairs it holds that the input no longer does (drift; never acted on). */
   readonly removedFromInput?: number | undefined;
 }
@@ -88,6 +101,7 @@ export class SummaryCounter {
     simulated: boolean;
     stopped?: StopReason | undefined;
     removedFromInput?: number | undefined;
+    undo?: UndoFacts | undefined;
   }): RunSummary {
     return {
       ...fields,
@@ -111,6 +125,8 @@ export interface OutputFailureFacts {
   readonly results?: { readonly out: string; readonly failed: boolean; readonly rowsWritten: number | undefined };
   /** The state file, when the run keeps one. */
   readonly state?: { readonly file: string; readonly failed: boolean };
+  /** The undo file, when the run writes one, and the outcome of the rows it lists. */
+  readonly undo?: { readonly file: string; readonly failed: boolean; readonly outcome: Outcome } | undefined;
   /** A stop that came before the failure (Ctrl-C, a breaker …). */
   readonly earlierStop?: StopReason | undefined;
 }
@@ -142,6 +158,12 @@ export function describeOutputFailure(facts: OutputFailureFacts): string {
   }
   if (results?.failed && (!state || state.failed)) where.push('the rows sent after that are in the log');
   else if (state?.failed && results) where.push('the results are the record of this run');
+  const { undo } = facts;
+  if (undo?.failed) {
+    where.push(
+      `the undo file ${undo.file} lacks the rows ${undo.outcome} after that (the results list them, and the log names them)`,
+    );
+  }
 
   const fix =
     facts.errno === 'ENOSPC' || facts.errno === 'EDQUOT'
@@ -149,17 +171,19 @@ export function describeOutputFailure(facts: OutputFailureFacts): string {
       : facts.errno === 'EROFS'
         ? 'make the file system writable'
         : 'fix that';
-  const isResumable = facts.command === 'enable' && state !== undefined;
+  const isChange = facts.command === 'enable' || facts.command === 'disable';
+  const isResumable = isChange && state !== undefined;
   const again = isResumable ? 'run again with --resume' : 'run again';
   // Enabling an enabled credential again changes nothing; worth saying where rows will be sent again.
-  const resent =
-    facts.command !== 'enable'
-      ? ''
-      : !state
-        ? ' (a row enabled already is enabled again, which changes nothing on the tenant)'
-        : state.failed
-          ? ' (rows the state file lacks are sent again, which changes nothing for those enabled already)'
-          : '';
+  const done = facts.command === 'disable' ? 'disabled' : 'enabled';
+  const verb = facts.command === 'disable' ? 'disabled' : 'enabled';
+  const resent = !isChange
+    ? ''
+    : !state
+      ? ` (a row ${done} already is ${verb} again, which changes nothing on the tenant)`
+      : state.failed
+        ? ` (rows the state file lacks are sent again, which changes nothing for those ${done} already)`
+        : '';
   const earlier = facts.earlierStop ? `; the run had been stopped already: ${facts.earlierStop.message}` : '';
   return `${facts.failures.join('; and ')}; ${where.join(', ')}; ${fix} and ${again}${resent}${earlier}`;
 }
@@ -167,9 +191,15 @@ export function describeOutputFailure(facts: OutputFailureFacts): string {
 // Listed only when there are some: a run that stopped early, an answer nobody could settle.
 const LISTED_WHEN_SOME: ReadonlySet<Outcome> = new Set(['not-attempted', 'unknown']);
 
+// A run that changes the tenant lists what was so before it only when there was some (plan always
+// does): it is left out of the columns' width too, so that a summary without any looks as it did.
+const isAlreadyOfChange = (command: RunSummary['command'], outcome: Outcome): boolean =>
+  (command === 'enable' || command === 'disable') && (outcome === 'already-enabled' || outcome === 'already-disabled');
+
 /** Each command's outcomes, in the order the summary lists them. */
 export const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>, readonly Outcome[]>> = {
-  enable: ['enabled', 'failed', 'unknown', 'invalid', 'not-attempted'],
+  enable: ['enabled', 'already-enabled', 'failed', 'unknown', 'invalid', 'not-attempted'],
+  disable: ['disabled', 'already-disabled', 'failed', 'unknown', 'invalid', 'not-attempted'],
   plan: [
     'would-enable',
     'already-enabled',
@@ -182,6 +212,21 @@ export const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>,
   validate: ['valid', 'invalid'],
   reconcile: ['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'unknown', 'invalid', 'not-attempted'],
 };
+
+/** `plan --action disable`'s outcomes, in the order the summary lists them. */
+export const PLAN_DISABLE_ORDER: readonly Outcome[] = [
+  'would-disable',
+  'already-disabled',
+  'not-registered',
+  'registered-to-other-user',
+  'failed',
+  'invalid',
+  'not-attempted',
+];
+
+/** The outcomes a summary lists, in order: the command's, or plan's for the change it previewed. */
+export const outcomeOrderOf = (summary: Pick<RunSummary, 'command' | 'action'>): readonly Outcome[] =>
+  summary.command === 'plan' && summary.action === 'disable' ? PLAN_DISABLE_ORDER : OUTCOME_ORDERS[summary.command];
 
 /** A count for people: 12,345. */
 const count = (value: number): string => value.toLocaleString('en');
@@ -219,6 +264,23 @@ export function describeEstimate(rows: number, rate: number): string {
 /** Where the run's own files are, for the advice after a stop: the state ledger, if it kept one. */
 export interface SummaryContext {
   readonly state?: string | undefined;
+  /**
+   * How the run named its rows on the command line, for the command that resumes it: e.g.
+   * `['--only-failed', 'r.csv']` or `['--plan', 'plan.csv']`. Default: the input file.
+   */
+  readonly rowsFrom?: readonly string[] | undefined;
+}
+
+/**
+ * The command that resumes an enable or disable run from its ledger: the same rows, the results to a
+ * new file, the undo lines on in this run's undo file. Pure.
+ */
+function resumeCommand(summary: RunSummary, state: string, context: SummaryContext): string {
+  const rows = context.rowsFrom ?? [summary.input];
+  const out = ['--out', resumedName(summary.out || 'results.csv')];
+  // The resumed run's results go to a new file: its undo lines go on in this run's undo file.
+  const undo = summary.undo?.file === undefined ? [] : ['--undo-file', summary.undo.file];
+  return ['ds100-bulk', summary.command, ...rows, ...out, '--state', state, '--resume', ...undo].map(quoted).join(' ');
 }
 
 // The stops a user asked for (Ctrl-C, kill, a deadline): the rows left are theirs to send later.
@@ -231,19 +293,21 @@ const resumedName = (out: string): string =>
 const quoted = (arg: string): string => (/^[\w./:@=-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
 
 /**
- * After an `enable` stopped by a signal or --max-runtime, how to carry on: with a state ledger, the
- * command that resumes it; without one, that running again sends every row again (harmless: enabling
- * an enabled credential changes nothing). After a declined `--canary`, how to send the rest, for
- * enable and reconcile. Undefined for any other run.
+ * After an `enable` or `disable` stopped by a signal or --max-runtime, how to carry on: with a state
+ * ledger, the command that resumes it; without one, that running again sends every row again
+ * (harmless: enabling an enabled credential changes nothing). After a declined `--canary`, how to
+ * send the rest, for enable, disable and reconcile. Undefined for any other run.
  */
 export function resumeAdvice(summary: RunSummary, context: SummaryContext = {}): string | undefined {
   if (summary.stopped?.code === 'CANARY_ONLY') return canaryAdvice(summary, context);
-  if (summary.command !== 'enable' || !summary.stopped || !RESUMABLE_STOPS.has(summary.stopped.code)) return undefined;
+  const { command } = summary;
+  if (command !== 'enable' && command !== 'disable') return undefined;
+  if (!summary.stopped || !RESUMABLE_STOPS.has(summary.stopped.code)) return undefined;
   if (context.state === undefined) {
-    return 'to finish: run the same command again; without --state it sends every row again, which is harmless (an enabled credential stays enabled)';
+    const word = command === 'disable' ? 'disabled' : 'enabled';
+    return `to finish: run the same command again; without --state it sends every row again, which is harmless (${word === 'enabled' ? 'an' : 'a'} ${word} credential stays ${word})`;
   }
-  const args = ['ds100-bulk', 'enable', summary.input, '--out', resumedName(summary.out || 'results.csv')];
-  return `to finish: ${[...args, '--state', context.state, '--resume'].map(quoted).join(' ')}`;
+  return `to finish: ${resumeCommand(summary, context.state, context)}`;
 }
 
 /**
@@ -253,9 +317,8 @@ export function resumeAdvice(summary: RunSummary, context: SummaryContext = {}):
  */
 function canaryAdvice(summary: RunSummary, context: SummaryContext): string {
   const { command } = summary;
-  if (command === 'enable' && context.state !== undefined) {
-    const args = ['ds100-bulk', 'enable', summary.input, '--out', resumedName(summary.out || 'results.csv')];
-    const resume = [...args, '--state', context.state, '--resume'].map(quoted).join(' ');
+  if ((command === 'enable' || command === 'disable') && context.state !== undefined) {
+    const resume = resumeCommand(summary, context.state, context);
     return `only the canary was sent; to send the rest: ${resume} (the canary rows are in the state file and are not sent again)`;
   }
   if (command === 'reconcile') {
@@ -263,18 +326,41 @@ function canaryAdvice(summary: RunSummary, context: SummaryContext): string {
   }
   return (
     'only the canary was sent; the rows it did are in the results; to send the rest: run the same command ' +
-    'again with --yes (without --state it sends the canary rows again, which changes nothing for those enabled)'
+    'again with --yes (without --state it sends the canary rows again, which changes nothing: they are reported ' +
+    `${command === 'disable' ? 'already-disabled' : 'already-enabled'})`
   );
 }
+
+/**
+ * The summary's line about the undo file, e.g. "undo: results.undo.csv (3 lines added by this run);
+ * to take them back: ds100-bulk disable results.undo.csv --out undo-results.csv (with your usual
+ * flags)". Undefined for a run that changes nothing. Pure.
+ */
+export function describeUndo(summary: Pick<RunSummary, 'command' | 'undo'>): string | undefined {
+  const { command, undo } = summary;
+  if (!undo || (command !== 'enable' && command !== 'reconcile' && command !== 'disable')) return undefined;
+  if (undo.file === undefined) {
+    return 'undo: not written (the results went to stdout); add --undo-file FILE to keep the list of what a run changed';
+  }
+  const lines = `${count(undo.linesAdded)} line${undo.linesAdded === 1 ? '' : 's'} added by this run`;
+  if (undo.linesAdded === 0) return `undo: ${undo.file} (${lines})`;
+  const back = ['ds100-bulk', undoCommandOf(command), undo.file, '--out', `undo-${basenameOf(undo.file)}`];
+  return `undo: ${undo.file} (${lines}); to take the changes back: ${back.map(quoted).join(' ')} (with your usual flags)`;
+}
+
+/** `dir/results.undo.csv` -> `results.csv`: the undo run's results go to the folder it runs in. */
+const basenameOf = (file: string): string => (file.split(/[\\/]/).pop() ?? file).replace(/\.undo\.csv$/i, '.csv');
 
 /** The one-screen report printed at the end of a run. */
 export function formatSummary(summary: RunSummary, context: SummaryContext = {}): string {
   const { command } = summary;
-  const order = OUTCOME_ORDERS[command];
+  const order = outcomeOrderOf(summary).filter(
+    (outcome) => !isAlreadyOfChange(command, outcome) || summary.byOutcome[outcome],
+  );
   const width = Math.max(10, ...order.map((outcome) => outcome.length));
   const lines = [
     summary.simulated ? 'SIMULATED TENANT (--simulate): no real tenant or device was touched.' : '',
-    `ds100-bulk ${command}: ${count(summary.rows)} rows from ${summary.input}`,
+    `ds100-bulk ${command}${summary.action === 'disable' ? ' --action disable' : ''}: ${count(summary.rows)} rows from ${summary.input}`,
     summary.stopped ? `RUN STOPPED EARLY (${summary.stopped.code}): ${summary.stopped.message}` : '',
     ...order
       .filter((outcome) => !LISTED_WHEN_SOME.has(outcome) || summary.byOutcome[outcome])
@@ -302,6 +388,7 @@ export function formatSummary(summary: RunSummary, context: SummaryContext = {})
     `requests: ${count(summary.requests)}${requestFacts.length > 0 ? ` (${requestFacts.join(', ')})` : ''}${finalPace}`,
     `time: ${formatDuration(summary.elapsedMs)}; ${count(rowsDone)} rows done in ${formatDuration(sendingMs)} of sending (${pace(rowsPerSecond)})`,
     `results: ${summary.out === '-' ? 'stdout' : summary.out || 'not written (add --out FILE for one line per row)'}`,
+    describeUndo(summary) ?? '',
     resumeAdvice(summary, context) ?? '',
   );
   return lines.filter((line) => line !== '').join('\n');

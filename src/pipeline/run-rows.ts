@@ -7,6 +7,7 @@ import { openInput, type OpenedInput } from '../input/open-input.js';
 import { prescanNotice } from '../input/prescan-notice.js';
 import { inputName } from '../input/stdin.js';
 import { ResultsWriter } from '../output/results-writer.js';
+import { checkUndoFile, openUndoWriter, undoHeader } from '../output/undo-writer.js';
 import {
   describeEstimate,
   describeOutputFailure,
@@ -16,7 +17,7 @@ import {
 } from '../output/summary.js';
 import { describePaceChange, perSecond } from '../queue/pace-policy.js';
 import { RequestQueue, type Sent } from '../queue/request-queue.js';
-import { resultOf, type InputRow, type RowResult, type StopReason } from '../types.js';
+import { resultOf, type InputRow, type Outcome, type RowResult, type StopReason } from '../types.js';
 import { Canary } from './canary.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { confirmationOf, type ChangeVisible } from './lost-answer.js';
@@ -38,7 +39,12 @@ export type FollowUp = (
 
 /** What a command does with each valid row: one request, and the result made of its outcome. */
 export interface RowAction {
-  readonly command: 'enable' | 'plan' | 'reconcile';
+  readonly command: 'enable' | 'plan' | 'reconcile' | 'disable';
+  /**
+   * Set by a command that changes the tenant: its undo file (undefined: none is written, and the
+   * summary says so), and the outcome of the rows it lists, each sent by this run (see undo-writer.ts).
+   */
+  readonly undo?: { readonly file: string | undefined; readonly outcome: Outcome } | undefined;
   /** Decides a row without any request (e.g. the ledger says it is done); undefined sends it. */
   settle?(row: InputRow): RowResult | undefined;
   send(client: Ds100Client, row: InputRow): Promise<AttemptOutcome>;
@@ -59,6 +65,11 @@ export interface RowAction {
    * Ds100Error to refuse it (say, an input that changed since the plan being applied was made).
    */
   checkInput?(input: OpenedInput): void;
+  /**
+   * The row as it is to be sent, before it is settled or queued: `--plan` gives an email row the
+   * user ID the plan resolved, so that it is not looked up again. Default: the row as read.
+   */
+  prepare?(row: InputRow): InputRow;
   /** A last line for a CSV results file, from the SHA-256 of its bytes before it (a plan's fingerprint). */
   closingLine?(input: OpenedInput): ((sha256: string) => string) | undefined;
 }
@@ -77,7 +88,7 @@ export function notAttempted(row: InputRow, reason: StopReason | undefined, sent
 }
 
 /** The files a run writes as it goes; one that refuses a write stops the run (OUTPUT_FAILED). */
-type RunOutput = 'results' | 'state' | 'log';
+type RunOutput = 'results' | 'state' | 'log' | 'undo';
 
 const errnoOf = (error: Ds100Error | undefined): string | undefined =>
   (error?.cause as NodeJS.ErrnoException | undefined)?.code;
@@ -141,6 +152,9 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     if (output === 'results') {
       for (const row of writer?.unwritten ?? []) logNotInResults(row);
     }
+    if (output === 'undo') {
+      for (const row of undoWriter?.unwritten ?? []) logNotInUndo(row);
+    }
     stop({ code: 'OUTPUT_FAILED', message: `${error.message}; the run stopped before this row was sent` });
   };
   // The log is then the only record of a sent row the results lack (a state file may have it too).
@@ -150,6 +164,13 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     const tokenSerialNumber = row.token?.tokenSerialNumber;
     logger.warn({ line, deviceSerialNumber, userId, outcome, errorCode, tokenSerialNumber }, 'row not in the results');
   };
+
+  // The results still list it; the log says which results line the undo file lacks.
+  const logNotInUndo = (row: RowResult): void => {
+    const { line, deviceSerialNumber, userId, outcome } = row;
+    logger.warn({ line, deviceSerialNumber, userId, outcome }, 'row not in the undo file');
+  };
+  const isUndoLine = (result: RowResult): boolean => result.outcome === action.undo?.outcome && result.attempts > 0;
 
   const client = new Ds100Client({
     baseUrl: settings.baseUrl,
@@ -180,7 +201,12 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   // Told from inside whatever log call failed: acted on once that call has returned.
   const stopListeningToLog = onLogFileFailure(logger, ({ error }) => queueMicrotask(() => outputFailed('log', error)));
   let writer: ResultsWriter | undefined;
+  let undoWriter: ResultsWriter | undefined;
   try {
+    // Before any request: an undo file that cannot be appended to stops the run before it starts.
+    const undoFile = action.undo?.file;
+    const undoAppend =
+      undoFile === undefined ? undefined : await checkUndoFile(undoFile, undoHeader(input.columns.carriedNames));
     // The first token before anything is written or sent: unusable credentials (an OAuth client the
     // server refuses, an unreachable token endpoint) stop the run at once.
     await settings.tokenProvider.getToken().catch((error: unknown) => {
@@ -198,7 +224,16 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
         closingLine: action.closingLine?.(input),
       });
     }
+    if (undoFile !== undefined) {
+      undoWriter = await openUndoWriter(undoFile, input.columns.carriedNames, {
+        append: undoAppend,
+        onError: (error) => outputFailed('undo', error),
+        bom: settings.bom,
+      });
+    }
   } catch (error) {
+    // A results file already open is closed; its header is all it holds.
+    await writer?.close().catch(() => undefined);
     signal?.removeEventListener('abort', onOuterAbort);
     stopListeningToLog();
     await closeConnections();
@@ -250,6 +285,16 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
         outputFailed('state', error);
       }
     }
+    if (undoWriter && isUndoLine(result)) {
+      if (failedOutputs.has('undo')) logNotInUndo(result);
+      else {
+        try {
+          await undoWriter.write(result);
+        } catch (error) {
+          outputFailed('undo', error);
+        }
+      }
+    }
     if (writer && !failedOutputs.has('results')) {
       try {
         await writer.write(result);
@@ -274,7 +319,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     });
   const processRow = async (queued: InputRow): Promise<void> => {
     // A row that names its user by email is sent with the user's ID, looked up once per address.
-    const resolved = queued.email === undefined ? undefined : await users.resolve(queued);
+    const resolved = queued.email === undefined || queued.userId !== '' ? undefined : await users.resolve(queued);
     if (resolved?.kind === 'settled') return record(resolved.result);
     if (resolved?.kind === 'stopped') return record(notAttempted(queued, stopReason, resolved.sent));
     const row = resolved?.row ?? queued;
@@ -315,7 +360,8 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
         await record(resultOf(item.row, { outcome: 'invalid', errorCode: code, errorMessage: message, attempts: 0 }));
         continue;
       }
-      const { row, warning } = item;
+      const { warning } = item;
+      const row = action.prepare?.(item.row) ?? item.row;
       if (warning) logger.warn({ line: row.line, code: warning.code }, warning.message);
       const settled = action.settle?.(row);
       if (settled) await record(settled);
@@ -335,6 +381,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     stopListeningToLog();
     await closeConnections();
     await writer?.close().catch((error: unknown) => outputFailed('results', error));
+    await undoWriter?.close().catch((error: unknown) => outputFailed('undo', error));
     // On the disk before the summary is made: a failed sync is this run's to report.
     if (state && !failedOutputs.has('state')) {
       try {
@@ -381,11 +428,16 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
                       rowsWritten: writer?.rowsWritten,
                     },
               state: state && { file: state.file, failed: failedOutputs.has('state') },
+              undo:
+                action.undo?.file === undefined
+                  ? undefined
+                  : { file: action.undo.file, failed: failedOutputs.has('undo'), outcome: action.undo.outcome },
               earlierStop: stopReason?.code === 'OUTPUT_FAILED' ? undefined : stopReason,
             }),
           }
         : stopReason,
     removedFromInput: removed?.length,
+    undo: action.undo && { file: action.undo.file, linesAdded: undoWriter?.rowsWritten ?? 0 },
   });
   if (users.resolved + users.unknown > 0) {
     const { resolved, unknown } = users;

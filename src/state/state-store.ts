@@ -6,7 +6,28 @@ import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
 // Outcomes worth remembering across runs. `invalid` and `not-attempted` say nothing about the tenant,
 // so they leave the pair's last known state as it was. `unknown` is remembered, and since it is not
 // enabled, the next `reconcile` looks the pair up and `enable --resume` sends it again.
-const RECORDED = new Set(['enabled', 'unchanged', 'not-registered', 'conflict', 'failed', 'unknown']);
+const RECORDED = new Set([
+  'enabled',
+  'already-enabled',
+  'unchanged',
+  'not-registered',
+  'conflict',
+  'failed',
+  'unknown',
+  'disabled',
+  'already-disabled',
+]);
+
+/**
+ * The outcomes after which a pair's credential has the status, by the status. The outcome is asked,
+ * not only the recorded status: a `conflict` carries the status of another user's credential, and
+ * an enable run's entry must never read as done to a disable run resumed on the same ledger, nor
+ * the other way round (the last entry per pair wins, so a disable after an enable is what counts).
+ */
+const DONE_OUTCOMES: Readonly<Record<'Enabled' | 'Disabled', ReadonlySet<string>>> = {
+  Enabled: new Set(['enabled', 'already-enabled', 'unchanged']),
+  Disabled: new Set(['disabled', 'already-disabled']),
+};
 
 /** The lock file that keeps a second run away from the state file `file`. */
 export const lockFileOf = (file: string): string => `${file}.lock`;
@@ -74,14 +95,23 @@ export class StateStore {
    * message saying so; undefined when it is not recorded as enabled.
    */
   enabledResult(row: InputRow, outcome: Outcome, message: string): RowResult | undefined {
+    return this.#doneResult(row, 'Enabled', outcome, message);
+  }
+
+  /** As `enabledResult`, for a pair the ledger records as disabled (by a `disable` run). */
+  disabledResult(row: InputRow, outcome: Outcome, message: string): RowResult | undefined {
+    return this.#doneResult(row, 'Disabled', outcome, message);
+  }
+
+  #doneResult(row: InputRow, status: 'Enabled' | 'Disabled', outcome: Outcome, message: string): RowResult | undefined {
     const entry = this.get(row);
-    if (entry?.tokenStatus !== 'Enabled') return undefined;
+    if (entry?.tokenStatus !== status || !DONE_OUTCOMES[status].has(entry.outcome)) return undefined;
     return resultOf(row, {
       outcome,
       attempts: 0,
       token: {
         tokenSerialNumber: entry.tokenSerialNumber ?? '',
-        tokenStatus: 'Enabled',
+        tokenStatus: status,
         tokenStatusChangedAt: '',
         tokenStatusChangedBy: '',
       },

@@ -132,3 +132,111 @@ describe('plan --out plan.csv, then enable --plan plan.csv', () => {
     expect(rowCalls(simulator).length).toBe(callsBefore);
   });
 });
+
+describe('plans with email addresses, and plans of a disable', () => {
+  const userLookups = (simulator: RunningSimulator) =>
+    simulator.calls.filter((call) => call.path.endsWith('/v1/users/lookup'));
+
+  it('enable --plan sends an email row with the user ID the plan resolved, without looking the address up again', async () => {
+    const registry = new Registry();
+    registry.register({ deviceSerialNumber: '140100001', userId: USER_1 });
+    registry.register({ deviceSerialNumber: '140100002', userId: USER_2 });
+    const users = new Map([
+      ['one@example.com', USER_1],
+      ['two@example.com', USER_2],
+    ]);
+    const simulator = await startTestSimulator({ registry, users });
+    const dir = tempDir();
+    const input = writeFile(
+      dir,
+      'emails.csv',
+      'deviceSerialNumber,email\n140100001,one@example.com\n140100002,two@example.com\n140100003,nobody@example.com\n',
+    );
+    const planFile = join(dir, 'plan.csv');
+    const planned = await runSession({ ...session(simulator), command: 'plan', input, out: planFile });
+    expect(planned.summary.byOutcome).toEqual({ 'would-enable': 2, invalid: 1 });
+    const lookupsBefore = userLookups(simulator).length;
+    const callsBefore = rowCalls(simulator).length;
+
+    const out = join(dir, 'r.csv');
+    const applied = await runSession({ ...session(simulator), command: 'enable', plan: planFile, out });
+
+    expect(userLookups(simulator).length).toBe(lookupsBefore);
+    const sent = rowCalls(simulator).slice(callsBefore);
+    expect(sent.map((call) => [call.serial, call.userId]).sort()).toEqual([
+      ['140100001', USER_1],
+      ['140100002', USER_2],
+    ]);
+    expect(applied.summary.byOutcome).toEqual({ enabled: 2, 'not-attempted': 1 });
+    expect(readResults(out).map((row) => [row['email'], row['userId'], row['outcome']])).toEqual([
+      ['one@example.com', USER_1, 'enabled'],
+      ['two@example.com', USER_2, 'enabled'],
+      ['nobody@example.com', '', 'not-attempted'],
+    ]);
+  });
+
+  it('plan --action disable, then disable --plan: only the would-disable rows are sent; an enable plan is refused', async () => {
+    const registry = new Registry();
+    registry.register({ deviceSerialNumber: '140100001', userId: USER_1 }).tokenStatus = 'Enabled';
+    registry.register({ deviceSerialNumber: '140100002', userId: USER_2 }).tokenStatus = 'Enabled';
+    registry.register({ deviceSerialNumber: '140100003', userId: USER_1 });
+    const simulator = await startTestSimulator({ registry });
+    const dir = tempDir();
+    const input = writeFile(
+      dir,
+      'undo.csv',
+      `deviceSerialNumber,userId\n140100001,${USER_1}\n140100002,${USER_3}\n140100003,${USER_1}\n`,
+    );
+    const planFile = join(dir, 'plan.csv');
+    const planned = await runSession({
+      ...session(simulator),
+      command: 'plan',
+      action: 'disable',
+      input,
+      out: planFile,
+    });
+    expect(planned.summary.byOutcome).toEqual({
+      'would-disable': 1,
+      'registered-to-other-user': 1,
+      'already-disabled': 1,
+    });
+    const callsBefore = rowCalls(simulator).length;
+
+    const refused = runSession({ ...session(simulator), command: 'enable', plan: planFile, out: join(dir, 'e.csv') });
+    await expect(refused).rejects.toThrow(`${planFile} is a plan for disable, not enable`);
+    const out = join(dir, 'r.csv');
+    const applied = await runSession({ ...session(simulator), command: 'disable', plan: planFile, out });
+
+    expect(
+      rowCalls(simulator)
+        .slice(callsBefore)
+        .map((call) => `${call.method} ${call.serial}`),
+    ).toEqual(['PATCH 140100001']);
+    expect(applied.summary.byOutcome).toEqual({ disabled: 1, 'already-disabled': 1, 'not-attempted': 1 });
+    expect(registry.get('140100002')?.tokenStatus).toBe('Enabled');
+  });
+
+  it('disable --max-changes counts an email row once, after its address is looked up', async () => {
+    const registry = new Registry();
+    for (const serial of ['140100001', '140100002', '140100003']) {
+      registry.register({ deviceSerialNumber: serial, userId: USER_1 }).tokenStatus = 'Enabled';
+    }
+    const simulator = await startTestSimulator({ registry, users: new Map([['one@example.com', USER_1]]) });
+    const dir = tempDir();
+    const input = writeFile(
+      dir,
+      'emails.csv',
+      'deviceSerialNumber,email\n140100001,one@example.com\n140100002,one@example.com\n140100003,one@example.com\n',
+    );
+    const done = await runSession({
+      ...session(simulator),
+      command: 'disable',
+      input,
+      out: join(dir, 'r.csv'),
+      maxChanges: 2,
+    });
+    expect(rowCalls(simulator).filter((call) => call.method === 'PATCH')).toHaveLength(2);
+    expect(done.summary.byOutcome).toEqual({ disabled: 2, 'not-attempted': 1 });
+    expect(done.exitCode).toBe(5);
+  });
+});

@@ -99,7 +99,7 @@ describe('runSession with metricsFile', () => {
     expect(readFileSync(metricsFile, 'utf8')).toBe('previous\n');
     // The summary JSON, written first, still says how the rows went.
     expect(JSON.parse(readFileSync(summaryJson, 'utf8'))).toMatchObject({ exitCode: 0, rows: 5 });
-    expect(readdirSync(dir).toSorted()).toEqual(['in.csv', name, 'r.csv', 'summary.json']);
+    expect(readdirSync(dir).toSorted()).toEqual(['in.csv', name, 'r.csv', 'r.undo.csv', 'summary.json']);
   });
 
   it('both files failing: both messages, the run exit code kept when it was not 0', async () => {

@@ -155,9 +155,11 @@ describe.skipIf(!CAN_MOUNT)('a disk that fills up mid-run (skipped unless root: 
     const out = join(disk, 'r.csv');
     const stateFile = join(dir, 's.state');
     const clock = failureClock();
+    // The undo file off the tiny disk: this is about the results file filling it.
+    const undoFile = join(dir, 'r.undo.csv');
 
     const state = StateStore.open(stateFile);
-    const summary = await run({ out, state, logger: clock.logger }).finally(() => state.close());
+    const summary = await run({ out, state, logger: clock.logger, undoFile }).finally(() => state.close());
     expect(exitCodeFor(summary)).toBe(7);
     expect(summary.stopped?.code).toBe('OUTPUT_FAILED');
     const written = completeRows(out);
@@ -184,7 +186,7 @@ describe.skipIf(!CAN_MOUNT)('a disk that fills up mid-run (skipped unless root: 
     // Room again: --resume sends only what the first run did not, and never a pair twice.
     remount(disk, 'size=4m');
     const again = StateStore.open(stateFile);
-    const resumed = await run({ out, state: again, resume: true }).finally(() => again.close());
+    const resumed = await run({ out, state: again, resume: true, undoFile }).finally(() => again.close());
     expect(exitCodeFor(resumed)).toBe(0);
     expect(resumed.byOutcome).toEqual({ enabled: ROWS });
     expect(resumed.requests).toBe(ROWS - sent + PREFLIGHT_REQUESTS);
@@ -194,13 +196,13 @@ describe.skipIf(!CAN_MOUNT)('a disk that fills up mid-run (skipped unless root: 
   });
 
   it('results without a state file: rows the results lack are in the log', async () => {
-    const { simulator, run } = await setUp();
+    const { simulator, dir, run } = await setUp();
     const disk = tinyDisk();
     fill(disk, 4096);
     const out = join(disk, 'r.csv');
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const summary = await run({ out, logger });
+    const summary = await run({ out, logger, undoFile: join(dir, 'r.undo.csv') });
     expect(summary.stopped?.message).toMatch(
       /holds \d+ rows, the rows sent after that are in the log; free space and run again \(a row enabled already/,
     );

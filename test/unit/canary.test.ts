@@ -198,12 +198,12 @@ describe('the canary stops in the exit codes and the summary', () => {
     ...overrides,
   });
 
-  it('CANARY_ONLY is exit 8, CANARY_FAILED exit 3, both documented for enable and reconcile', () => {
+  it('CANARY_ONLY is exit 8, CANARY_FAILED exit 3, both documented for enable, reconcile and disable', () => {
     expect(exitCodeFor(run())).toBe(EXIT_CODES.canaryOnly);
     expect(EXIT_CODES.canaryOnly).toBe(8);
     expect(exitCodeFor(run({ stopped: { code: 'CANARY_FAILED', message: 'x' } }))).toBe(3);
     const eight = EXIT_CODE_MEANINGS.find((meaning) => meaning.code === '8');
-    expect(eight?.commands).toEqual(['enable', 'reconcile']);
+    expect(eight?.commands).toEqual(['enable', 'reconcile', 'disable']);
     expect(EXIT_CODE_MEANINGS.some((m) => m.code === '3' && m.meaning.includes('CANARY_FAILED'))).toBe(true);
   });
 
@@ -213,8 +213,13 @@ describe('the canary stops in the exit codes and the summary', () => {
     );
     expect(resumeAdvice(run())).toBe(
       'only the canary was sent; the rows it did are in the results; to send the rest: run the same command again ' +
-        'with --yes (without --state it sends the canary rows again, which changes nothing for those enabled)',
+        'with --yes (without --state it sends the canary rows again, which changes nothing: they are reported ' +
+        'already-enabled)',
     );
+    // A disable's, and one whose rows came from earlier results: the same rows again, by the same flag.
+    expect(
+      resumeAdvice(run({ command: 'disable', input: 'r.csv' }), { state: 's', rowsFrom: ['--only-failed', 'r.csv'] }),
+    ).toContain('to send the rest: ds100-bulk disable --only-failed r.csv --out out-resumed.csv --state s --resume');
     expect(resumeAdvice(run({ command: 'reconcile' }), { state: 's' })).toContain(
       'run the same command again with --yes (the rows it enabled are in the state file',
     );

@@ -34,6 +34,7 @@ const flags = (overrides: Partial<EnableFlags> = {}): EnableFlags => ({
   encoding: 'utf-8',
   'dry-run': false,
   resume: false,
+  'undo-file': undefined,
   'base-url': undefined,
   'simulate-tenant': undefined,
   'simulate-users': undefined,
@@ -148,7 +149,7 @@ describe('--bom', () => {
     expect(checkEnableFlags(flags(), env).bom).toBe(true);
     expect(checkEnableFlags(flags({ bom: false }), env).bom).toBe(false);
     const { resume: _resume, 'dry-run': _dryRun, state: _state, ...tenantOnly } = flags({ bom: false });
-    expect(checkPlanFlags(tenantOnly, env).bom).toBe(false);
+    expect(checkPlanFlags({ ...tenantOnly, action: 'enable' }, env).bom).toBe(false);
     expect(checkReconcileFlags({ ...tenantOnly, state: 's', recheck: false, 'max-changes': undefined }, env).bom).toBe(
       false,
     );
@@ -158,7 +159,7 @@ describe('--bom', () => {
 
 describe('checkPlanFlags and checkReconcileFlags', () => {
   const { resume: _resume, 'dry-run': _dryRun, state: _state, ...enableOnly } = flags();
-  const planFlags = { ...enableOnly, out: undefined };
+  const planFlags = { ...enableOnly, out: undefined, action: 'enable' as const };
 
   it('plan: needs a tenant and a token like enable, but --out is optional', () => {
     expect(() => checkPlanFlags(planFlags, {})).toThrow(/No tenant given/);

@@ -60,7 +60,8 @@ describe('confirmationOf', () => {
 
 describe('enableResult', () => {
   it('says when an enabled row was confirmed by a lookup after its answer was lost', () => {
-    const result = enableResult(row, { outcome: { ...credential('Enabled'), lostAnswer: 'ECONNRESET' }, attempts: 2 });
+    const outcome = { ...credential('Enabled'), lostAnswer: 'ECONNRESET' };
+    const result = enableResult(row, { outcome, attempts: 2 }, Date.now());
     expect(result).toMatchObject({
       outcome: 'enabled',
       errorCode: undefined,
@@ -71,7 +72,7 @@ describe('enableResult', () => {
 
   it('an outcome nobody could settle is unknown, not failed', () => {
     const outcome = { ok: false, code: 'UNKNOWN_OUTCOME', message: 'the answer was lost (x) and y' } as const;
-    expect(enableResult(row, { outcome, attempts: 7 })).toMatchObject({
+    expect(enableResult(row, { outcome, attempts: 7 }, Date.now())).toMatchObject({
       outcome: 'unknown',
       errorCode: 'UNKNOWN_OUTCOME',
     });

@@ -41,6 +41,7 @@ describe('summary JSON', () => {
       finalRate: 7.5,
       removedFromInput: 0,
       stopped: null,
+      undo: null,
       exitCode: 1,
     });
   });

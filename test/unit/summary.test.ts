@@ -303,9 +303,10 @@ describe('exit codes', () => {
 
   it("lists each command's codes for --help, a meaning's further lines indented under it", () => {
     const help = exitCodeHelp('plan');
-    expect(help.split('\n').slice(0, 4)).toEqual([
+    expect(help.split('\n').slice(0, 5)).toEqual([
       'Exit codes:',
       '  0   every row would be enabled or is already enabled',
+      '      (--action disable: would be disabled or is already disabled)',
       '  1   some rows are invalid, not registered, registered to another user,',
       '      or their lookup failed',
     ]);

@@ -1,0 +1,99 @@
+import type { AttemptSuccess } from '../client/response.js';
+import { usageError } from '../errors.js';
+import type { AppliedPlan } from '../input/plan-file.js';
+import { planSteps } from './apply-plan.js';
+import type { RunSummary } from '../output/summary.js';
+import { undoFileOf } from '../output/undo-writer.js';
+import { expectNumber, type RunOptions } from '../pipeline/run-options.js';
+import { notAttempted, runRows, type SentRow } from '../pipeline/run-rows.js';
+import type { InputRow, RowResult } from '../types.js';
+import { changeResult, DISABLE_CHANGE, isStatusFor } from './change-result.js';
+
+/** Options of `disable()`: a run's options, with the results file required. */
+export interface DisableOptions extends RunOptions {
+  /** Results CSV path, or `-` for stdout. Overwritten. */
+  readonly out: string;
+  /** With `state`: rows the ledger records as disabled (by a disable run) are not sent again. */
+  readonly resume?: boolean | undefined;
+  /**
+   * Send at most this many disable requests in this run; the rest are `not-attempted`,
+   * MAX_CHANGES_REACHED. Default: no limit. Counted as requests go out: whether a credential is
+   * disabled already is only known from the answer.
+   */
+  readonly maxChanges?: number | undefined;
+  /**
+   * The undo file: one line per credential this run disabled, in the input format (an input for
+   * `enable`); appended to when it exists with the same header. Default: `<out>.undo.csv`; none
+   * when `out` is `-`.
+   */
+  readonly undoFile?: string | undefined;
+  /**
+   * A plan file read with `readPlanFile` (`plan --action disable --out plan.csv`, applied with
+   * `--plan`): only its `would-disable` rows are sent, and the run refuses to start when the input
+   * is not the one the plan was made from.
+   */
+  readonly plan?: AppliedPlan | undefined;
+}
+
+/** Whether a lookup shows the row's credential disabled for the row's user: a disable took effect. Pure. */
+export const isDisabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(DISABLE_CHANGE);
+
+/**
+ * The result of a disable request's outcome. Pure. `disabled` when this run disabled the credential
+ * (see isChangedByRun), `already-disabled` when it was so before; a device not registered to the
+ * row's user is `failed`, NOT_FOUND, as the API answers it.
+ */
+export const disableResult = (row: InputRow, sent: SentRow, runStartedAt: number): RowResult =>
+  changeResult(row, sent, runStartedAt, DISABLE_CHANGE);
+
+/**
+ * Disables the DS100 OTP credential of every valid pair of the input file (`PATCH
+ * v1/ds100/disable/otp`) through the same pipeline as `enable`: the same checks, results, pacing,
+ * retries and lost answers settled by a lookup. Its usual input is the undo file of an enable or
+ * reconcile run. Writes one result per data row, and the credentials it disabled to its own undo
+ * file (an input for `enable`). Prints nothing; returns the summary.
+ */
+export async function disable(options: DisableOptions): Promise<RunSummary> {
+  const { state } = options;
+  if (options.resume && !state)
+    throw usageError('Expected `state` (--state) with `resume`: the ledger of the run to continue');
+  if (typeof options.out !== 'string' || options.out === '')
+    throw usageError('Expected `out` (--out) to be a file name, or - for stdout');
+  const maxChanges =
+    options.maxChanges === undefined
+      ? Number.POSITIVE_INFINITY
+      : expectNumber('maxChanges', '--max-changes', options.maxChanges, {
+          min: 0,
+          max: Number.MAX_SAFE_INTEGER,
+          integer: true,
+        });
+  let requested = 0;
+  const runStartedAt = Date.now();
+  const planned = options.plan && planSteps(options.plan, 'disable', options.input);
+  return runRows(options, {
+    command: 'disable',
+    undo: { file: undoFileOf({ ...options, command: 'disable', state: undefined }), outcome: 'disabled' },
+    checkInput: planned?.checkInput,
+    prepare: planned?.prepare,
+    // Rows are settled one by one in file order before they are queued: the count is taken before
+    // the request goes out, so that no more than maxChanges disables are ever sent.
+    settle: (row) => {
+      const done =
+        (options.resume && state
+          ? state.disabledResult(row, 'disabled', 'disabled by an earlier run; not sent again')
+          : undefined) ?? planned?.settle(row);
+      if (done) return done;
+      // A row whose address is not looked up yet is settled again once it is (see runRows): counted then.
+      if (row.email !== undefined && row.userId === '') return undefined;
+      if (requested < maxChanges) {
+        requested++;
+        return undefined;
+      }
+      const message = `not sent: --max-changes ${maxChanges} disable requests were sent in this run`;
+      return notAttempted(row, { code: 'MAX_CHANGES_REACHED', message });
+    },
+    send: (client, row) => client.disableOtp(row),
+    isChangeVisible: isDisabledFor,
+    toResult: (row, sent) => disableResult(row, sent, runStartedAt),
+  });
+}
