@@ -1,3 +1,4 @@
+import { isXlsxPath } from './results-writer.js';
 import type { Outcome, RowErrorCode, RowResult, StopReason } from '../types.js';
 import { undoCommandOf } from './undo-writer.js';
 
@@ -272,6 +273,20 @@ export interface SummaryContext {
 }
 
 /**
+ * Without a ledger: the command that sends the rows of an enable or disable run that did not succeed,
+ * read back from its CSV results (`--only-failed`), its undo lines going on in this run's undo file.
+ * Undefined when the results went to stdout or a workbook, which `--only-failed` cannot read. Pure.
+ */
+function rerunCommand(summary: RunSummary): string | undefined {
+  const { out } = summary;
+  if (out === '' || out === '-' || isXlsxPath(out)) return undefined;
+  const undo = summary.undo?.file === undefined ? [] : ['--undo-file', summary.undo.file];
+  return ['ds100-bulk', summary.command, '--only-failed', out, '--out', resumedName(out), ...undo]
+    .map(quoted)
+    .join(' ');
+}
+
+/**
  * The command that resumes an enable or disable run from its ledger: the same rows, the results to a
  * new file, the undo lines on in this run's undo file. Pure.
  */
@@ -304,6 +319,8 @@ export function resumeAdvice(summary: RunSummary, context: SummaryContext = {}):
   if (command !== 'enable' && command !== 'disable') return undefined;
   if (!summary.stopped || !RESUMABLE_STOPS.has(summary.stopped.code)) return undefined;
   if (context.state === undefined) {
+    const rerun = rerunCommand(summary);
+    if (rerun) return `to finish: ${rerun} (sends only the rows that did not succeed)`;
     const word = command === 'disable' ? 'disabled' : 'enabled';
     return `to finish: run the same command again; without --state it sends every row again, which is harmless (${word === 'enabled' ? 'an' : 'a'} ${word} credential stays ${word})`;
   }
@@ -321,6 +338,8 @@ function canaryAdvice(summary: RunSummary, context: SummaryContext): string {
     const resume = resumeCommand(summary, context.state, context);
     return `only the canary was sent; to send the rest: ${resume} (the canary rows are in the state file and are not sent again)`;
   }
+  const rerun = command === 'reconcile' ? undefined : rerunCommand(summary);
+  if (rerun) return `only the canary was sent; to send the rest: ${rerun} (the canary rows that succeeded are left out)`;
   if (command === 'reconcile') {
     return 'only the canary was sent; to send the rest: run the same command again with --yes (the rows it enabled are in the state file and are not sent again)';
   }

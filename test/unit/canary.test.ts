@@ -212,6 +212,10 @@ describe('the canary stops in the exit codes and the summary', () => {
       /\nonly the canary was sent; to send the rest: ds100-bulk enable in\.csv --out out-resumed\.csv --state ship\.state --resume \(the canary rows are in the state file and are not sent again\)$/,
     );
     expect(resumeAdvice(run())).toBe(
+      'only the canary was sent; to send the rest: ds100-bulk enable --only-failed out.csv --out out-resumed.csv ' +
+        '(the canary rows that succeeded are left out)',
+    );
+    expect(resumeAdvice(run({ out: '-' }))).toBe(
       'only the canary was sent; the rows it did are in the results; to send the rest: run the same command again ' +
         'with --yes (without --state it sends the canary rows again, which changes nothing: they are reported ' +
         'already-enabled)',

@@ -153,9 +153,16 @@ describe('formatSummary: counts, requests, time and what to do after a stop', ()
     expect(formatSummary(stopped)).toContain('time: 12 s; 20 rows done in 10 s of sending (2/s)');
   });
 
-  it('without --state says that running again sends every row again, harmlessly; nothing for other stops', () => {
+  it('without --state gives the --only-failed command for its results, or says running again is harmless; nothing for other stops', () => {
     const stopped = run({ stopped: { code: 'INTERRUPTED', message: 'SIGTERM received' } });
-    expect(formatSummary(stopped)).toContain('without --state it sends every row again, which is harmless');
+    expect(formatSummary({ ...stopped, out: 'r.csv' })).toContain(
+      'to finish: ds100-bulk enable --only-failed r.csv --out r-resumed.csv (sends only the rows that did not succeed)',
+    );
+    // Results on stdout or in a workbook cannot be read back.
+    expect(formatSummary({ ...stopped, out: '-' })).toContain(
+      'without --state it sends every row again, which is harmless',
+    );
+    expect(formatSummary({ ...stopped, out: 'r.xlsx' })).toContain('without --state it sends every row again');
     expect(resumeAdvice(run({ stopped: { code: 'RUN_ABORTED', message: 'breaker' } }), { state: 's' })).toBeUndefined();
     expect(resumeAdvice(run(), { state: 's' })).toBeUndefined();
     expect(resumeAdvice(run({ command: 'plan', stopped: { code: 'MAX_RUNTIME', message: 'x' } }))).toBeUndefined();

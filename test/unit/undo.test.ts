@@ -296,7 +296,10 @@ describe('the summary of a run that changes the tenant', () => {
       'to finish: ds100-bulk disable in.csv --out results-resumed.csv --state d.state --resume ' +
         '--undo-file undo-results.undo.csv',
     );
-    expect(formatSummary({ ...stopped, undo: undefined })).toContain(
+    expect(formatSummary(stopped)).toContain(
+      'to finish: ds100-bulk disable --only-failed results.csv --out results-resumed.csv --undo-file undo-results.undo.csv',
+    );
+    expect(formatSummary({ ...stopped, out: '-', undo: undefined })).toContain(
       'without --state it sends every row again, which is harmless (a disabled credential stays disabled)',
     );
   });
