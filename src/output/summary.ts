@@ -339,7 +339,8 @@ function canaryAdvice(summary: RunSummary, context: SummaryContext): string {
     return `only the canary was sent; to send the rest: ${resume} (the canary rows are in the state file and are not sent again)`;
   }
   const rerun = command === 'reconcile' ? undefined : rerunCommand(summary);
-  if (rerun) return `only the canary was sent; to send the rest: ${rerun} (the canary rows that succeeded are left out)`;
+  if (rerun)
+    return `only the canary was sent; to send the rest: ${rerun} (the canary rows that succeeded are left out)`;
   if (command === 'reconcile') {
     return 'only the canary was sent; to send the rest: run the same command again with --yes (the rows it enabled are in the state file and are not sent again)';
   }
