@@ -6,7 +6,14 @@ import { resolveInputFormat, type InputFormat } from '../input/input-format.js';
 import { DEFAULT_RULES, type ValidationRules } from '../input/validate-row.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { LOG_FORMATS, type LogFormat } from './progress.js';
-import { checkCanaryRows, checkRunKnobs, expectNumber, RUN_DEFAULTS, type RunKnobs } from '../pipeline/run-options.js';
+import {
+  checkCanaryRows,
+  checkRunKnobs,
+  expectNumber,
+  resolveMaxChanges,
+  RUN_DEFAULTS,
+  type RunKnobs,
+} from '../pipeline/run-options.js';
 import { LIMITER_KINDS } from '../simulator/limiters.js';
 
 /**
@@ -675,9 +682,7 @@ export function checkDisableFlags(
     throw usageError('--resume needs --state FILE: the ledger of the run to continue');
   }
   const maxChanges = flags['max-changes'];
-  if (maxChanges !== undefined) {
-    expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-  }
+  resolveMaxChanges(maxChanges);
   const undoFile = checkUndoFileFlag(flags['undo-file']);
   return {
     ...checkTenantFlags(flags, env),
@@ -707,9 +712,7 @@ export function checkReconcileFlags(
     readonly undoFile: string | undefined;
   } {
   const maxChanges = flags['max-changes'];
-  if (maxChanges !== undefined) {
-    expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-  }
+  resolveMaxChanges(maxChanges);
   const undoFile = checkUndoFileFlag(flags['undo-file']);
   return {
     ...checkTenantFlags(flags, env),

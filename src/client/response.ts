@@ -189,6 +189,24 @@ const unreadable = (status: number, message: string): AttemptFailure => ({
 });
 
 /**
+ * A 2xx answer's body as JSON, or the outcome of one that is not JSON: an empty body is an answer
+ * lost on the way (asked again, or settled by a lookup); a page of text or HTML is a login page or a
+ * proxy's, which asking again does not cure (BAD_RESPONSE).
+ */
+function readJsonBody(
+  status: number,
+  body: string,
+  secrets: readonly string[],
+): { readonly parsed: unknown } | { readonly outcome: AttemptFailure } {
+  try {
+    return { parsed: JSON.parse(body) as unknown };
+  } catch {
+    const message = safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets);
+    return { outcome: body.trim() === '' ? unreadable(status, message) : failure('BAD_RESPONSE', status, message) };
+  }
+}
+
+/**
  * Turns a lookup call's HTTP response into an outcome. Pure. A 200 with an empty array is taken as
  * "not registered" (NOT_FOUND), like the documented 404: there is no credential for the device.
  */
@@ -202,13 +220,9 @@ export function classifyLookupResponse(
   // An empty or misshapen 200 is taken as an answer lost on the way (a lookup changes nothing, so it
   // is simply asked again); a page of text or HTML is a login page or a proxy, which asking again
   // does not cure.
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    const message = safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets);
-    return body.trim() === '' ? unreadable(status, message) : failure('BAD_RESPONSE', status, message);
-  }
+  const read = readJsonBody(status, body, secrets);
+  if ('outcome' in read) return read.outcome;
+  const { parsed } = read;
   if (!Array.isArray(parsed)) return unreadable(status, 'the 200 response is not the documented JSON array');
   if (parsed.length === 0) return failure('NOT_FOUND', status, 'the lookup found no credential for this device');
   const pair = { deviceSerialNumber, userId: '' };
@@ -274,14 +288,9 @@ const USER_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 export function classifyUserLookupResponse(response: HttpAnswer, secrets: readonly string[] = []): UserLookupOutcome {
   const { status, body } = response;
   if (status < 200 || status >= 300) return classifyFailure(response, secrets);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    const message = safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets);
-    // An empty body is an answer lost on the way (asked again); a page of text is a proxy's.
-    return body.trim() === '' ? unreadable(status, message) : failure('BAD_RESPONSE', status, message);
-  }
+  const read = readJsonBody(status, body, secrets);
+  if ('outcome' in read) return read.outcome;
+  const { parsed } = read;
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return failure('BAD_RESPONSE', status, 'the user lookup response is not the documented user object');
   }

@@ -1,10 +1,9 @@
 import type { AttemptSuccess } from '../client/response.js';
-import { usageError } from '../errors.js';
 import type { AppliedPlan } from '../input/plan-file.js';
 import { planSteps } from './apply-plan.js';
 import type { RunSummary } from '../output/summary.js';
 import { undoFileOf } from '../output/undo-writer.js';
-import { expectNumber, type RunOptions } from '../pipeline/run-options.js';
+import { checkChangeRun, resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
 import { notAttempted, runRows, type SentRow } from '../pipeline/run-rows.js';
 import type { InputRow, RowResult } from '../types.js';
 import { changeResult, DISABLE_CHANGE, isStatusFor } from './change-result.js';
@@ -54,19 +53,9 @@ export const disableResult = (row: InputRow, sent: SentRow, runStartedAt: number
  * file (an input for `enable`). Prints nothing; returns the summary.
  */
 export async function disable(options: DisableOptions): Promise<RunSummary> {
+  checkChangeRun(options);
   const { state } = options;
-  if (options.resume && !state)
-    throw usageError('Expected `state` (--state) with `resume`: the ledger of the run to continue');
-  if (typeof options.out !== 'string' || options.out === '')
-    throw usageError('Expected `out` (--out) to be a file name, or - for stdout');
-  const maxChanges =
-    options.maxChanges === undefined
-      ? Number.POSITIVE_INFINITY
-      : expectNumber('maxChanges', '--max-changes', options.maxChanges, {
-          min: 0,
-          max: Number.MAX_SAFE_INTEGER,
-          integer: true,
-        });
+  const maxChanges = resolveMaxChanges(options.maxChanges);
   let requested = 0;
   const runStartedAt = Date.now();
   const planned = options.plan && planSteps(options.plan, 'disable', options.input);

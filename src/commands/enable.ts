@@ -1,9 +1,8 @@
 import type { AttemptSuccess } from '../client/response.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
-import type { RunOptions } from '../pipeline/run-options.js';
+import { checkChangeRun, type RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
 import { undoFileOf } from '../output/undo-writer.js';
-import { usageError } from '../errors.js';
 import type { AppliedPlan } from '../input/plan-file.js';
 import { planSteps } from './apply-plan.js';
 import type { InputRow, RowResult } from '../types.js';
@@ -44,11 +43,8 @@ export const enableResult = (row: InputRow, sent: SentRow, runStartedAt: number)
  * per data row, and the credentials it enabled to the undo file. Prints nothing; returns the summary.
  */
 export async function enable(options: EnableOptions): Promise<RunSummary> {
+  checkChangeRun(options);
   const { state } = options;
-  if (options.resume && !state)
-    throw usageError('Expected `state` (--state) with `resume`: the ledger of the run to continue');
-  if (typeof options.out !== 'string' || options.out === '')
-    throw usageError('Expected `out` (--out) to be a file name, or - for stdout');
   const runStartedAt = Date.now();
   const planned = options.plan && planSteps(options.plan, 'enable', options.input);
   const settleByLedger =

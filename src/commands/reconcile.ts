@@ -1,7 +1,7 @@
 import { usageError } from '../errors.js';
 import type { RunSummary } from '../output/summary.js';
 import { undoFileOf } from '../output/undo-writer.js';
-import { expectNumber, type RunOptions } from '../pipeline/run-options.js';
+import { resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
 import { notAttempted, runRows, type FollowUp, type SentRow } from '../pipeline/run-rows.js';
 import type { StateStore } from '../state/state-store.js';
 import { resultOf, type InputRow, type RowResult } from '../types.js';
@@ -32,14 +32,7 @@ export interface ReconcileOptions extends RunOptions {
 export async function reconcile(options: ReconcileOptions): Promise<RunSummary> {
   const { state } = options;
   if (!state) throw usageError('Expected `state` (--state): reconcile keeps what it did in a state ledger');
-  const maxChanges =
-    options.maxChanges === undefined
-      ? Number.POSITIVE_INFINITY
-      : expectNumber('maxChanges', '--max-changes', options.maxChanges, {
-          min: 0,
-          max: Number.MAX_SAFE_INTEGER,
-          integer: true,
-        });
+  const maxChanges = resolveMaxChanges(options.maxChanges);
   let changes = 0;
   const runStartedAt = Date.now();
 

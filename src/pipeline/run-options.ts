@@ -150,6 +150,30 @@ export function expectNumber(name: string, flag: string, value: number, { min, m
   return value;
 }
 
+/**
+ * `maxChanges` (`--max-changes`) checked: a whole number from 0; no limit (infinity) when undefined.
+ * Throws Ds100Error USAGE.
+ */
+export const resolveMaxChanges = (maxChanges: number | undefined): number =>
+  maxChanges === undefined
+    ? Number.POSITIVE_INFINITY
+    : expectNumber('maxChanges', '--max-changes', maxChanges, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+
+/**
+ * The options every run that changes the tenant (enable, disable) checks first: a results file
+ * (`-`: stdout), and `resume` only with the ledger it resumes from. Throws Ds100Error USAGE.
+ */
+export function checkChangeRun(options: {
+  readonly out: unknown;
+  readonly resume?: boolean | undefined;
+  readonly state?: unknown;
+}): void {
+  if (options.resume && !options.state)
+    throw usageError('Expected `state` (--state) with `resume`: the ledger of the run to continue');
+  if (typeof options.out !== 'string' || options.out === '')
+    throw usageError('Expected `out` (--out) to be a file name, or - for stdout');
+}
+
 /** The numbers that tune a run and the strictness of its input checks: what `checkRunKnobs` checks. */
 export type RunKnobs = Pick<
   RunOptions,

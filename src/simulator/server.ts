@@ -227,8 +227,8 @@ async function readBody(request: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Parses a body that must hold exactly the named string properties, as the service demands. */
-function readExactProperties(body: string, names: readonly string[]): Record<string, string> | string {
+/** A request body that must be a JSON object, or the service's 400 description of what it is instead. */
+function readJsonObject(body: string): Record<string, unknown> | string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -236,7 +236,13 @@ function readExactProperties(body: string, names: readonly string[]): Record<str
     return 'Malformed JSON in the request body.';
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return 'The request body must be a JSON object.';
-  const fields = parsed as Record<string, unknown>;
+  return parsed as Record<string, unknown>;
+}
+
+/** Parses a body that must hold exactly the named string properties, as the service demands. */
+function readExactProperties(body: string, names: readonly string[]): Record<string, string> | string {
+  const fields = readJsonObject(body);
+  if (typeof fields === 'string') return fields;
   const keys = Object.keys(fields);
   if (keys.length !== names.length || !names.every((name) => typeof fields[name] === 'string')) {
     return 'Wrong number of properties in the request body.';
@@ -249,14 +255,9 @@ function readExactProperties(body: string, names: readonly string[]): Record<str
  * example always sends (not required here); nothing else.
  */
 function readUserLookupBody(body: string): { readonly email: string } | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return 'Malformed JSON in the request body.';
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return 'The request body must be a JSON object.';
-  const { email, searchUnsynched, ...others } = parsed as Record<string, unknown>;
+  const fields = readJsonObject(body);
+  if (typeof fields === 'string') return fields;
+  const { email, searchUnsynched, ...others } = fields;
   if (typeof email !== 'string' || (searchUnsynched !== undefined && typeof searchUnsynched !== 'boolean')) {
     return 'The request body needs a string email and, if given, a boolean searchUnsynched.';
   }
