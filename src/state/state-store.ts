@@ -41,6 +41,8 @@ export class StateStore {
   readonly #entries: Map<string, LedgerEntry>;
   readonly #writer: LedgerWriter;
   readonly #seen = new Set<string>();
+  /** Devices of rows with no user ID (see markSeen). */
+  readonly #seenDevices = new Set<string>();
   /** The ledger's path, for messages. */
   readonly file: string;
   /** Lines a crash left torn (at most one) or that were corrupt, ignored on load. */
@@ -119,9 +121,15 @@ export class StateStore {
     });
   }
 
-  /** Notes that the input holds this pair, valid or not, so that it is not reported as removed. */
+  /**
+   * Notes that the input holds this pair, valid or not, so that it is not reported as removed. A row
+   * that names its user by an address not looked up (yet: the run stopped first, or the address is
+   * unknown) has no user ID: it counts for every pair of its device, rather than have the ledger's
+   * pair reported as gone from the input when it is not.
+   */
   markSeen(pair: Ds100Pair): void {
-    this.#seen.add(pairKey(pair));
+    if (pair.userId === '') this.#seenDevices.add(pair.deviceSerialNumber);
+    else this.#seen.add(pairKey(pair));
   }
 
   /**
@@ -158,7 +166,9 @@ export class StateStore {
 
   /** Pairs in the ledger that this run's input no longer holds: drift for a human to look at. */
   removedFromInput(): LedgerEntry[] {
-    return [...this.#entries.entries()].filter(([key]) => !this.#seen.has(key)).map(([, entry]) => entry);
+    return [...this.#entries.entries()]
+      .filter(([key, entry]) => !this.#seen.has(key) && !this.#seenDevices.has(entry.deviceSerialNumber))
+      .map(([, entry]) => entry);
   }
 
   /** Syncs and closes the ledger, then releases the lock. Later calls do nothing. */

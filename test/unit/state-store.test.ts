@@ -57,6 +57,9 @@ describe('StateStore', () => {
       next.record(settled!);
       next.markSeen(row('140100001'));
       expect(next.removedFromInput().map((entry) => entry.deviceSerialNumber)).toEqual(['140100002']);
+      // A row of an address not looked up (the run stopped first) has no user ID: its device counts as seen.
+      next.markSeen({ deviceSerialNumber: '140100002', userId: '' });
+      expect(next.removedFromInput()).toEqual([]);
     } finally {
       next.close();
     }
