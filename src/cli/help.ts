@@ -85,6 +85,14 @@ export const JOB_EXAMPLES = {
       command: 'ds100-bulk enable samples/shipment.csv --out report.csv --dry-run',
     },
     { what: 'Nightly, enable what became possible since (see reconcile --help):', command: SIMULATE_NIGHTLY },
+    {
+      what: 'Apply a reviewed plan (see plan --help), 20 rows first, then ask:',
+      command: 'ds100-bulk enable --plan plan.csv --out results.csv --canary 20 --key-file 139f6495-....key',
+    },
+    {
+      what: 'Send again only the rows that did not succeed:',
+      command: 'ds100-bulk enable --only-failed results.csv --out results-2.csv --key-file 139f6495-....key',
+    },
   ],
   reconcile: [
     {
@@ -107,7 +115,7 @@ export const JOB_EXAMPLES = {
   ],
   plan: [
     {
-      what: 'What a run would do, changing nothing:',
+      what: 'What a run would do, changing nothing; enable --plan plan.csv applies exactly it:',
       command: 'ds100-bulk plan shipment.csv --out plan.csv --key-file 139f6495-....key',
     },
     {
@@ -125,8 +133,8 @@ export const JOB_EXAMPLES = {
       command: 'ds100-bulk plan results.undo.csv --action disable --key-file 139f6495-....key',
     },
     {
-      what: 'At most 50 disables, as a guard against a wrong file (exit 5):',
-      command: 'ds100-bulk disable results.undo.csv --out undo-results.csv --max-changes 50 --simulate',
+      what: 'At most 5 disables, as a guard against a wrong file (exit 5), on the simulator:',
+      command: 'ds100-bulk disable samples/shipment.csv --out disabled.csv --max-changes 5 --simulate',
     },
   ],
 } satisfies Record<string, readonly HelpExample[]>;
