@@ -28,9 +28,15 @@ const WHY: Partial<Record<RowErrorCode, string>> = {
     "were answered 404 without the API's error body: the base URL is probably not the tenant's adminRestApiUrl",
 };
 
+/** The codes that say the run as a whole cannot work: rows ending in them in a row stop it. */
+export const RUN_WIDE_FAILURES: ReadonlySet<RowErrorCode> = new Set(Object.keys(WHY) as RowErrorCode[]);
+
 /**
  * Watches finished rows and says when the run should stop. Pure bookkeeping: it decides, the run
- * stops. Rows never sent (`invalid`, `not-attempted`) are ignored: they put no load on the tenant.
+ * stops. Rows never sent (`invalid`, `not-attempted`, and rows settled without a request, such as
+ * those the ledger or a plan decides) are ignored: they put no load on the tenant. Every other row
+ * counts as sent, whatever the command calls its success (`enabled`, `already-enabled`, `disabled`,
+ * `would-enable`, `unchanged` …); `failed` and `unknown` are its failures.
  */
 export class CircuitBreaker {
   readonly #options: CircuitBreakerOptions;
@@ -45,10 +51,12 @@ export class CircuitBreaker {
   observe(result: {
     readonly outcome: Outcome;
     readonly errorCode?: RowErrorCode | undefined;
+    /** Requests sent for the row; 0: settled without one (not counted). Left out: counted. */
+    readonly attempts?: number | undefined;
   }): StopReason | undefined {
-    if (result.outcome !== 'enabled' && result.outcome !== 'failed' && result.outcome !== 'unknown') return undefined;
+    if (result.outcome === 'invalid' || result.outcome === 'not-attempted' || result.attempts === 0) return undefined;
     this.#sent++;
-    if (result.outcome !== 'enabled') this.#failed++;
+    if (result.outcome === 'failed' || result.outcome === 'unknown') this.#failed++;
     const why = result.errorCode === undefined ? undefined : WHY[result.errorCode];
     this.#consecutiveFatal = why ? this.#consecutiveFatal + 1 : 0;
 

@@ -26,6 +26,26 @@ describe('CircuitBreaker', () => {
     expect(breaker.observe({ outcome: 'failed', errorCode: 'TOKEN_ERROR' })).toMatchObject({ code: 'RUN_ABORTED' });
   });
 
+  it("every command's successes count as sent rows: they reset the count and dilute the failure rate", () => {
+    const timeout = { outcome: 'failed', errorCode: 'TIMEOUT', attempts: 6 } as const;
+    const breaker = new CircuitBreaker({
+      maxConsecutiveForbidden: 2,
+      maxFailureRatePercent: 60,
+      failureRateMinRows: 4,
+    });
+    for (const success of ['disabled', 'already-enabled', 'already-disabled', 'would-disable', 'unchanged'] as const) {
+      expect(breaker.observe(timeout)).toBeUndefined();
+      expect(breaker.observe({ outcome: success, attempts: 1 })).toBeUndefined();
+    }
+    // A row the ledger or a plan settled was never sent: it neither resets the count nor dilutes the rate.
+    expect(breaker.observe(timeout)).toBeUndefined();
+    expect(breaker.observe({ outcome: 'already-enabled', attempts: 0 })).toBeUndefined();
+    expect(breaker.observe(timeout)).toMatchObject({
+      code: 'RUN_ABORTED',
+      message: expect.stringMatching(/2 rows in a row got no answer/),
+    });
+  });
+
   it('0 turns the 403 breaker off', () => {
     const breaker = new CircuitBreaker({ maxConsecutiveForbidden: 0, failureRateMinRows: 100 });
     for (let index = 0; index < 50; index++) expect(breaker.observe(forbidden)).toBeUndefined();
