@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Outcome } from '../types.js';
-import { OUTCOME_ORDERS, type RunSummary } from './summary.js';
+import { outcomeOrderOf, type RunSummary } from './summary.js';
 import { writeFileAtomically } from './summary-json.js';
 
 /**
@@ -21,8 +21,8 @@ import { writeFileAtomically } from './summary-json.js';
  *   carried over from the previous file by runs that did not, left out when none ever did
  */
 
-/** What the metrics are made from: a run's summary; `rateLimitedAnswers` where the summary counts them. */
-export type MetricsSummary = RunSummary & { readonly rateLimitedAnswers?: number | undefined };
+/** What the metrics are made from: a run's summary. */
+export type MetricsSummary = RunSummary;
 
 /** Exit codes of a run that finished (1: some rows need attention, which is the data's problem, not the job's). */
 const SUCCESS_EXIT_CODES: ReadonlySet<number> = new Set([0, 1]);
@@ -65,10 +65,7 @@ export function toMetricsText(summary: MetricsSummary, exitCode: number, previou
   const one = (value: number): Sample[] => [{ labels: command, value }];
   const endedAt = (Date.parse(summary.startedAt) + summary.elapsedMs) / 1000;
   // The command's own outcomes first, then any other the rows had, so the series always add up to rows.
-  const outcomes = new Set<Outcome>([
-    ...OUTCOME_ORDERS[summary.command],
-    ...(Object.keys(summary.byOutcome) as Outcome[]),
-  ]);
+  const outcomes = new Set<Outcome>([...outcomeOrderOf(summary), ...(Object.keys(summary.byOutcome) as Outcome[])]);
   const lastSuccess = SUCCESS_EXIT_CODES.has(exitCode) ? endedAt : previousLastSuccess;
   const lines = [
     ...family(

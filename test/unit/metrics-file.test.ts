@@ -78,6 +78,13 @@ describe('toMetricsText', () => {
       'not-attempted': 0,
     });
     expect(samples.every((sample) => sample.labels['command'] === 'plan')).toBe(true);
+    // A disable plan's own outcomes, not an enable plan's.
+    const disablePlan: MetricsSummary = { ...plan, action: 'disable', byOutcome: { 'would-disable': 4 } };
+    const disableSamples = parseMetrics(toMetricsText(disablePlan, 0)).filter((s) => s.name === 'ds100_bulk_rows');
+    expect(disableSamples.map((sample) => sample.labels['outcome'])).toEqual(
+      expect.arrayContaining(['would-disable', 'already-disabled']),
+    );
+    expect(disableSamples.map((sample) => sample.labels['outcome'])).not.toContain('would-enable');
   });
 
   it('escapes backslash, double quote and line feed in label values', () => {
