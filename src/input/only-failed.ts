@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
@@ -15,9 +15,10 @@ import { lineBreaksIn, readCsv } from './read-csv.js';
  * `--only-failed previous-results.csv`: the rows of an earlier run's results whose outcome was not
  * a success, turned back into an input file — `deviceSerialNumber`, `userId` and the carried columns
  * under the names they had in the original input (a carried `outcome` column, written `input.outcome`
- * in the results, is `outcome` again). A results file made from an email column keeps the addresses
- * and leaves the userId column out, so that they are looked up again (an address unknown last time
- * may exist now).
+ * in the results, is `outcome` again). The user IDs are kept, unless a row of an email file never got
+ * one (its address was unknown, or its lookup failed): then the userId column is left out and every
+ * address is looked up again (one unknown last time may exist now). A file of user IDs that merely
+ * carries an address column keeps its IDs.
  *
  * Every row stays on the line it has in the results file (blank lines fill the gaps, and blank lines
  * are skipped by the reader), so that every message and every `line` of the new results points into
@@ -89,56 +90,35 @@ export async function spoolFailedRows(resultsFile: string): Promise<FailedRows> 
     await rm(path, { force: true });
   };
   try {
+    // Read twice: first to learn whether any row still needs its address looked up, then to copy.
+    let keepUserId = true;
+    for await (const item of failedRecords(source, resultsFile)) {
+      if (item.kind === 'row' && item.needsAddress) keepUserId = false;
+    }
     let rows = 0;
     let succeeded = 0;
     const byOutcome: Record<string, number> = {};
     let nextLine = 1; // of the copy
-    let columns: { readonly outcome: number; readonly serial: number; readonly userId: number } | undefined;
-    let keepUserId = true;
-    for await (const item of readCsv(source, { file: resultsFile, checkUtf8: true })) {
-      if ('error' in item) {
-        throw new Ds100Error('INPUT_FILE', `${resultsFile}: line ${item.line}: not valid CSV: ${item.error.message}`);
-      }
-      const { record, line } = item;
-      if (columns === undefined) {
-        const header = record;
-        const fixed = header.slice(0, RESULT_COLUMNS.length);
-        if (fixed.join(',') !== RESULT_COLUMNS.join(',')) {
-          throw notResults(resultsFile, `its header does not start ${RESULT_COLUMNS.slice(0, 4).join(',')}…`);
-        }
-        const carried = header.slice(RESULT_COLUMNS.length).map(originalName);
-        // Rows of an email file: the address is looked up again, rather than an ID that may be empty.
-        keepUserId = !carried.some(isEmailColumn);
-        columns = {
-          outcome: header.indexOf('outcome'),
-          serial: header.indexOf('deviceSerialNumber'),
-          userId: header.indexOf('userId'),
-        };
-        const inputHeader = ['deviceSerialNumber', ...(keepUserId ? ['userId'] : []), ...carried];
+    for await (const item of failedRecords(source, resultsFile)) {
+      if (item.kind === 'header') {
+        const inputHeader = ['deviceSerialNumber', ...(keepUserId ? ['userId'] : []), ...item.carried];
         await target.write(stringify([inputHeader]));
         nextLine = 2;
         continue;
       }
-      // A plan's fingerprint line ends the file.
-      if (record.length === 1 && parsePlanTrailer(record[0] ?? '') !== undefined) break;
-      const outcome = record[columns.outcome] ?? '';
-      if (SUCCEEDED.has(outcome)) {
+      if (item.kind === 'succeeded') {
         succeeded++;
         continue;
       }
+      const { line, outcome, serial, userId, carried } = item;
       rows++;
       byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
-      const inputRecord = [
-        record[columns.serial] ?? '',
-        ...(keepUserId ? [record[columns.userId] ?? ''] : []),
-        ...record.slice(RESULT_COLUMNS.length),
-      ];
+      const inputRecord = [serial, ...(keepUserId ? [userId] : []), ...carried];
       const gap = line - nextLine;
       const text = (gap > 0 ? '\n'.repeat(gap) : '') + stringify([inputRecord]);
       await target.write(text);
       nextLine = Math.max(nextLine, line) + 1 + lineBreaksIn(inputRecord);
     }
-    if (columns === undefined) throw notResults(resultsFile, 'it is empty');
     await target.close();
     await source.close();
     return { path, rows, succeeded, byOutcome, close: removeCopy };
@@ -148,4 +128,67 @@ export async function spoolFailedRows(resultsFile: string): Promise<FailedRows> 
     await removeCopy();
     throw error;
   }
+}
+
+/** What `failedRecords` finds in a results file, in file order: its header, then each row. */
+type ResultsItem =
+  | { readonly kind: 'header'; readonly carried: readonly string[] }
+  | { readonly kind: 'succeeded' }
+  | {
+      readonly kind: 'row';
+      readonly line: number;
+      readonly outcome: string;
+      readonly serial: string;
+      readonly userId: string;
+      readonly carried: readonly string[];
+      /** A row of an email file whose address never became a user ID (unknown, or its lookup failed). */
+      readonly needsAddress: boolean;
+    };
+
+/**
+ * The results file's header and rows, read from the start of the open file. Throws a Ds100Error
+ * INPUT_FILE naming the file and line when it is not a results file. A plan's fingerprint line ends it.
+ */
+async function* failedRecords(source: FileHandle, resultsFile: string): AsyncGenerator<ResultsItem> {
+  let columns:
+    | { readonly serial: number; readonly outcome: number; readonly userId: number; readonly errorCode: number }
+    | undefined;
+  let emailAt = -1; // among the carried columns
+  for await (const item of readCsv(source, { file: resultsFile, checkUtf8: true })) {
+    if ('error' in item) {
+      throw new Ds100Error('INPUT_FILE', `${resultsFile}: line ${item.line}: not valid CSV: ${item.error.message}`);
+    }
+    const { record, line } = item;
+    if (columns === undefined) {
+      if (record.slice(0, RESULT_COLUMNS.length).join(',') !== RESULT_COLUMNS.join(',')) {
+        throw notResults(resultsFile, `its header does not start ${RESULT_COLUMNS.slice(0, 4).join(',')}…`);
+      }
+      const carried = record.slice(RESULT_COLUMNS.length).map(originalName);
+      emailAt = carried.findIndex(isEmailColumn);
+      columns = {
+        serial: record.indexOf('deviceSerialNumber'),
+        outcome: record.indexOf('outcome'),
+        userId: record.indexOf('userId'),
+        errorCode: record.indexOf('errorCode'),
+      };
+      yield { kind: 'header', carried };
+      continue;
+    }
+    if (record.length === 1 && parsePlanTrailer(record[0] ?? '') !== undefined) return;
+    const outcome = record[columns.outcome] ?? '';
+    if (SUCCEEDED.has(outcome)) {
+      yield { kind: 'succeeded' };
+      continue;
+    }
+    const userId = record[columns.userId] ?? '';
+    const carried = record.slice(RESULT_COLUMNS.length);
+    // A file of user IDs that also carries addresses: its rows without an ID are MISSING_USER_ID, not email rows.
+    const needsAddress =
+      emailAt >= 0 &&
+      userId === '' &&
+      (carried[emailAt] ?? '') !== '' &&
+      record[columns.errorCode] !== 'MISSING_USER_ID';
+    yield { kind: 'row', line, outcome, serial: record[columns.serial] ?? '', userId, carried, needsAddress };
+  }
+  if (columns === undefined) throw notResults(resultsFile, 'it is empty');
 }

@@ -98,3 +98,59 @@ describe('enable --only-failed previous-results.csv', () => {
     expect(rowCalls(simulator)).toEqual([]);
   });
 });
+
+describe('enable --only-failed and the user column', () => {
+  const userLookups = (simulator: RunningSimulator) =>
+    simulator.calls.filter((call) => call.path.endsWith('/v1/users/lookup'));
+
+  it('keeps the user IDs of a file that only carries addresses, even where they disagree', async () => {
+    const registry = new Registry();
+    registry.register({ deviceSerialNumber: '140100001', userId: USER_1 });
+    // The address points at another user: the file's user ID is what the administrator gave.
+    const simulator = await startTestSimulator({ registry, users: new Map([['one@example.com', USER_2]]) });
+    const dir = tempDir();
+    const input = writeFile(dir, 'in.csv', `deviceSerialNumber,userId,email\n140100001,${USER_1},one@example.com\n`);
+    const first = join(dir, 'r1.csv');
+    const failing = await startTestSimulator({ registry: new Registry() });
+    expect((await runSession({ ...session(failing), input, out: first })).summary.byOutcome).toEqual({ failed: 1 });
+
+    const rerun = await runSession({ ...session(simulator), onlyFailed: first, out: join(dir, 'r2.csv') });
+    expect(rerun.summary.byOutcome).toEqual({ enabled: 1 });
+    expect(userLookups(simulator)).toEqual([]);
+    expect(rowCalls(simulator).map((call) => call.userId)).toEqual([USER_1]);
+  });
+
+  it('looks the addresses of an email file up again when one was unknown the first time', async () => {
+    const registry = (): Registry => {
+      const tenant = new Registry();
+      tenant.register({ deviceSerialNumber: '140100001', userId: USER_1 });
+      tenant.register({ deviceSerialNumber: '140100002', userId: USER_2 });
+      return tenant;
+    };
+    const before = await startTestSimulator({ registry: registry(), users: new Map([['one@example.com', USER_1]]) });
+    const dir = tempDir();
+    const input = writeFile(
+      dir,
+      'emails.csv',
+      'deviceSerialNumber,email\n140100001,one@example.com\n140100002,two@example.com\n',
+    );
+    const first = join(dir, 'r1.csv');
+    const ran = await runSession({ ...session(before), input, out: first });
+    expect(ran.summary.byErrorCode).toEqual({ UNKNOWN_EMAIL: 1 });
+
+    // The second user exists now.
+    const users = new Map([
+      ['one@example.com', USER_1],
+      ['two@example.com', USER_2],
+    ]);
+    const after = await startTestSimulator({ registry: registry(), users });
+    const rerun = await runSession({ ...session(after), onlyFailed: first, out: join(dir, 'r2.csv') });
+    expect(rerun.summary.byOutcome).toEqual({ enabled: 1 });
+    expect(userLookups(after).map((call) => call.email)).toEqual(['two@example.com']);
+    expect(
+      rowCalls(after)
+        .filter((call) => call.method === 'PATCH')
+        .map((call) => call.userId),
+    ).toEqual([USER_2]);
+  });
+});
