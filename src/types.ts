@@ -42,6 +42,15 @@ export type Outcome =
   /** plan --action disable: the device is registered to this user and enabled; a run would disable it. */
   | 'would-disable';
 
+/**
+ * Outcomes that leave a credential as its command wants it, by this run or before it: nothing is
+ * left to do for the row (the ledger's "done", what `--only-failed` leaves out).
+ */
+export const DONE_OUTCOMES: Readonly<Record<'Enabled' | 'Disabled', ReadonlySet<string>>> = {
+  Enabled: new Set<Outcome>(['enabled', 'already-enabled', 'unchanged']),
+  Disabled: new Set<Outcome>(['disabled', 'already-disabled']),
+};
+
 /** Codes for rows that were never sent because the input itself is wrong. */
 export type InvalidRowCode =
   | 'MALFORMED_CSV'

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { describeFsError, Ds100Error } from '../errors.js';
-import { RESULT_COLUMNS } from '../output/result-columns.js';
-import type { Outcome } from '../types.js';
+import { originalName, RESULT_COLUMNS } from '../output/result-columns.js';
+import { DONE_OUTCOMES, type Outcome } from '../types.js';
 import { isEmailColumn } from './columns.js';
 import { cannotRead } from './file-checks.js';
 import { parsePlanTrailer } from './plan-file.js';
@@ -25,14 +25,8 @@ import { lineBreaksIn, readCsv } from './read-csv.js';
  * the file the user named.
  */
 
-/** What counts as done: everything else (failed, unknown, invalid, not-attempted, not-registered …) is re-run. */
-export const SUCCEEDED: ReadonlySet<Outcome | string> = new Set([
-  'enabled',
-  'already-enabled',
-  'unchanged',
-  'disabled',
-  'already-disabled',
-]);
+/** What counts as done (see DONE_OUTCOMES): everything else (failed, unknown, invalid, not-attempted …) is re-run. */
+export const SUCCEEDED: ReadonlySet<Outcome | string> = new Set([...DONE_OUTCOMES.Enabled, ...DONE_OUTCOMES.Disabled]);
 
 /** The rows to re-run, as a temporary input file; `close` removes it. */
 export interface FailedRows {
@@ -46,14 +40,6 @@ export interface FailedRows {
   readonly byOutcome: Readonly<Record<string, number>>;
   close(): Promise<void>;
 }
-
-const fixedNames = new Set(RESULT_COLUMNS.map((name) => name.toLowerCase()));
-
-/** A carried column's name as the original input had it (results prefix `input.` to clashing names). Pure. */
-export const originalName = (name: string): string =>
-  name.startsWith('input.') && fixedNames.has(name.slice('input.'.length).toLowerCase())
-    ? name.slice('input.'.length)
-    : name;
 
 const notResults = (file: string, why: string): Ds100Error =>
   new Ds100Error(

@@ -127,7 +127,7 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<{
 // Per command, the outcomes that need nothing more from anyone. For reconcile a device not
 // registered yet is the normal state of a rollout: it is looked at again on the next run. A
 // credential that had the status before the run is as good as one the run changed.
-const GOOD_OUTCOMES: Readonly<Record<Command, readonly Outcome[]>> = {
+export const GOOD_OUTCOMES: Readonly<Record<Command, readonly Outcome[]>> = {
   enable: ['enabled', 'already-enabled'],
   disable: ['disabled', 'already-disabled'],
   plan: ['would-enable', 'already-enabled', 'would-disable', 'already-disabled'],

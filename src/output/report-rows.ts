@@ -1,17 +1,16 @@
 import type { Outcome, RowErrorCode, RowResult } from '../types.js';
+import { GOOD_OUTCOMES } from './exit-codes.js';
 
-/** Outcomes that need nobody's attention; every other row is listed in the report. */
-const SUCCESS_OUTCOMES: ReadonlySet<Outcome> = new Set([
-  'enabled',
-  'would-enable',
-  'already-enabled',
-  'valid',
-  'unchanged',
-  'already-enabled',
-  'disabled',
-  'already-disabled',
-  'would-disable',
-]);
+/**
+ * Outcomes that need nobody's attention: every command's good outcomes (see exit-codes.ts), but for
+ * `not-registered`, which is fine for reconcile's exit code and still listed in the report (a user
+ * who has not registered the DS100 yet may need a reminder). Every other row is listed.
+ */
+const SUCCESS_OUTCOMES: ReadonlySet<Outcome> = new Set(
+  Object.values(GOOD_OUTCOMES)
+    .flat()
+    .filter((outcome) => outcome !== 'not-registered'),
+);
 
 export const needsAttention = (result: Pick<RowResult, 'outcome'>): boolean => !SUCCESS_OUTCOMES.has(result.outcome);
 

@@ -18,11 +18,20 @@ export const RESULT_COLUMNS = [
 
 const fixedNames = new Set(RESULT_COLUMNS.map((name) => name.toLowerCase()));
 
+/** What a carried column named like a fixed one is prefixed with in the results. */
+const CARRIED_PREFIX = 'input.';
+
 /** A carried column named like a fixed one (say "outcome") is written as "input.outcome". */
 export const resultHeader = (carriedNames: readonly string[]): string[] => [
   ...RESULT_COLUMNS,
-  ...carriedNames.map((name) => (fixedNames.has(name.toLowerCase()) ? `input.${name}` : name)),
+  ...carriedNames.map((name) => (fixedNames.has(name.toLowerCase()) ? `${CARRIED_PREFIX}${name}` : name)),
 ];
+
+/** A carried column's name as the input had it: what resultHeader prefixed, unprefixed. Pure. */
+export const originalName = (name: string): string =>
+  name.startsWith(CARRIED_PREFIX) && fixedNames.has(name.slice(CARRIED_PREFIX.length).toLowerCase())
+    ? name.slice(CARRIED_PREFIX.length)
+    : name;
 
 export const resultRecord = (result: RowResult): string[] => [
   String(result.line),

@@ -1,3 +1,4 @@
+import { RUN_WIDE_FAILURES } from './circuit-breaker.js';
 import type { InputRow, RowErrorCode, RowResult, StopReason } from '../types.js';
 
 /** What `CanaryOptions.approve` is shown once the canary rows have finished. */
@@ -36,17 +37,12 @@ export interface CanaryOptions {
  * news, shown to whoever decides.
  */
 export const NOT_THE_ROWS_OWN: ReadonlySet<RowErrorCode> = new Set<RowErrorCode>([
-  'FORBIDDEN',
-  'TOKEN_ERROR',
-  'TLS_ERROR',
-  'NETWORK_ERROR',
-  'TIMEOUT',
+  // What stops a whole run (credentials, trust, reach), and what the tenant answers whatever the row.
+  ...RUN_WIDE_FAILURES,
   'SERVER_ERROR',
   'RATE_LIMITED',
-  'ENDPOINT_NOT_FOUND',
   'BAD_RESPONSE',
   'UNEXPECTED_STATUS',
-  'UNKNOWN_OUTCOME',
 ]);
 
 /**

@@ -1,5 +1,5 @@
 import type { Ds100Error } from '../errors.js';
-import { resultOf, type Ds100Pair, type InputRow, type Outcome, type RowResult } from '../types.js';
+import { DONE_OUTCOMES, resultOf, type Ds100Pair, type InputRow, type Outcome, type RowResult } from '../types.js';
 import { compactLedger, LedgerWriter, loadLedger, pairKey, shouldCompact, type LedgerEntry } from './ledger.js';
 import { acquireLock, type HeldLock, type LockHolder } from './lock.js';
 
@@ -17,17 +17,6 @@ const RECORDED = new Set([
   'disabled',
   'already-disabled',
 ]);
-
-/**
- * The outcomes after which a pair's credential has the status, by the status. The outcome is asked,
- * not only the recorded status: a `conflict` carries the status of another user's credential, and
- * an enable run's entry must never read as done to a disable run resumed on the same ledger, nor
- * the other way round (the last entry per pair wins, so a disable after an enable is what counts).
- */
-const DONE_OUTCOMES: Readonly<Record<'Enabled' | 'Disabled', ReadonlySet<string>>> = {
-  Enabled: new Set(['enabled', 'already-enabled', 'unchanged']),
-  Disabled: new Set(['disabled', 'already-disabled']),
-};
 
 /** The lock file that keeps a second run away from the state file `file`. */
 export const lockFileOf = (file: string): string => `${file}.lock`;
@@ -107,6 +96,9 @@ export class StateStore {
 
   #doneResult(row: InputRow, status: 'Enabled' | 'Disabled', outcome: Outcome, message: string): RowResult | undefined {
     const entry = this.get(row);
+    // The outcome is asked, not only the status: a `conflict` carries another user's credential's
+    // status, and an enable run's entry must never read as done to a disable run resumed on the same
+    // ledger, nor the other way round (the last entry per pair wins).
     if (entry?.tokenStatus !== status || !DONE_OUTCOMES[status].has(entry.outcome)) return undefined;
     return resultOf(row, {
       outcome,

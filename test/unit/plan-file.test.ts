@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { originalName, SUCCEEDED } from '../../src/input/only-failed.js';
+import { SUCCEEDED } from '../../src/input/only-failed.js';
+import { originalName } from '../../src/output/result-columns.js';
 import { formatPlanTrailer, parsePlanTrailer, plannedFor, type AppliedPlan } from '../../src/input/plan-file.js';
 
 const SHA_A = 'a'.repeat(64);
