@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { describeFsError, Ds100Error } from '../errors.js';
 import { originalName, RESULT_COLUMNS } from '../output/result-columns.js';
@@ -10,6 +8,7 @@ import { isEmailColumn } from './columns.js';
 import { cannotRead } from './file-checks.js';
 import { parsePlanTrailer } from './plan-file.js';
 import { lineBreaksIn, readCsv } from './read-csv.js';
+import { createPrivateTempFile } from './temp-file.js';
 
 /**
  * `--only-failed previous-results.csv`: the rows of an earlier run's results whose outcome was not
@@ -63,8 +62,7 @@ export async function spoolFailedRows(resultsFile: string): Promise<FailedRows> 
   const source = await open(resultsFile, 'r').catch((error: unknown) => {
     throw cannotRead(resultsFile, error);
   });
-  const path = join(tmpdir(), `ds100-bulk-only-failed-${randomUUID()}.csv`);
-  const target = await open(path, 'wx', 0o600).catch(async (error: unknown) => {
+  const copy = await createPrivateTempFile('only-failed').catch(async (error: unknown) => {
     await source.close();
     throw new Ds100Error(
       'INPUT_FILE',
@@ -72,9 +70,7 @@ export async function spoolFailedRows(resultsFile: string): Promise<FailedRows> 
       { cause: error },
     );
   });
-  const removeCopy = async (): Promise<void> => {
-    await rm(path, { force: true });
-  };
+  const { path, handle: target } = copy;
   try {
     // Read twice: first to learn whether any row still needs its address looked up, then to copy.
     let keepUserId = true;
@@ -107,11 +103,10 @@ export async function spoolFailedRows(resultsFile: string): Promise<FailedRows> 
     }
     await target.close();
     await source.close();
-    return { path, rows, succeeded, byOutcome, close: removeCopy };
+    return { path, rows, succeeded, byOutcome, close: copy.remove };
   } catch (error) {
-    await target.close().catch(() => undefined);
     await source.close().catch(() => undefined);
-    await removeCopy();
+    await copy.remove();
     throw error;
   }
 }

@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describeFsError, Ds100Error } from '../errors.js';
+import { createPrivateTempFile, type PrivateTempFile } from './temp-file.js';
 
 /**
  * Input `-`: standard input. The input is read more than once (the pre-scan, then the rows, and for
@@ -22,13 +19,11 @@ export const STDIN = '-';
 export const inputName = (file: string): string => (file === STDIN ? 'stdin' : file);
 
 /**
- * Copies `source` to a new file only this user can read (0600, created exclusively, so never
- * through a planted symlink) in the system's temporary folder, and returns its path. On a failure
- * nothing is left behind and a Ds100Error INPUT_FILE says why.
+ * Copies `source` to a new private temporary file (see createPrivateTempFile). On a failure nothing
+ * is left behind and a Ds100Error INPUT_FILE says why.
  */
-export async function spoolToTempFile(source: Readable): Promise<string> {
-  const path = join(tmpdir(), `ds100-bulk-stdin-${randomUUID()}.csv`);
-  const handle = await open(path, 'wx', 0o600).catch((error: unknown) => {
+export async function spoolToTempFile(source: Readable): Promise<PrivateTempFile> {
+  const file = await createPrivateTempFile('stdin').catch((error: unknown) => {
     throw new Ds100Error(
       'INPUT_FILE',
       `stdin: cannot copy it to a temporary file in ${tmpdir()}: ${describeFsError(error as NodeJS.ErrnoException)}`,
@@ -36,11 +31,10 @@ export async function spoolToTempFile(source: Readable): Promise<string> {
     );
   });
   try {
-    await pipeline(source, handle.createWriteStream());
-    return path;
+    await pipeline(source, file.handle.createWriteStream());
+    return file;
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await rm(path, { force: true });
+    await file.remove();
     throw new Ds100Error('INPUT_FILE', `stdin: cannot read the input: ${(error as Error).message}`, {
       cause: error,
     });
@@ -54,11 +48,9 @@ export interface StdinHold {
 }
 
 interface Spool {
-  readonly path: Promise<string>;
+  /** The copy; it is removed when the process exits, even if a second Ctrl-C ends the run. */
+  readonly file: Promise<PrivateTempFile>;
   holders: number;
-  /** Set once copied: the process's exit handler removes it even if a second Ctrl-C ends the run. */
-  copied?: string;
-  readonly onExit: () => void;
 }
 
 let shared: Spool | undefined;
@@ -72,14 +64,10 @@ export async function holdStdin(source?: Readable): Promise<StdinHold> {
   if (shared === undefined) {
     const spool: Spool = {
       // process.stdin only when it is to be read: merely touching it sets up the stream.
-      path: spoolToTempFile(source ?? process.stdin).then((path) => (spool.copied = path)),
+      file: spoolToTempFile(source ?? process.stdin),
       holders: 0,
-      onExit: () => {
-        if (spool.copied !== undefined) rmSync(spool.copied, { force: true });
-      },
     };
-    spool.path.catch(() => undefined);
-    process.on('exit', spool.onExit);
+    spool.file.catch(() => undefined);
     shared = spool;
   }
   const spool = shared;
@@ -90,12 +78,11 @@ export async function holdStdin(source?: Readable): Promise<StdinHold> {
     isReleased = true;
     if (--spool.holders > 0) return;
     if (shared === spool) shared = undefined;
-    process.off('exit', spool.onExit);
-    const path = await spool.path.catch(() => undefined);
-    if (path !== undefined) await rm(path, { force: true });
+    const file = await spool.file.catch(() => undefined);
+    await file?.remove();
   };
   try {
-    return { path: await spool.path, release };
+    return { path: (await spool.file).path, release };
   } catch (error) {
     await release();
     throw error;
