@@ -40,3 +40,10 @@ export const rowCalls = (simulator: RunningSimulator): RunningSimulator['calls']
 
 /** Requests a run sends before its rows: the preflight lookup. */
 export const PREFLIGHT_REQUESTS = 1;
+
+/**
+ * The session options of an `enable` of `input` against a simulated tenant started for it, at a pace
+ * a test need not wait for; spread them and add what the test is about.
+ */
+export const simulatedEnable = (input: string, out: string) =>
+  ({ command: 'enable', input, out, simulate: true, rate: 1000 }) as const;

@@ -5,6 +5,7 @@ import { Ds100Error, runSession } from '../../src/index.js';
 import { pairsCsv, somePairs } from '../helpers/input.js';
 import { memoryLog } from '../helpers/log-sink.js';
 import { parseMetrics, valueOf } from '../helpers/metrics.js';
+import { simulatedEnable } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 // --metrics-file through runSession, the command line's run without the printing.
@@ -82,11 +83,7 @@ describe('runSession with metricsFile', () => {
     const metricsFile = writeFile(dir, name, 'previous\n');
     const summaryJson = join(dir, 'summary.json');
     const result = await runSession({
-      command: 'enable',
-      input,
-      out: join(dir, 'r.csv'),
-      simulate: true,
-      rate: 1000,
+      ...simulatedEnable(input, join(dir, 'r.csv')),
       summaryJson,
       metricsFile,
       logger: log.logger,

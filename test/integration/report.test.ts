@@ -5,7 +5,7 @@ import { validate } from '../../src/commands/validate.js';
 import { Ds100Error, runSession } from '../../src/index.js';
 import { fakeTimers, settle } from '../helpers/fake-time.js';
 import { pairsCsv, somePairs } from '../helpers/input.js';
-import { startTestSimulator } from '../helpers/simulator.js';
+import { startTestSimulator, simulatedEnable } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 
 const PAIRS = somePairs(5);
@@ -29,12 +29,8 @@ describe('--report', () => {
   it('enable writes the summary, both charts and the rows that need attention, and leaves no .tmp', async () => {
     const report = join(dir, 'report.html');
     const { summary, exitCode } = await runSession({
-      command: 'enable',
-      input,
-      out: join(dir, 'r.csv'),
-      simulate: true,
+      ...simulatedEnable(input, join(dir, 'r.csv')),
       simulateTenant: tenant,
-      rate: 1000,
       report,
     });
     expect(summary.byOutcome).toEqual({ enabled: 3, failed: 2, invalid: 1 });
@@ -58,12 +54,8 @@ describe('--report', () => {
     const seen: number[] = [];
     const report = join(dir, 'report.html');
     await runSession({
-      command: 'enable',
-      input,
-      out: join(dir, 'r.csv'),
-      simulate: true,
+      ...simulatedEnable(input, join(dir, 'r.csv')),
       simulateTenant: tenant,
-      rate: 1000,
       report,
       onResult: (result) => seen.push(result.line),
     });
@@ -112,11 +104,7 @@ describe('--report', () => {
     mkdirSync(report);
     const fine = writeFile(dir, 'fine.csv', pairsCsv(PAIRS.slice(0, 2)));
     const result = await runSession({
-      command: 'enable',
-      input: fine,
-      out: join(dir, 'r.csv'),
-      simulate: true,
-      rate: 1000,
+      ...simulatedEnable(fine, join(dir, 'r.csv')),
       report,
     });
     expect(result.summary.byOutcome).toEqual({ enabled: 2 });

@@ -15,6 +15,7 @@ import {
   tenantOf,
   rowCalls,
   PREFLIGHT_REQUESTS,
+  simulatedEnable,
 } from '../helpers/simulator.js';
 import { tempDir, writeFile } from '../helpers/temp-dir.js';
 import { CAN_MOUNT, fill, remount, tinyDisk, unmountAll } from '../helpers/tiny-disk.js';
@@ -126,11 +127,7 @@ describe('a summary JSON that cannot be written at the end', () => {
     mkdirSync(summaryJson);
     writeFile(summaryJson, 'keep', 'x');
     const session = {
-      command: 'enable',
-      input,
-      out: join(dir, 'r.csv'),
-      simulate: true,
-      rate: 1000,
+      ...simulatedEnable(input, join(dir, 'r.csv')),
       summaryJson,
     } as const;
 
@@ -262,11 +259,7 @@ describe.skipIf(!CAN_MOUNT)('a disk that fills up mid-run (skipped unless root: 
     const summaryJson = join(disk, 'summary.json');
     fill(disk, 0);
     const result = await runSession({
-      command: 'enable',
-      input,
-      out: join(dir, 'r.csv'),
-      simulate: true,
-      rate: 1000,
+      ...simulatedEnable(input, join(dir, 'r.csv')),
       summaryJson,
     });
     expect(result.summary.byOutcome).toEqual({ enabled: 5 });
@@ -276,11 +269,7 @@ describe.skipIf(!CAN_MOUNT)('a disk that fills up mid-run (skipped unless root: 
 
     remount(disk, 'ro');
     const readOnly = await runSession({
-      command: 'enable',
-      input,
-      out: join(dir, 'r.csv'),
-      simulate: true,
-      rate: 1000,
+      ...simulatedEnable(input, join(dir, 'r.csv')),
       summaryJson,
     });
     expect(readOnly.summaryJsonFailure).toBe(
