@@ -16,7 +16,7 @@ import {
   type RunSummary,
 } from '../output/summary.js';
 import { describePaceChange, perSecond } from '../queue/pace-policy.js';
-import { RequestQueue, type Sent } from '../queue/request-queue.js';
+import { RequestQueue, type Answered, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type Outcome, type RowResult, type StopReason } from '../types.js';
 import { Canary } from './canary.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -80,7 +80,7 @@ const STOPPED: StopReason = { code: 'RUN_ABORTED', message: 'the run was stopped
  * The result of a valid row the run stopped before it could be changed; `sent`: a request it already
  * sent for it (say the lookup before its enable), which is still counted.
  */
-export function notAttempted(row: InputRow, reason: StopReason | undefined, sent?: Sent): RowResult {
+export function notAttempted(row: InputRow, reason: StopReason | undefined, sent?: Sent<Answered>): RowResult {
   const { code, message } = reason ?? STOPPED;
   const attempts = sent?.attempts ?? 0;
   const httpStatus = sent?.outcome?.httpStatus;
