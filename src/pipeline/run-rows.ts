@@ -324,8 +324,6 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     if (resolved?.kind === 'stopped') return record(notAttempted(queued, stopReason, resolved.sent));
     const row = resolved?.row ?? queued;
     const lookups = resolved?.attempts ?? 0;
-    // Only now is the pair known that the ledger holds.
-    if (resolved) state?.markSeen(row);
     const settled = resolved && action.settle?.(row);
     if (settled) return record(withLookups(settled, lookups));
     const follow: FollowUp = (send, isChangeVisible) => sendChange(row, () => send(client), isChangeVisible);
