@@ -35,6 +35,9 @@ interface LogDestination {
 
 const destinations = new WeakMap<Logger, LogDestination>();
 
+const logFileError = (file: string | undefined, error: unknown): Ds100Error =>
+  new Ds100Error('OUTPUT_FILE', `cannot write the log file ${file}: ${describeWriteError(error)}`, { cause: error });
+
 /**
  * JSON logs to stderr, or to `file` when given; never to stdout, which may carry the results CSV.
  * A write the destination refuses never throws out of a log call (pino's synchronous destination
@@ -57,10 +60,18 @@ export function createLogger(options: {
 }): Logger {
   const { file } = options;
   // Redaction happens in pino, before a line reaches the formatter or the destination.
-  const prettify =
-    options.format === 'pretty'
-      ? prettyFactory({ colorize: options.colorize ?? false, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })
-      : undefined;
+  let formatter: ((line: string) => string) | undefined;
+  // pino-pretty's formatter, made once, for the first line to be made readable: a json log without
+  // `write` never needs one.
+  const readable = (line: string): string => {
+    formatter ??= prettyFactory({
+      colorize: options.colorize ?? false,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname',
+    });
+    return formatter(line);
+  };
+  const prettify = options.format === 'pretty' ? readable : undefined;
   const redact = { paths: REDACT_PATHS, censor: '[redacted]' };
   if (options.write && file === undefined) {
     const write = options.write;
@@ -71,9 +82,7 @@ export function createLogger(options: {
   try {
     destination = pino.destination({ dest: file ?? 2, sync: true, mkdir: file !== undefined });
   } catch (error) {
-    throw new Ds100Error('OUTPUT_FILE', `cannot write the log file ${file}: ${describeWriteError(error)}`, {
-      cause: error,
-    });
+    throw logFileError(file, error);
   }
   const state: LogDestination = { failure: undefined, listeners: new Set() };
   // pino's own listener silences EPIPE and hands any other error on to this one.
@@ -82,12 +91,7 @@ export function createLogger(options: {
     destination.flushSync = () => {};
     destination.flush = (callback?: (error?: Error) => void) => callback?.();
     if (file === undefined || state.failure) return;
-    state.failure = {
-      file,
-      error: new Ds100Error('OUTPUT_FILE', `cannot write the log file ${file}: ${describeWriteError(error)}`, {
-        cause: error,
-      }),
-    };
+    state.failure = { file, error: logFileError(file, error) };
     for (const listener of state.listeners) listener(state.failure);
   });
   // The destination keeps its error handling; a pretty line is made on the way to it.
@@ -95,11 +99,6 @@ export function createLogger(options: {
     ? { write: (line: string) => destination.write(prettify(line)) }
     : destination;
   const write = options.write;
-  const readable = prettyFactory({
-    colorize: options.colorize ?? false,
-    translateTime: 'SYS:HH:MM:ss',
-    ignore: 'pid,hostname',
-  });
   const logger = pino(
     { level: options.level, redact },
     write

@@ -20,7 +20,7 @@ import { writeReportFiles } from './output/report-files.js';
 import { writeReport } from './output/report-html.js';
 import { AttentionCollector } from './output/report-rows.js';
 import { TimelineCollector, type PaceSample } from './output/report-timeline.js';
-import type { RunOptions } from './pipeline/run-options.js';
+import { checkRowSources, type RunOptions } from './pipeline/run-options.js';
 import {
   apiKeyRegistration,
   readUserDirectory,
@@ -381,21 +381,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
  * cannot be meant.
  */
 function checkInputSources(options: SessionOptions, plan: AppliedPlan | undefined): string {
-  const { command } = options;
-  if (
-    command !== 'enable' &&
-    command !== 'disable' &&
-    (options.plan !== undefined || options.onlyFailed !== undefined)
-  ) {
-    throw usageError(`--plan and --only-failed are for enable and disable, not ${command}`);
-  }
-  if (options.onlyFailed !== undefined) {
-    if (options.input !== undefined) {
-      throw usageError('Give either an input file or --only-failed RESULTS, not both: the rows come from the results');
-    }
-    if (plan) throw usageError('Give either --plan or --only-failed, not both');
-    return options.onlyFailed;
-  }
+  checkRowSources(options.command, options);
+  if (options.onlyFailed !== undefined) return options.onlyFailed;
   const input = options.input ?? plan?.input;
   if (input === undefined) throw usageError('Expected `input`: the CSV of device/user pairs');
   return input;

@@ -110,7 +110,8 @@ export function canaryApprover(options: CanaryPromptOptions): CanaryOptions['app
       return true;
     }
     if (!options.canAsk) {
-      const resume = options.command === 'enable' ? ' (or --resume with --state)' : '';
+      // enable and disable keep a ledger with --state; the rest of a run resumed from it skips the canary rows.
+      const resume = options.command === 'enable' || options.command === 'disable' ? ' (or --resume with --state)' : '';
       output.write(
         `${options.whyNotAsked ?? 'stdin is not a terminal'}; re-run with --yes to go on${resume}; stopping after the canary\n`,
       );

@@ -8,6 +8,7 @@ import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { LOG_FORMATS, type LogFormat } from './progress.js';
 import {
   checkCanaryRows,
+  checkRowSources,
   checkRunKnobs,
   expectNumber,
   resolveMaxChanges,
@@ -625,75 +626,51 @@ export interface RowSources {
   readonly onlyFailed: string | undefined;
 }
 
-/** Checks that an enable or disable names its rows one way. Pure. */
-function checkRowSources(
-  flags: InferredOptionTypes<typeof ROWS_FROM_FLAGS> & { readonly input?: string | undefined },
+/** The checked flags of an enable or a disable. */
+type ChangeSettings = TenantSettings &
+  CanarySettings &
+  RowSources & { readonly out: string; readonly resume: boolean; readonly undoFile: string | undefined };
+
+/**
+ * The flags enable and disable share, checked; `--max-changes`, which only disable has, is checked
+ * after --resume and before the others. Pure.
+ */
+function checkChangeFlags(
+  flags: Omit<EnableFlags, 'dry-run'> & { readonly 'max-changes'?: number | undefined },
+  env: Env,
   command: 'enable' | 'disable',
-): RowSources {
-  const onlyFailed = flags['only-failed'];
+): ChangeSettings {
+  if (flags.resume && flags.state === undefined) {
+    throw usageError('--resume needs --state FILE: the ledger of the run to continue');
+  }
+  resolveMaxChanges(flags['max-changes']);
+  const undoFile = checkUndoFileFlag(flags['undo-file']);
+  const tenant = checkTenantFlags(flags, env);
+  const canary = checkCanaryFlags(flags);
   // The input positional is optional: --plan names its input, --only-failed brings its rows.
   const { input, plan } = flags;
-  if (onlyFailed !== undefined && input !== undefined) {
-    throw usageError('Give either an input file or --only-failed RESULTS, not both: the rows come from the results');
-  }
-  if (onlyFailed !== undefined && plan !== undefined) throw usageError('Give either --plan or --only-failed, not both');
+  const onlyFailed = flags['only-failed'];
+  checkRowSources(command, { input, plan, onlyFailed });
   if (input === undefined && onlyFailed === undefined && plan === undefined) {
     throw usageError(
       `Name the input file: ds100-bulk ${command} <input> --out results.csv (or --plan / --only-failed)`,
     );
   }
-  return { input, plan, onlyFailed };
+  return { ...tenant, ...canary, input, plan, onlyFailed, out: flags.out, resume: flags.resume, undoFile };
 }
 
 /** The checked `enable` flags. Pure. */
-export function checkEnableFlags(
-  flags: EnableFlags,
-  env: Env,
-): TenantSettings &
-  CanarySettings &
-  RowSources & { readonly out: string; readonly resume: boolean; readonly undoFile: string | undefined } {
-  if (flags.resume && flags.state === undefined) {
-    throw usageError('--resume needs --state FILE: the ledger of the run to continue');
-  }
-  const undoFile = checkUndoFileFlag(flags['undo-file']);
-  return {
-    ...checkTenantFlags(flags, env),
-    ...checkCanaryFlags(flags),
-    ...checkRowSources(flags, 'enable'),
-    out: flags.out,
-    resume: flags.resume,
-    undoFile,
-  };
-}
+export const checkEnableFlags = (flags: EnableFlags, env: Env): ChangeSettings =>
+  checkChangeFlags(flags, env, 'enable');
 
 /** The checked `disable` flags: enable's, plus --max-changes. Pure. */
-export function checkDisableFlags(
+export const checkDisableFlags = (
   flags: DisableFlags,
   env: Env,
-): TenantSettings &
-  CanarySettings &
-  RowSources & {
-    readonly out: string;
-    readonly resume: boolean;
-    readonly maxChanges: number | undefined;
-    readonly undoFile: string | undefined;
-  } {
-  if (flags.resume && flags.state === undefined) {
-    throw usageError('--resume needs --state FILE: the ledger of the run to continue');
-  }
-  const maxChanges = flags['max-changes'];
-  resolveMaxChanges(maxChanges);
-  const undoFile = checkUndoFileFlag(flags['undo-file']);
-  return {
-    ...checkTenantFlags(flags, env),
-    ...checkCanaryFlags(flags),
-    ...checkRowSources(flags, 'disable'),
-    out: flags.out,
-    resume: flags.resume,
-    maxChanges,
-    undoFile,
-  };
-}
+): ChangeSettings & { readonly maxChanges: number | undefined } => ({
+  ...checkChangeFlags(flags, env, 'disable'),
+  maxChanges: flags['max-changes'],
+});
 
 /** The checked `plan` flags: the same tenant, auth and pacing checks as enable; `--out` may be left out. Pure. */
 export function checkPlanFlags(flags: PlanFlags, env: Env): TenantSettings & { readonly action: 'enable' | 'disable' } {

@@ -1,8 +1,8 @@
 import type { Ds100Client } from '../client/ds100-client.js';
-import type { AttemptFailure, AttemptOutcome } from '../client/response.js';
+import type { AttemptFailure, UserLookupOutcome } from '../client/response.js';
 import type { Logger } from '../log.js';
 import type { RequestQueue, Sent } from '../queue/request-queue.js';
-import { resultOf, type InputRow, type RowResult, type TokenRecord } from '../types.js';
+import { resultOf, type InputRow, type RowResult } from '../types.js';
 
 /**
  * Rows that name their user by email address get the user's ID from the tenant's read-only
@@ -11,6 +11,9 @@ import { resultOf, type InputRow, type RowResult, type TokenRecord } from '../ty
  * it as to any request.
  */
 
+/** What a row's lookup request came to. */
+type LookupSent = Sent<Extract<UserLookupOutcome, { ok: true }>>;
+
 /** What became of a row's address. */
 export type RowResolution =
   /** The user's ID is known: `row` has it; `attempts` are the lookup requests this row sent (0 for a cached answer). */
@@ -18,7 +21,7 @@ export type RowResolution =
   /** The row is decided without its own request: `invalid` (UNKNOWN_EMAIL) or `failed` (the lookup failed). */
   | { readonly kind: 'settled'; readonly result: RowResult }
   /** The run stopped before the lookup could be sent or answered; `sent` is what this row sent of it. */
-  | { readonly kind: 'stopped'; readonly sent: Sent };
+  | { readonly kind: 'stopped'; readonly sent: LookupSent };
 
 /** The answer for one address, shared by every row that names it. */
 type Lookup =
@@ -30,18 +33,8 @@ type Lookup =
 /** What the row that sent a lookup learns: the answer and the requests it took. */
 interface SentLookup {
   readonly lookup: Lookup;
-  readonly sent: Sent;
+  readonly sent: LookupSent;
 }
-
-// The request queue carries DS100 outcomes; a user lookup's success travels through it in that shape,
-// with its user ID kept aside. Nothing reads this record: the row's result is made from the row's own
-// request.
-const NO_TOKEN: TokenRecord = {
-  tokenSerialNumber: '',
-  tokenStatus: '',
-  tokenStatusChangedAt: '',
-  tokenStatusChangedBy: '',
-};
 
 /**
  * Resolves email addresses to user IDs for one run. Answers are kept as promises by lower-cased
@@ -82,16 +75,11 @@ export class UserResolver {
   }
 
   async #lookUp(email: string, line: number): Promise<SentLookup> {
-    let userId = '';
-    const sent = await this.#requests.send(async (): Promise<AttemptOutcome> => {
-      const outcome = await this.#client.lookupUser(email);
-      if (!outcome.ok) return outcome;
-      userId = outcome.userId;
-      return { ok: true, httpStatus: outcome.httpStatus, token: NO_TOKEN };
-    });
+    const sent = await this.#requests.send(() => this.#client.lookupUser(email));
     const { outcome, attempts } = sent;
     if (outcome === undefined) return { lookup: { kind: 'stopped' }, sent };
     if (outcome.ok) {
+      const { userId } = outcome;
       this.resolved++;
       this.#logger.debug({ line, email, userId, attempts }, 'email address resolved');
       return { lookup: { kind: 'resolved', userId }, sent };
@@ -107,7 +95,7 @@ export class UserResolver {
   }
 }
 
-function resolutionOf(row: InputRow, lookup: Lookup, sent: Sent): RowResolution {
+function resolutionOf(row: InputRow, lookup: Lookup, sent: LookupSent): RowResolution {
   const { attempts } = sent;
   switch (lookup.kind) {
     case 'resolved':

@@ -174,6 +174,31 @@ export function checkChangeRun(options: {
     throw usageError('Expected `out` (--out) to be a file name, or - for stdout');
 }
 
+/**
+ * Where a run's rows come from, checked: an input file, a plan (`--plan`, for enable and disable) or
+ * the failed rows of earlier results (`--only-failed`, for enable and disable), which brings its own
+ * rows and so goes with neither of the others. Whether anything names the rows at all is the
+ * caller's to say. Throws Ds100Error USAGE.
+ */
+export function checkRowSources(
+  command: string,
+  sources: {
+    readonly input?: string | undefined;
+    readonly plan?: string | undefined;
+    readonly onlyFailed?: string | undefined;
+  },
+): void {
+  const { input, plan, onlyFailed } = sources;
+  if (command !== 'enable' && command !== 'disable' && (plan !== undefined || onlyFailed !== undefined)) {
+    throw usageError(`--plan and --only-failed are for enable and disable, not ${command}`);
+  }
+  if (onlyFailed === undefined) return;
+  if (input !== undefined) {
+    throw usageError('Give either an input file or --only-failed RESULTS, not both: the rows come from the results');
+  }
+  if (plan !== undefined) throw usageError('Give either --plan or --only-failed, not both');
+}
+
 /** The numbers that tune a run and the strictness of its input checks: what `checkRunKnobs` checks. */
 export type RunKnobs = Pick<
   RunOptions,

@@ -16,7 +16,7 @@ import {
   type RunSummary,
 } from '../output/summary.js';
 import { describePaceChange, perSecond } from '../queue/pace-policy.js';
-import { RequestQueue, type Sent } from '../queue/request-queue.js';
+import { RequestQueue, type Answered, type Sent } from '../queue/request-queue.js';
 import { resultOf, type InputRow, type Outcome, type RowResult, type StopReason } from '../types.js';
 import { Canary } from './canary.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -80,7 +80,7 @@ const STOPPED: StopReason = { code: 'RUN_ABORTED', message: 'the run was stopped
  * The result of a valid row the run stopped before it could be changed; `sent`: a request it already
  * sent for it (say the lookup before its enable), which is still counted.
  */
-export function notAttempted(row: InputRow, reason: StopReason | undefined, sent?: Sent): RowResult {
+export function notAttempted(row: InputRow, reason: StopReason | undefined, sent?: Sent<Answered>): RowResult {
   const { code, message } = reason ?? STOPPED;
   const attempts = sent?.attempts ?? 0;
   const httpStatus = sent?.outcome?.httpStatus;
@@ -193,13 +193,27 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     },
   });
   const users = new UserResolver(requests, client, logger);
-  const closeConnections = async (): Promise<void> => {
-    requests.close();
-    await client.close();
-  };
 
   // Told from inside whatever log call failed: acted on once that call has returned.
   const stopListeningToLog = onLogFileFailure(logger, ({ error }) => queueMicrotask(() => outputFailed('log', error)));
+  // However the run ends: nothing more is taken from the caller's signal or the log, no connection stays open.
+  const letGo = async (): Promise<void> => {
+    signal?.removeEventListener('abort', onOuterAbort);
+    stopListeningToLog();
+    requests.close();
+    await client.close();
+  };
+  // One write to an output that has not refused one yet; a refusal stops the run (see outputFailed).
+  // A synchronous write (the ledger's) is done before this returns.
+  const writeTo = (output: RunOutput, write: () => void | Promise<void>): void | Promise<void> => {
+    if (failedOutputs.has(output)) return;
+    try {
+      const writing = write();
+      if (writing) return writing.catch((error: unknown) => outputFailed(output, error));
+    } catch (error) {
+      outputFailed(output, error);
+    }
+  };
   let writer: ResultsWriter | undefined;
   let undoWriter: ResultsWriter | undefined;
   try {
@@ -234,9 +248,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
   } catch (error) {
     // A results file already open is closed; its header is all it holds.
     await writer?.close().catch(() => undefined);
-    signal?.removeEventListener('abort', onOuterAbort);
-    stopListeningToLog();
-    await closeConnections();
+    await letGo();
     await input.close();
     throw error;
   }
@@ -278,31 +290,15 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     reportProgress(false);
     // The ledger first: once a row is recorded as enabled, it is never sent again, even if the
     // process dies before its results line is written.
-    if (state && !failedOutputs.has('state')) {
-      try {
-        state.record(result);
-      } catch (error) {
-        outputFailed('state', error);
-      }
-    }
+    if (state) writeTo('state', () => state.record(result));
     if (undoWriter && isUndoLine(result)) {
       if (failedOutputs.has('undo')) logNotInUndo(result);
-      else {
-        try {
-          await undoWriter.write(result);
-        } catch (error) {
-          outputFailed('undo', error);
-        }
-      }
+      else await writeTo('undo', () => undoWriter?.write(result));
     }
-    if (writer && !failedOutputs.has('results')) {
-      try {
-        await writer.write(result);
-      } catch (error) {
-        // The row was handed over: outputFailed logs it with the others the file lacks.
-        outputFailed('results', error);
-      }
-    } else if (failedOutputs.has('results')) logNotInResults(result);
+    // A row handed over to a results file that then refuses it is logged by outputFailed, with the
+    // others the file lacks.
+    if (writer && !failedOutputs.has('results')) await writeTo('results', () => writer?.write(result));
+    else if (failedOutputs.has('results')) logNotInResults(result);
     logger.debug({ line: result.line, outcome: result.outcome, errorCode: result.errorCode }, 'row done');
     const tripped = breaker.observe(result);
     if (tripped) stop(tripped);
@@ -324,8 +320,6 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     if (resolved?.kind === 'stopped') return record(notAttempted(queued, stopReason, resolved.sent));
     const row = resolved?.row ?? queued;
     const lookups = resolved?.attempts ?? 0;
-    // Only now is the pair known that the ledger holds.
-    if (resolved) state?.markSeen(row);
     const settled = resolved && action.settle?.(row);
     if (settled) return record(withLookups(settled, lookups));
     const follow: FollowUp = (send, isChangeVisible) => sendChange(row, () => send(client), isChangeVisible);
@@ -377,19 +371,11 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     // Rows already under way still finish and are written, even when reading failed half-way.
     await rowsInProgress.onIdle();
     sendingMs = Date.now() - sendingStarted;
-    signal?.removeEventListener('abort', onOuterAbort);
-    stopListeningToLog();
-    await closeConnections();
+    await letGo();
     await writer?.close().catch((error: unknown) => outputFailed('results', error));
     await undoWriter?.close().catch((error: unknown) => outputFailed('undo', error));
     // On the disk before the summary is made: a failed sync is this run's to report.
-    if (state && !failedOutputs.has('state')) {
-      try {
-        state.sync();
-      } catch (error) {
-        outputFailed('state', error);
-      }
-    }
+    if (state) writeTo('state', () => state.sync());
   }
   if (firstError) throw firstError;
   reportProgress(true);
@@ -400,6 +386,25 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     const first = removed.slice(0, 20).map((entry) => `${entry.deviceSerialNumber} ${entry.userId} (${entry.outcome})`);
     logger.warn({ count: removed.length, first }, 'pairs in the state file are no longer in the input (not acted on)');
   }
+  // Files short of rows outweigh any other reason to stop: that is what to act on first.
+  const outputFailure = (): StopReason => ({
+    code: 'OUTPUT_FAILED',
+    message: describeOutputFailure({
+      command: action.command,
+      failures: [...failedOutputs.values()].map((error) => error.message),
+      errno: errnoOf(failedOutputs.values().next().value),
+      results:
+        settings.out === undefined
+          ? undefined
+          : { out: settings.out, failed: failedOutputs.has('results'), rowsWritten: writer?.rowsWritten },
+      state: state && { file: state.file, failed: failedOutputs.has('state') },
+      undo:
+        action.undo?.file === undefined
+          ? undefined
+          : { file: action.undo.file, failed: failedOutputs.has('undo'), outcome: action.undo.outcome },
+      earlierStop: stopReason?.code === 'OUTPUT_FAILED' ? undefined : stopReason,
+    }),
+  });
   const summary = counter.finish({
     command: action.command,
     input: name,
@@ -410,32 +415,7 @@ export async function runRows(options: RunOptions, action: RowAction): Promise<R
     finalRate: perSecond(requests.rate),
     sendingMs,
     simulated: settings.simulated ?? false,
-    // Files short of rows outweigh any other reason to stop: that is what to act on first.
-    stopped:
-      failedOutputs.size > 0
-        ? {
-            code: 'OUTPUT_FAILED',
-            message: describeOutputFailure({
-              command: action.command,
-              failures: [...failedOutputs.values()].map((error) => error.message),
-              errno: errnoOf(failedOutputs.values().next().value),
-              results:
-                settings.out === undefined
-                  ? undefined
-                  : {
-                      out: settings.out,
-                      failed: failedOutputs.has('results'),
-                      rowsWritten: writer?.rowsWritten,
-                    },
-              state: state && { file: state.file, failed: failedOutputs.has('state') },
-              undo:
-                action.undo?.file === undefined
-                  ? undefined
-                  : { file: action.undo.file, failed: failedOutputs.has('undo'), outcome: action.undo.outcome },
-              earlierStop: stopReason?.code === 'OUTPUT_FAILED' ? undefined : stopReason,
-            }),
-          }
-        : stopReason,
+    stopped: failedOutputs.size > 0 ? outputFailure() : stopReason,
     removedFromInput: removed?.length,
     undo: action.undo && { file: action.undo.file, linesAdded: undoWriter?.rowsWritten ?? 0 },
   });

@@ -27,10 +27,19 @@ export interface RequestQueueOptions {
   readonly random?: () => number;
 }
 
+/**
+ * What a request the queue sends comes to when it succeeds: a DS100 call's AttemptSuccess, or
+ * another read-only call's own answer (a user lookup's user ID). The queue reads only `ok`.
+ */
+export interface Answered {
+  readonly ok: true;
+  readonly httpStatus: number;
+}
+
 /** What happened to one row's request after its retries. */
-export type Sent =
+export type Sent<S extends Answered = AttemptSuccess> =
   | {
-      readonly outcome: AttemptOutcome;
+      readonly outcome: S | AttemptFailure;
       /** Requests sent for the row. */
       readonly attempts: number;
     }
@@ -174,7 +183,16 @@ export class RequestQueue {
    * Sends one request, retrying it by the policy, and resolves to its final outcome. Never
    * rejects for a failed request: failures are outcomes.
    */
-  async send(request: () => Promise<AttemptOutcome>, options: SendOptions = {}): Promise<Sent> {
+  send(request: () => Promise<AttemptOutcome>, options?: SendOptions): Promise<Sent>;
+  /**
+   * A read-only request with a success of its own (a user lookup): retried like any, and never
+   * settled by a lookup, which finds a DS100 credential.
+   */
+  send<S extends Answered>(
+    request: () => Promise<S | AttemptFailure>,
+    options?: Omit<SendOptions, 'confirm'>,
+  ): Promise<Sent<S>>;
+  async send(request: () => Promise<Answered | AttemptFailure>, options: SendOptions = {}): Promise<Sent<Answered>> {
     const { confirm, onRetry } = options;
     // `attempts` counts every request sent for the row, lookups included; the retry policy counts
     // only this request's own tries.
@@ -183,7 +201,7 @@ export class RequestQueue {
     let forbidden = 0;
     // What the row's requests came to so far: kept here because p-retry, once the run is
     // stopped, rejects with the stop even after an attempt that was answered.
-    let last: Sent = { outcome: undefined, attempts: 0 };
+    let last: Sent<Answered> = { outcome: undefined, attempts: 0 };
     try {
       return await pRetry(
         async () => {
@@ -236,8 +254,11 @@ export class RequestQueue {
   }
 
   /** One attempt through the queue; rejects (AbortError) only when the run stopped before it was sent. */
-  async #attempt(request: () => Promise<AttemptOutcome>, isRetry: boolean): Promise<AttemptOutcome> {
-    let sent: Promise<AttemptOutcome> | undefined;
+  async #attempt<S extends Answered>(
+    request: () => Promise<S | AttemptFailure>,
+    isRetry: boolean,
+  ): Promise<S | AttemptFailure> {
+    let sent: Promise<S | AttemptFailure> | undefined;
     let started: StartedRequest | undefined;
     try {
       await this.#queue.add(
@@ -265,7 +286,7 @@ export class RequestQueue {
    * 400, 403, 404 …) lets it speed up again. 5xx, timeouts and network errors say nothing about the
    * rate limit, so they do neither.
    */
-  #tellGate(outcome: AttemptOutcome, started: StartedRequest | undefined): void {
+  #tellGate(outcome: Answered | AttemptFailure, started: StartedRequest | undefined): void {
     if (!outcome.ok && outcome.code === 'RATE_LIMITED') {
       this.rateLimitedAnswers++;
       if (started) this.#gate?.rateLimited(started, outcome.retryAfterMs);
