@@ -38,7 +38,13 @@ import { createLogger } from './log.js';
 import { prescanNotice } from './input/prescan-notice.js';
 import { EXIT_CODES } from './output/exit-codes.js';
 import { checkFileClashes } from './output/file-clashes.js';
-import { describeEstimate, formatSummary, formatValidationSummary, type RunProgress } from './output/summary.js';
+import {
+  describeEstimate,
+  formatSummary,
+  outcomeOrderOf,
+  formatValidationSummary,
+  type RunProgress,
+} from './output/summary.js';
 import { RUN_DEFAULTS } from './pipeline/run-options.js';
 import { runSession, sessionFiles, type SessionOptions } from './session.js';
 import {
@@ -96,17 +102,19 @@ async function sessionCommand(
     colorize: isTTY && settings.logFile === undefined,
     write: terminal.logsAboveBar ? (line) => (bar ? bar.log(line) : void process.stderr.write(line)) : undefined,
   });
+  // The command's own first outcome is named in the progress: enabled, disabled, would-enable …
+  const [lead] = outcomeOrderOf({ command, action: settings.action });
   const onProgress = terminal.bar
     ? (progress: RunProgress) => {
         if (!bar) {
-          bar = startProgressBar(process.stderr, progress.rowsTotal);
+          bar = startProgressBar(process.stderr, progress.rowsTotal, lead);
           bar.log(describeEstimate(progress.rowsTotal, settings.rate ?? RUN_DEFAULTS.rate));
         }
         bar.update(progress);
       }
     : terminal.progressLogEveryMs === undefined
       ? undefined
-      : (progress: RunProgress) => logger.info(progressFields(progress), 'progress');
+      : (progress: RunProgress) => logger.info(progressFields(progress, lead), 'progress');
   // Logs below warnings are held back while a bar is drawn: say here why a large file takes a moment.
   const notice = terminal.bar && settings.input !== undefined ? await prescanNotice(settings.input) : undefined;
   if (notice) process.stderr.write(`${notice}\n`);

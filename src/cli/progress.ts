@@ -1,5 +1,6 @@
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { LogLevel } from '../log.js';
+import type { Outcome } from '../types.js';
 import { formatDuration, type RunProgress } from '../output/summary.js';
 
 /** What the terminal gets during a run: a live bar, progress records in the log, or neither. */
@@ -54,23 +55,23 @@ export function chooseTerminal(facts: {
   };
 }
 
-/** The outcomes the bar names; the rest are summed as "other". */
-const NAMED = ['enabled', 'failed', 'invalid'] as const;
-
-/** The figures of a progress record: the same for the bar and the log. */
-export function progressFields(progress: RunProgress) {
-  const named = Object.fromEntries(NAMED.map((outcome) => [outcome, progress.byOutcome[outcome] ?? 0]));
+/**
+ * The figures of a progress record: the same for the bar and the log. Named are the command's own
+ * first outcome (`lead`: `enabled`, `disabled`, `would-enable` …, see outcomeOrderOf), `failed` and
+ * `invalid`; the rest are summed as "other".
+ */
+export function progressFields(progress: RunProgress, lead: Outcome = 'enabled') {
+  const count = (outcome: Outcome): number => progress.byOutcome[outcome] ?? 0;
   const all = Object.values(progress.byOutcome).reduce((sum, n) => sum + (n ?? 0), 0);
-  const other = all - Object.values(named).reduce((sum, n) => sum + n, 0);
   return {
     rowsDone: progress.rowsDone,
     rowsTotal: progress.rowsTotal,
     rowsPerSecond: Math.round(progress.rowsPerSecond * 10) / 10,
     etaSeconds: progress.etaSeconds,
-    enabled: named['enabled'] ?? 0,
-    failed: named['failed'] ?? 0,
-    invalid: named['invalid'] ?? 0,
-    other,
+    [lead]: count(lead),
+    failed: count('failed'),
+    invalid: count('invalid'),
+    other: all - count(lead) - count('failed') - count('invalid'),
   };
 }
 
@@ -90,17 +91,17 @@ export interface ProgressBar {
   stop(): void;
 }
 
-const FORMAT =
-  '{bar} {value}/{total} rows | {speed} rows/s | ETA {etaText} | enabled {enabled} failed {failed} invalid {invalid} other {other}';
+const formatFor = (lead: Outcome): string =>
+  `{bar} {value}/{total} rows | {speed} rows/s | ETA {etaText} | ${lead} {lead} failed {failed} invalid {invalid} other {other}`;
 
-/** Draws a bar with cli-progress on `stream`, which must be a terminal. */
-export function startProgressBar(stream: BarStream, rowsTotal: number): ProgressBar {
+/** Draws a bar with cli-progress on `stream`, which must be a terminal; `lead` as for progressFields. */
+export function startProgressBar(stream: BarStream, rowsTotal: number, lead: Outcome = 'enabled'): ProgressBar {
   // A new MultiBar after a pause: each keeps track of the lines it drew itself, so an old one would
   // move the cursor up over what was printed meanwhile.
   const newBars = () =>
     new MultiBar({
       stream,
-      format: FORMAT,
+      format: formatFor(lead),
       hideCursor: true,
       // The session handles the signals: the bar is stopped in its `finally`.
       gracefulExit: false,
@@ -109,7 +110,7 @@ export function startProgressBar(stream: BarStream, rowsTotal: number): Progress
     });
   let bars = newBars();
   const payload = (progress?: RunProgress) => {
-    const fields = progress && progressFields(progress);
+    const fields = progress && progressFields(progress, lead);
     return {
       speed: fields ? fields.rowsPerSecond.toLocaleString('en') : '0',
       etaText:
@@ -118,7 +119,7 @@ export function startProgressBar(stream: BarStream, rowsTotal: number): Progress
           : fields.etaSeconds < 60
             ? `${fields.etaSeconds} s`
             : formatDuration(fields.etaSeconds * 1000),
-      enabled: fields?.enabled ?? 0,
+      lead: fields?.[lead] ?? 0,
       failed: fields?.failed ?? 0,
       invalid: fields?.invalid ?? 0,
       other: fields?.other ?? 0,

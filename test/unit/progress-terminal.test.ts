@@ -101,6 +101,19 @@ describe('the progress bar', () => {
     });
   });
 
+  it("names the command's own first outcome: a disable's progress counts disabled rows, not enabled ones", () => {
+    const disabling = { ...progress, byOutcome: { disabled: 20, failed: 2, invalid: 1, 'already-disabled': 2 } };
+    expect(progressFields(disabling, 'disabled')).toMatchObject({ disabled: 20, failed: 2, invalid: 1, other: 2 });
+    expect(progressFields(disabling, 'disabled')).not.toHaveProperty('enabled');
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 200 }) as unknown as BarStream;
+    let drawn = '';
+    (stream as unknown as PassThrough).on('data', (chunk: Buffer) => (drawn += chunk.toString()));
+    const bar = startProgressBar(stream, 100, 'disabled');
+    bar.update(disabling);
+    bar.stop();
+    expect(drawn).toContain('| disabled 20 failed 2 invalid 1 other 2');
+  });
+
   it('draws rows, rate, ETA and outcomes on a terminal, and prints lines above itself', () => {
     const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 200 }) as unknown as BarStream;
     let drawn = '';
