@@ -1,12 +1,11 @@
 import type { AttemptSuccess } from '../client/response.js';
 import type { AppliedPlan } from '../input/plan-file.js';
-import { planSteps } from './apply-plan.js';
 import type { RunSummary } from '../output/summary.js';
-import { undoFileOf } from '../output/undo-writer.js';
-import { checkChangeRun, resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
-import { notAttempted, runRows, type SentRow } from '../pipeline/run-rows.js';
+import { resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
+import { notAttempted, type SentRow } from '../pipeline/run-rows.js';
 import type { InputRow, RowResult } from '../types.js';
 import { changeResult, DISABLE_CHANGE, isStatusFor } from './change-result.js';
+import { runChange } from './run-change.js';
 
 /** Options of `disable()`: a run's options, with the results file required. */
 export interface DisableOptions extends RunOptions {
@@ -53,25 +52,12 @@ export const disableResult = (row: InputRow, sent: SentRow, runStartedAt: number
  * file (an input for `enable`). Prints nothing; returns the summary.
  */
 export async function disable(options: DisableOptions): Promise<RunSummary> {
-  checkChangeRun(options);
-  const { state } = options;
-  const maxChanges = resolveMaxChanges(options.maxChanges);
-  let requested = 0;
-  const runStartedAt = Date.now();
-  const planned = options.plan && planSteps(options.plan, 'disable', options.input);
-  return runRows(options, {
-    command: 'disable',
-    undo: { file: undoFileOf({ ...options, command: 'disable', state: undefined }), outcome: 'disabled' },
-    checkInput: planned?.checkInput,
-    prepare: planned?.prepare,
+  return runChange(options, 'disable', () => {
+    const maxChanges = resolveMaxChanges(options.maxChanges);
+    let requested = 0;
     // Rows are settled one by one in file order before they are queued: the count is taken before
     // the request goes out, so that no more than maxChanges disables are ever sent.
-    settle: (row) => {
-      const done =
-        (options.resume && state
-          ? state.disabledResult(row, 'disabled', 'disabled by an earlier run; not sent again')
-          : undefined) ?? planned?.settle(row);
-      if (done) return done;
+    return (row) => {
       // A row whose address is not looked up yet is settled again once it is (see runRows): counted then.
       if (row.email !== undefined && row.userId === '') return undefined;
       if (requested < maxChanges) {
@@ -80,9 +66,6 @@ export async function disable(options: DisableOptions): Promise<RunSummary> {
       }
       const message = `not sent: --max-changes ${maxChanges} disable requests were sent in this run`;
       return notAttempted(row, { code: 'MAX_CHANGES_REACHED', message });
-    },
-    send: (client, row) => client.disableOtp(row),
-    isChangeVisible: isDisabledFor,
-    toResult: (row, sent) => disableResult(row, sent, runStartedAt),
+    };
   });
 }
