@@ -4,7 +4,7 @@ import type { RunSummary } from '../output/summary.js';
 import { resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
 import { notAttempted, type SentRow } from '../pipeline/run-rows.js';
 import type { InputRow, RowResult } from '../types.js';
-import { changeResult, DISABLE_CHANGE, isStatusFor } from './change-result.js';
+import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
 import { runChange } from './run-change.js';
 
 /** Options of `disable()`: a run's options, with the results file required. */
@@ -34,7 +34,7 @@ export interface DisableOptions extends RunOptions {
 }
 
 /** Whether a lookup shows the row's credential disabled for the row's user: a disable took effect. Pure. */
-export const isDisabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(DISABLE_CHANGE);
+export const isDisabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(CHANGE_KINDS.disable);
 
 /**
  * The result of a disable request's outcome. Pure. `disabled` when this run disabled the credential
@@ -42,7 +42,7 @@ export const isDisabledFor: (row: InputRow, found: AttemptSuccess) => boolean = 
  * row's user is `failed`, NOT_FOUND, as the API answers it.
  */
 export const disableResult = (row: InputRow, sent: SentRow, runStartedAt: number): RowResult =>
-  changeResult(row, sent, runStartedAt, DISABLE_CHANGE);
+  changeResult(row, sent, runStartedAt, CHANGE_KINDS.disable);
 
 /**
  * Disables the DS100 OTP credential of every valid pair of the input file (`PATCH

@@ -4,7 +4,7 @@ import type { RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
 import type { AppliedPlan } from '../input/plan-file.js';
 import type { InputRow, RowResult } from '../types.js';
-import { changeResult, ENABLE_CHANGE, isStatusFor } from './change-result.js';
+import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
 import { runChange } from './run-change.js';
 
 /** Options of `enable()`: a run's options, with the results file required. */
@@ -27,7 +27,7 @@ export interface EnableOptions extends RunOptions {
 }
 
 /** Whether a lookup shows the row's credential enabled for the row's user: an enable took effect. Pure. */
-export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(ENABLE_CHANGE);
+export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(CHANGE_KINDS.enable);
 
 /**
  * The result of an enable request's outcome. Pure. `enabled` when this run enabled the credential
@@ -35,7 +35,7 @@ export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = i
  * enable whose answer was lost but which a lookup settled says so; one nobody could settle is `unknown`.
  */
 export const enableResult = (row: InputRow, sent: SentRow, runStartedAt: number): RowResult =>
-  changeResult(row, sent, runStartedAt, ENABLE_CHANGE);
+  changeResult(row, sent, runStartedAt, CHANGE_KINDS.enable);
 
 /**
  * Enables every valid pair of the input file (`PATCH v1/ds100/enable/otp`) and writes one result

@@ -3,9 +3,9 @@ import type { RunSummary } from '../output/summary.js';
 import { undoFileOf } from '../output/undo-writer.js';
 import { checkChangeRun, type RunOptions } from '../pipeline/run-options.js';
 import { runRows } from '../pipeline/run-rows.js';
-import type { InputRow, RowResult } from '../types.js';
+import type { InputRow, PlanAction, RowResult } from '../types.js';
 import { planSteps } from './apply-plan.js';
-import { changeResult, DISABLE_CHANGE, ENABLE_CHANGE, isStatusFor } from './change-result.js';
+import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
 
 /** What `enable()` and `disable()` share of their options (see EnableOptions, DisableOptions). */
 export interface ChangeRunOptions extends RunOptions {
@@ -25,12 +25,12 @@ type Settle = (row: InputRow) => RowResult | undefined;
  */
 export async function runChange(
   options: ChangeRunOptions,
-  action: 'enable' | 'disable',
+  action: PlanAction,
   makeLimit?: () => Settle,
 ): Promise<RunSummary> {
   checkChangeRun(options);
   const { state } = options;
-  const kind = action === 'enable' ? ENABLE_CHANGE : DISABLE_CHANGE;
+  const kind = CHANGE_KINDS[action];
   const limit = makeLimit?.();
   const runStartedAt = Date.now();
   const planned = options.plan && planSteps(options.plan, action, options.input);

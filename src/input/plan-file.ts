@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { describeFsError, Ds100Error } from '../errors.js';
-import type { InputRow, Outcome } from '../types.js';
+import type { InputRow, Outcome, PlanAction } from '../types.js';
 
 /**
  * A plan file is `plan --out plan.csv`'s results with one more line at the end, its fingerprint:
@@ -29,8 +29,6 @@ export interface PlanFingerprint {
   /** The input as the plan command was given it (resolved to an absolute path; `stdin` for `-`). */
   readonly input: string;
 }
-
-export type PlanAction = 'enable' | 'disable';
 
 /** The fingerprint line of a plan whose bytes before it hash to `planSha256`. Pure. */
 export function formatPlanTrailer(fingerprint: PlanFingerprint, planSha256: string): string {

@@ -1,5 +1,5 @@
 import { isXlsxPath } from './results-writer.js';
-import type { Outcome, RowErrorCode, RowResult, StopReason } from '../types.js';
+import type { Outcome, PlanAction, RowErrorCode, RowResult, StopReason } from '../types.js';
 import { undoCommandOf } from './undo-writer.js';
 
 /** Where a run that can change the tenant listed what it changed (see undo-writer.ts). */
@@ -36,7 +36,7 @@ export interface RunSummary {
   /** The command that produced the summary. */
   readonly command: 'enable' | 'plan' | 'validate' | 'reconcile' | 'disable';
   /** plan: which change it previewed (`--action`); enable when left out. */
-  readonly action?: 'enable' | 'disable' | undefined;
+  readonly action?: PlanAction | undefined;
   /** enable, reconcile, disable: the undo file. */
   readonly undo?: UndoFacts | undefined;
   /** With a state ledger: pairs it holds that the input no longer does (drift; never acted on). */

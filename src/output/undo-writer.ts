@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { describeFsError, Ds100Error } from '../errors.js';
-import type { RowResult } from '../types.js';
+import type { ChangingCommand, PlanAction, RowResult } from '../types.js';
 import { CsvResultsWriter, type CsvLayout, type ResultsWriter, type ResultsWriterOptions } from './results-writer.js';
 
 /**
@@ -27,9 +27,6 @@ export interface UndoAppend {
 /** A pair as the undo file lists it once: user IDs compared in any case, as the input checks do. */
 const undoKey = (serial: string, userId: string): string => `${serial}|${userId.toLowerCase()}`;
 
-/** The commands that change the tenant, and so write an undo file. */
-export type ChangingCommand = 'enable' | 'reconcile' | 'disable';
-
 /** The undo file's header: the input format, with the input's carried columns as named there. */
 export const undoHeader = (carriedNames: readonly string[]): string[] => [
   'deviceSerialNumber',
@@ -45,8 +42,7 @@ export const undoRecord = (result: RowResult): string[] => [
 ];
 
 /** The command that takes a run's changes back: `disable` for enable and reconcile, `enable` for disable. */
-export const undoCommandOf = (command: ChangingCommand): 'enable' | 'disable' =>
-  command === 'disable' ? 'enable' : 'disable';
+export const undoCommandOf = (command: ChangingCommand): PlanAction => (command === 'disable' ? 'enable' : 'disable');
 
 /**
  * Where a run writes its undo file when `--undo-file` is not given: next to the results,
