@@ -1,7 +1,7 @@
 import { Ds100Error, usageError } from '../errors.js';
 import { plannedFor, type AppliedPlan } from '../input/plan-file.js';
 import { inputName } from '../input/stdin.js';
-import type { RowAction } from '../pipeline/run-rows.js';
+import { notAttempted, type RowAction } from '../pipeline/run-rows.js';
 import { resultOf, type InputRow, type PlanAction, type RowResult } from '../types.js';
 import { CHANGE_KINDS } from './change-result.js';
 
@@ -40,7 +40,7 @@ export function unplannedResult(plan: AppliedPlan, row: InputRow): RowResult | u
   const done = CHANGE_KINDS[plan.action].already;
   return planned.outcome === done
     ? resultOf(row, { outcome: done, attempts: 0, errorMessage: planned.why })
-    : resultOf(row, { outcome: 'not-attempted', attempts: 0, errorCode: 'NOT_PLANNED', errorMessage: planned.why });
+    : notAttempted(row, { code: 'NOT_PLANNED', message: planned.why });
 }
 
 /**
