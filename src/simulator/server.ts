@@ -148,14 +148,17 @@ export const SIMULATOR_OAUTH_PATH = '/oauth';
 export const SIMULATOR_STATS_PATH = '/__simulator/stats';
 const MAX_BODY_BYTES = 1024 * 1024;
 
-interface Ds100Route {
-  /** A DS100 call, or `userLookup` (`POST v1/users/lookup`, answered from the users, not the registry). */
-  readonly action: Ds100Action | 'userLookup';
-  /** The OAuth scope an access token needs for it. */
-  readonly scope: string;
-  /** The body's properties: exactly these, all strings. */
-  readonly fields: readonly string[];
-}
+type Ds100Route =
+  | {
+      /** A DS100 call. */
+      readonly action: Ds100Action;
+      /** The OAuth scope an access token needs for it. */
+      readonly scope: string;
+      /** The body's properties: exactly these, all strings. */
+      readonly fields: readonly string[];
+    }
+  /** `POST v1/users/lookup`, answered from the users, not the registry; its body is read by readUserLookupBody. */
+  | { readonly action: 'userLookup'; readonly scope: string };
 
 const PAIR_FIELDS = ['deviceSerialNumber', 'userId'];
 /** By `${method} ${path below the base path}`. */
@@ -163,7 +166,7 @@ const DS100_ROUTES: ReadonlyMap<string, Ds100Route> = new Map([
   ['PATCH v1/ds100/enable/otp', { action: 'enable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
   ['PATCH v1/ds100/disable/otp', { action: 'disable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
   ['POST v1/ds100/lookup', { action: 'lookup', scope: DS100_SCOPES.read, fields: ['deviceSerialNumber'] }],
-  ['POST v1/users/lookup', { action: 'userLookup', scope: DS100_SCOPES.userRead, fields: ['email'] }],
+  ['POST v1/users/lookup', { action: 'userLookup', scope: DS100_SCOPES.userRead }],
 ]);
 
 const ERROR_BODIES: Record<number, (path: string) => object> = {
@@ -402,12 +405,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const sendTooMany = (retryAfterSeconds: number | undefined): void =>
       sendError(429, undefined, retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) });
 
-    const sendFault = (status: number, step: FaultStep): void => {
+    const sendFault = (step: FaultStep & { readonly status: number }): void => {
       const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
       const echoed = step.echoAuthorization
         ? JSON.stringify({ description: `rejected ${request.headers.authorization ?? ''}` })
         : undefined;
-      send(status, echoed ?? step.body ?? errorBody(status, path), headers);
+      send(step.status, echoed ?? step.body ?? errorBody(step.status, path), headers);
     };
 
     /** Plays a fault kind; false when it does not apply to the tenant's answer (a garbled 200 of a 404). */
@@ -461,7 +464,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const { delayMs, fault } = faults.next(email);
       if (delayMs) await sleep(delayMs);
       call.fault = fault?.kind;
-      if (fault?.kind === 'scripted') return sendFault(fault.step.status, fault.step);
+      if (fault?.kind === 'scripted') return sendFault(fault.step);
       if (fault?.kind === 'errorRate') return sendError(500);
       const answer = users.lookup(email);
       const records = answer.status === 200 ? [answer.user] : [];
@@ -534,7 +537,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const { delayMs, fault } = faults.next(serial);
       if (delayMs) await sleep(delayMs);
       call.fault = fault?.kind;
-      if (fault?.kind === 'scripted') return sendFault(fault.step.status, fault.step);
+      if (fault?.kind === 'scripted') return sendFault(fault.step);
       if (fault?.kind === 'errorRate') return sendError(500);
       if (fault && !changesFirst(fault.kind) && misbehave(fault.kind, undefined)) return;
 
