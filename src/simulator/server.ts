@@ -452,6 +452,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     };
 
     /**
+     * Answers a call whose faults are scripted by `key` (a serial, or an address) as `perform` says,
+     * unless a fault drawn for the key answers instead: a scripted step or the error rate before
+     * anything is done, a fault that acts before the change before `perform`, any other after it on
+     * what `perform` saw (`seen`: a 200's records; the garbled 200s need one).
+     */
+    const answerWithFaults = async (
+      key: string,
+      perform: () => { readonly seen: TenantAnswer | undefined; readonly reply: () => void },
+    ): Promise<void> => {
+      const { delayMs, fault } = faults.next(key);
+      if (delayMs) await sleep(delayMs);
+      call.fault = fault?.kind;
+      if (fault?.kind === 'scripted') return sendFault(fault.step);
+      if (fault?.kind === 'errorRate') return sendError(500);
+      if (fault && !changesFirst(fault.kind) && misbehave(fault.kind, undefined)) return;
+      const { seen, reply } = perform();
+      if (fault && misbehave(fault.kind, seen)) return;
+      call.fault = undefined;
+      reply();
+    };
+
+    /**
      * `POST v1/users/lookup`, after the checks every route has: faults are scripted by the email
      * address (as DS100 calls' are by serial) and drawn like theirs. Of the garbled 200s, emptyOk sends
      * an empty body and otherDeviceOk an array; objectOk sends the user as is (already an object).
@@ -461,19 +483,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (typeof fields === 'string') return sendError(400, fields);
       const { email } = fields;
       call.email = email;
-      const { delayMs, fault } = faults.next(email);
-      if (delayMs) await sleep(delayMs);
-      call.fault = fault?.kind;
-      if (fault?.kind === 'scripted') return sendFault(fault.step);
-      if (fault?.kind === 'errorRate') return sendError(500);
-      const answer = users.lookup(email);
-      const records = answer.status === 200 ? [answer.user] : [];
-      if (fault && misbehave(fault.kind, answer.status === 200 ? { status: 200, records } : undefined)) return;
-      call.fault = undefined;
-      // The body the real service sends for an unknown address (API.md).
-      if (answer.status === 404)
-        return send(404, JSON.stringify({ code: '404 NOT_FOUND', description: answer.description }));
-      return send(200, JSON.stringify(answer.user));
+      return answerWithFaults(email, () => {
+        const answer = users.lookup(email);
+        return answer.status === 200
+          ? { seen: { status: 200, records: [answer.user] }, reply: () => send(200, JSON.stringify(answer.user)) }
+          : {
+              seen: undefined,
+              // The body the real service sends for an unknown address (API.md).
+              reply: () => send(404, JSON.stringify({ code: '404 NOT_FOUND', description: answer.description })),
+            };
+      });
     };
 
     const outage = outages[0];
@@ -534,19 +553,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       call.serial = serial;
       call.userId = fields['userId'];
 
-      const { delayMs, fault } = faults.next(serial);
-      if (delayMs) await sleep(delayMs);
-      call.fault = fault?.kind;
-      if (fault?.kind === 'scripted') return sendFault(fault.step);
-      if (fault?.kind === 'errorRate') return sendError(500);
-      if (fault && !changesFirst(fault.kind) && misbehave(fault.kind, undefined)) return;
-
-      const { answer, changed } = tenant.perform(route.action, { deviceSerialNumber: serial, userId: call.userId });
-      call.changed = changed;
-      if (fault && misbehave(fault.kind, answer)) return;
-      call.fault = undefined;
-      if (answer.status === 404) return sendError(404, answer.description);
-      return send(200, JSON.stringify(answer.records));
+      return await answerWithFaults(serial, () => {
+        const { answer, changed } = tenant.perform(route.action, { deviceSerialNumber: serial, userId: call.userId });
+        call.changed = changed;
+        return {
+          seen: answer,
+          reply: () =>
+            answer.status === 404 ? sendError(404, answer.description) : send(200, JSON.stringify(answer.records)),
+        };
+      });
     } finally {
       // A limiter that counts requests in flight frees the slot of an admitted one once it is answered.
       if (admission?.ok) faults.limiter?.release?.();
