@@ -177,11 +177,10 @@ export function describeOutputFailure(facts: OutputFailureFacts): string {
   const again = isResumable ? 'run again with --resume' : 'run again';
   // Enabling an enabled credential again changes nothing; worth saying where rows will be sent again.
   const done = facts.command === 'disable' ? 'disabled' : 'enabled';
-  const verb = facts.command === 'disable' ? 'disabled' : 'enabled';
   const resent = !isChange
     ? ''
     : !state
-      ? ` (a row ${done} already is ${verb} again, which changes nothing on the tenant)`
+      ? ` (a row ${done} already is ${done} again, which changes nothing on the tenant)`
       : state.failed
         ? ` (rows the state file lacks are sent again, which changes nothing for those ${done} already)`
         : '';
