@@ -238,7 +238,7 @@ export function classifyLookupResponse(
  * not have the status the call sets (`Enabled`, `Disabled`) is unreadable: the call may have acted,
  * and the lookup that settles a lost answer tells.
  */
-export function classifyChangeResponse(
+function classifyChangeResponse(
   response: HttpAnswer,
   pair: Ds100Pair,
   expectedStatus: 'Enabled' | 'Disabled',

@@ -19,7 +19,7 @@ import type { InputRow, Outcome, PlanAction } from '../types.js';
 const TRAILER_START = '# ds100-bulk plan;';
 
 /** What a plan was made from, as its fingerprint line records it. */
-export interface PlanFingerprint {
+interface PlanFingerprint {
   /** The command the plan previews. */
   readonly action: PlanAction;
   /** Data rows of the input. */
@@ -38,7 +38,7 @@ export function formatPlanTrailer(fingerprint: PlanFingerprint, planSha256: stri
 }
 
 /** One row of a plan, by the input line it is about. */
-export interface PlannedRow {
+interface PlannedRow {
   readonly deviceSerialNumber: string;
   /** The user the plan looked the device up for (an email column's address resolved to its ID). */
   readonly userId: string;

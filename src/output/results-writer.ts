@@ -9,7 +9,7 @@ import { describeWriteError, Ds100Error } from '../errors.js';
 import type { RowResult } from '../types.js';
 import { resultHeader, resultRecord } from './result-columns.js';
 
-export { RESULT_COLUMNS, resultHeader, resultRecord } from './result-columns.js';
+export { RESULT_COLUMNS, resultHeader } from './result-columns.js';
 
 /** Options of `ResultsWriter.open`. */
 export interface ResultsWriterOptions {

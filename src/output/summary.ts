@@ -214,7 +214,7 @@ export const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>,
 };
 
 /** `plan --action disable`'s outcomes, in the order the summary lists them. */
-export const PLAN_DISABLE_ORDER: readonly Outcome[] = [
+const PLAN_DISABLE_ORDER: readonly Outcome[] = [
   'would-disable',
   'already-disabled',
   'not-registered',

@@ -35,7 +35,7 @@ export const undoHeader = (carriedNames: readonly string[]): string[] => [
 ];
 
 /** A row as the undo file holds it: the pair, then the carried values, as the input had them. */
-export const undoRecord = (result: RowResult): string[] => [
+const undoRecord = (result: RowResult): string[] => [
   result.deviceSerialNumber,
   result.userId,
   ...result.carried,
