@@ -39,13 +39,13 @@ export const cannotRead = (file: string, error: unknown): Ds100Error =>
     : inputFileError(`${file}: cannot read the input file: ${describeFsError(error as NodeJS.ErrnoException)}`, error);
 
 /**
- * Throws a Ds100Error INPUT_FILE when the file whose first bytes are `start` (named `file` in messages) is empty,
- * binary, a known non-CSV format, or not in `encoding` by its first bytes: UTF-16 unless `utf-16le`
- * was asked for, UTF-16 big-endian or UTF-8 with a BOM when it was, UTF-8 with a BOM when a
- * single-byte encoding was.
+ * Throws a Ds100Error INPUT_FILE when the file whose first bytes are `start` (named `file` in
+ * messages) is empty, binary, a known non-CSV format, or not in `encoding` by its first bytes:
+ * UTF-16 unless `utf-16le` was asked for, UTF-16 big-endian or UTF-8 with a BOM when it was, UTF-8
+ * with a BOM when a single-byte encoding was.
  */
 export function checkFileKind(start: Uint8Array, file: string, encoding: InputEncoding): void {
-  // The first KIND_BYTES only, however many the caller read: a NUL byte further on is no sign of a binary file here.
+  // Judged on the first KIND_BYTES only, however much of the file the caller read.
   const head = start.subarray(0, KIND_BYTES);
   if (head.length === 0) {
     throw inputFileError(`${file}: the file is empty (0 bytes); expected a header line and rows of pairs`);
