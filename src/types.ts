@@ -6,6 +6,12 @@
 /**
  * What happened to one input row. Written to the `outcome` column of the results.
  */
+/** The change a plan previews and a plan file applies: `enable` or `disable`. */
+export type PlanAction = 'enable' | 'disable';
+
+/** The commands that change the tenant, and so write an undo file. */
+export type ChangingCommand = 'enable' | 'reconcile' | 'disable';
+
 export type Outcome =
   | 'enabled'
   | 'failed'

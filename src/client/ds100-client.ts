@@ -177,13 +177,7 @@ export class Ds100Client {
     if (!outcome.ok && outcome.code === 'FORBIDDEN' && tokenProvider.invalidate) {
       // The token may have expired or been refused: drop it so the retry carries a fresh one.
       tokenProvider.invalidate(token);
-      return {
-        ok: false,
-        code: outcome.code,
-        httpStatus: outcome.httpStatus,
-        message: outcome.message,
-        isTokenRenewed: true,
-      };
+      return { ...outcome, isTokenRenewed: true };
     }
     return outcome;
   }

@@ -130,30 +130,31 @@ function recordFor(parsed: readonly unknown[], deviceSerialNumber: string): Reco
   return unnamed;
 }
 
-/** Reads the token record for `pair` out of a 200 body, or says what is wrong with the body. */
-function readTokenRecord(body: string, pair: Ds100Pair): TokenRecord | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return `the 200 response is not JSON: ${safeExcerpt(body)}`;
-  }
+/**
+ * Reads the token record for `deviceSerialNumber` out of a parsed 200 body, with the element it came
+ * from, or says what is wrong with the body.
+ */
+function readTokenRecord(
+  parsed: unknown,
+  deviceSerialNumber: string,
+): { readonly token: TokenRecord; readonly record: Record<string, unknown> } | string {
   if (!Array.isArray(parsed)) return 'the 200 response is not the documented JSON array';
-  const record = recordFor(parsed, pair.deviceSerialNumber);
+  const record = recordFor(parsed, deviceSerialNumber);
   if (!record) {
     return parsed.length === 0
       ? 'the 200 response is an empty array'
-      : `the 200 response describes other devices, not ${pair.deviceSerialNumber}`;
+      : `the 200 response describes other devices, not ${deviceSerialNumber}`;
   }
   if (!isString(record['tokenSerialNumber']) || !isString(record['tokenStatus'])) {
     return 'the 200 response has no tokenSerialNumber or tokenStatus';
   }
-  return {
+  const token: TokenRecord = {
     tokenSerialNumber: record['tokenSerialNumber'],
     tokenStatus: record['tokenStatus'],
     tokenStatusChangedAt: isString(record['tokenStatusChangedAt']) ? record['tokenStatusChangedAt'] : '',
     tokenStatusChangedBy: isString(record['tokenStatusChangedBy']) ? record['tokenStatusChangedBy'] : '',
   };
+  return { token, record };
 }
 
 /** The outcome of a non-2xx answer; the same for every call. */
@@ -220,17 +221,16 @@ export function classifyLookupResponse(
   // An empty or misshapen 200 is taken as an answer lost on the way (a lookup changes nothing, so it
   // is simply asked again); a page of text or HTML is a login page or a proxy, which asking again
   // does not cure.
-  const read = readJsonBody(status, body, secrets);
-  if ('outcome' in read) return read.outcome;
-  const { parsed } = read;
+  const json = readJsonBody(status, body, secrets);
+  if ('outcome' in json) return json.outcome;
+  const { parsed } = json;
   if (!Array.isArray(parsed)) return unreadable(status, 'the 200 response is not the documented JSON array');
   if (parsed.length === 0) return failure('NOT_FOUND', status, 'the lookup found no credential for this device');
-  const pair = { deviceSerialNumber, userId: '' };
-  const token = readTokenRecord(body, pair);
-  if (typeof token === 'string') return unreadable(status, safeExcerpt(token, secrets));
-  const userId = recordFor(parsed, deviceSerialNumber)?.['userId'];
+  const read = readTokenRecord(parsed, deviceSerialNumber);
+  if (typeof read === 'string') return unreadable(status, safeExcerpt(read, secrets));
+  const userId = read.record['userId'];
   if (!isString(userId)) return unreadable(status, 'the lookup response has no userId');
-  return { ok: true, httpStatus: status, token, userId };
+  return { ok: true, httpStatus: status, token: read.token, userId };
 }
 
 /**
@@ -238,7 +238,7 @@ export function classifyLookupResponse(
  * not have the status the call sets (`Enabled`, `Disabled`) is unreadable: the call may have acted,
  * and the lookup that settles a lost answer tells.
  */
-export function classifyChangeResponse(
+function classifyChangeResponse(
   response: HttpAnswer,
   pair: Ds100Pair,
   expectedStatus: 'Enabled' | 'Disabled',
@@ -246,8 +246,16 @@ export function classifyChangeResponse(
 ): AttemptOutcome {
   const { status, body } = response;
   if (status >= 200 && status < 300) {
-    const token = readTokenRecord(body, pair);
-    if (typeof token === 'string') return unreadable(status, safeExcerpt(token, secrets));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // Unlike a lookup's, any unreadable change answer is settled by a lookup: the call may have acted.
+      return unreadable(status, safeExcerpt(`the 200 response is not JSON: ${safeExcerpt(body)}`, secrets));
+    }
+    const read = readTokenRecord(parsed, pair.deviceSerialNumber);
+    if (typeof read === 'string') return unreadable(status, safeExcerpt(read, secrets));
+    const { token } = read;
     if (token.tokenStatus !== expectedStatus) {
       return unreadable(
         status,

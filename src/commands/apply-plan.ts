@@ -1,8 +1,9 @@
 import { Ds100Error, usageError } from '../errors.js';
-import { plannedFor, type AppliedPlan, type PlanAction } from '../input/plan-file.js';
+import { plannedFor, type AppliedPlan } from '../input/plan-file.js';
 import { inputName } from '../input/stdin.js';
-import type { RowAction } from '../pipeline/run-rows.js';
-import { resultOf, type InputRow, type RowResult } from '../types.js';
+import { notAttempted, type RowAction } from '../pipeline/run-rows.js';
+import { resultOf, type InputRow, type PlanAction, type RowResult } from '../types.js';
+import { CHANGE_KINDS } from './change-result.js';
 
 /**
  * `enable --plan` / `disable --plan`: a run that sends exactly the rows a reviewed plan said it
@@ -36,10 +37,10 @@ export function checkPlanApplies(plan: AppliedPlan, action: PlanAction, input: s
 export function unplannedResult(plan: AppliedPlan, row: InputRow): RowResult | undefined {
   const planned = plannedFor(plan, row);
   if (planned.send) return undefined;
-  const done = plan.action === 'enable' ? 'already-enabled' : 'already-disabled';
+  const done = CHANGE_KINDS[plan.action].already;
   return planned.outcome === done
     ? resultOf(row, { outcome: done, attempts: 0, errorMessage: planned.why })
-    : resultOf(row, { outcome: 'not-attempted', attempts: 0, errorCode: 'NOT_PLANNED', errorMessage: planned.why });
+    : notAttempted(row, { code: 'NOT_PLANNED', message: planned.why });
 }
 
 /**

@@ -1,6 +1,14 @@
 import type { AttemptSuccess } from '../client/response.js';
 import type { SentRow } from '../pipeline/run-rows.js';
-import { isSameUser, resultOf, type InputRow, type Outcome, type RowResult, type TokenRecord } from '../types.js';
+import {
+  isSameUser,
+  resultOf,
+  type InputRow,
+  type Outcome,
+  type PlanAction,
+  type RowResult,
+  type TokenRecord,
+} from '../types.js';
 
 /**
  * How far the tenant's clock may be behind ours: a credential changed in the first minutes of a run
@@ -29,10 +37,15 @@ export interface ChangeKind {
   readonly changed: Outcome;
   /** The outcome of a credential that had the status before this run, e.g. `already-enabled`. */
   readonly already: Outcome;
+  /** A plan's outcome for a credential the change would set, e.g. `would-enable`. */
+  readonly would: Outcome;
 }
 
-export const ENABLE_CHANGE: ChangeKind = { status: 'Enabled', changed: 'enabled', already: 'already-enabled' };
-export const DISABLE_CHANGE: ChangeKind = { status: 'Disabled', changed: 'disabled', already: 'already-disabled' };
+/** Each change in the words its results and plans use. */
+export const CHANGE_KINDS: Readonly<Record<PlanAction, ChangeKind>> = {
+  enable: { status: 'Enabled', changed: 'enabled', already: 'already-enabled', would: 'would-enable' },
+  disable: { status: 'Disabled', changed: 'disabled', already: 'already-disabled', would: 'would-disable' },
+};
 
 /** Whether a lookup shows the row's credential, for the row's user, with the change's status: the change took effect. */
 export const isStatusFor =

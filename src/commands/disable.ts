@@ -1,12 +1,11 @@
 import type { AttemptSuccess } from '../client/response.js';
 import type { AppliedPlan } from '../input/plan-file.js';
-import { planSteps } from './apply-plan.js';
 import type { RunSummary } from '../output/summary.js';
-import { undoFileOf } from '../output/undo-writer.js';
-import { checkChangeRun, resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
-import { notAttempted, runRows, type SentRow } from '../pipeline/run-rows.js';
+import { resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
+import { notAttempted, type SentRow } from '../pipeline/run-rows.js';
 import type { InputRow, RowResult } from '../types.js';
-import { changeResult, DISABLE_CHANGE, isStatusFor } from './change-result.js';
+import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
+import { runChange } from './run-change.js';
 
 /** Options of `disable()`: a run's options, with the results file required. */
 export interface DisableOptions extends RunOptions {
@@ -35,7 +34,7 @@ export interface DisableOptions extends RunOptions {
 }
 
 /** Whether a lookup shows the row's credential disabled for the row's user: a disable took effect. Pure. */
-export const isDisabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(DISABLE_CHANGE);
+export const isDisabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(CHANGE_KINDS.disable);
 
 /**
  * The result of a disable request's outcome. Pure. `disabled` when this run disabled the credential
@@ -43,7 +42,7 @@ export const isDisabledFor: (row: InputRow, found: AttemptSuccess) => boolean = 
  * row's user is `failed`, NOT_FOUND, as the API answers it.
  */
 export const disableResult = (row: InputRow, sent: SentRow, runStartedAt: number): RowResult =>
-  changeResult(row, sent, runStartedAt, DISABLE_CHANGE);
+  changeResult(row, sent, runStartedAt, CHANGE_KINDS.disable);
 
 /**
  * Disables the DS100 OTP credential of every valid pair of the input file (`PATCH
@@ -53,25 +52,12 @@ export const disableResult = (row: InputRow, sent: SentRow, runStartedAt: number
  * file (an input for `enable`). Prints nothing; returns the summary.
  */
 export async function disable(options: DisableOptions): Promise<RunSummary> {
-  checkChangeRun(options);
-  const { state } = options;
-  const maxChanges = resolveMaxChanges(options.maxChanges);
-  let requested = 0;
-  const runStartedAt = Date.now();
-  const planned = options.plan && planSteps(options.plan, 'disable', options.input);
-  return runRows(options, {
-    command: 'disable',
-    undo: { file: undoFileOf({ ...options, command: 'disable', state: undefined }), outcome: 'disabled' },
-    checkInput: planned?.checkInput,
-    prepare: planned?.prepare,
+  return runChange(options, 'disable', () => {
+    const maxChanges = resolveMaxChanges(options.maxChanges);
+    let requested = 0;
     // Rows are settled one by one in file order before they are queued: the count is taken before
     // the request goes out, so that no more than maxChanges disables are ever sent.
-    settle: (row) => {
-      const done =
-        (options.resume && state
-          ? state.disabledResult(row, 'disabled', 'disabled by an earlier run; not sent again')
-          : undefined) ?? planned?.settle(row);
-      if (done) return done;
+    return (row) => {
       // A row whose address is not looked up yet is settled again once it is (see runRows): counted then.
       if (row.email !== undefined && row.userId === '') return undefined;
       if (requested < maxChanges) {
@@ -80,9 +66,6 @@ export async function disable(options: DisableOptions): Promise<RunSummary> {
       }
       const message = `not sent: --max-changes ${maxChanges} disable requests were sent in this run`;
       return notAttempted(row, { code: 'MAX_CHANGES_REACHED', message });
-    },
-    send: (client, row) => client.disableOtp(row),
-    isChangeVisible: isDisabledFor,
-    toResult: (row, sent) => disableResult(row, sent, runStartedAt),
+    };
   });
 }

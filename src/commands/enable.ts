@@ -1,12 +1,11 @@
 import type { AttemptSuccess } from '../client/response.js';
-import { runRows, type SentRow } from '../pipeline/run-rows.js';
-import { checkChangeRun, type RunOptions } from '../pipeline/run-options.js';
+import type { SentRow } from '../pipeline/run-rows.js';
+import type { RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
-import { undoFileOf } from '../output/undo-writer.js';
 import type { AppliedPlan } from '../input/plan-file.js';
-import { planSteps } from './apply-plan.js';
 import type { InputRow, RowResult } from '../types.js';
-import { changeResult, ENABLE_CHANGE, isStatusFor } from './change-result.js';
+import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
+import { runChange } from './run-change.js';
 
 /** Options of `enable()`: a run's options, with the results file required. */
 export interface EnableOptions extends RunOptions {
@@ -28,7 +27,7 @@ export interface EnableOptions extends RunOptions {
 }
 
 /** Whether a lookup shows the row's credential enabled for the row's user: an enable took effect. Pure. */
-export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(ENABLE_CHANGE);
+export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(CHANGE_KINDS.enable);
 
 /**
  * The result of an enable request's outcome. Pure. `enabled` when this run enabled the credential
@@ -36,32 +35,12 @@ export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = i
  * enable whose answer was lost but which a lookup settled says so; one nobody could settle is `unknown`.
  */
 export const enableResult = (row: InputRow, sent: SentRow, runStartedAt: number): RowResult =>
-  changeResult(row, sent, runStartedAt, ENABLE_CHANGE);
+  changeResult(row, sent, runStartedAt, CHANGE_KINDS.enable);
 
 /**
  * Enables every valid pair of the input file (`PATCH v1/ds100/enable/otp`) and writes one result
  * per data row, and the credentials it enabled to the undo file. Prints nothing; returns the summary.
  */
 export async function enable(options: EnableOptions): Promise<RunSummary> {
-  checkChangeRun(options);
-  const { state } = options;
-  const runStartedAt = Date.now();
-  const planned = options.plan && planSteps(options.plan, 'enable', options.input);
-  const settleByLedger =
-    options.resume && state
-      ? (row: InputRow) => state.enabledResult(row, 'enabled', 'enabled by an earlier run; not sent again')
-      : undefined;
-  return runRows(options, {
-    command: 'enable',
-    undo: { file: undoFileOf({ ...options, command: 'enable', state: undefined }), outcome: 'enabled' },
-    checkInput: planned?.checkInput,
-    prepare: planned?.prepare,
-    settle:
-      settleByLedger && planned
-        ? (row) => settleByLedger(row) ?? planned.settle(row)
-        : (settleByLedger ?? planned?.settle),
-    send: (client, row) => client.enableOtp(row),
-    isChangeVisible: isEnabledFor,
-    toResult: (row, sent) => enableResult(row, sent, runStartedAt),
-  });
+  return runChange(options, 'enable');
 }

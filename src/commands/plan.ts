@@ -6,10 +6,10 @@ import type { RunSummary } from '../output/summary.js';
 import type { RunOptions } from '../pipeline/run-options.js';
 import { runRows, type SentRow } from '../pipeline/run-rows.js';
 import { usageError } from '../errors.js';
-import { isSameUser, resultOf, type InputRow, type RowResult } from '../types.js';
+import { isSameUser, resultOf, type InputRow, type PlanAction, type RowResult } from '../types.js';
+import { CHANGE_KINDS } from './change-result.js';
 
-/** The change a plan previews: `enable` (the default) or `disable`. */
-export type PlanAction = 'enable' | 'disable';
+export type { PlanAction } from '../types.js';
 
 /** Options of `plan()`: a run's options; without `out` only the summary is made. */
 export interface PlanOptions extends Omit<RunOptions, 'state'> {
@@ -42,15 +42,8 @@ export function planResult(row: InputRow, { outcome, attempts }: SentRow, action
       errorMessage: `the tenant has this DS100 registered to user ${owner}, not ${row.userId}; a run would fail with NOT_FOUND`,
     });
   }
-  const { tokenStatus } = outcome.token;
-  const verdict =
-    action === 'disable'
-      ? tokenStatus === 'Disabled'
-        ? 'already-disabled'
-        : 'would-disable'
-      : tokenStatus === 'Enabled'
-        ? 'already-enabled'
-        : 'would-enable';
+  const kind = CHANGE_KINDS[action];
+  const verdict = outcome.token.tokenStatus === kind.status ? kind.already : kind.would;
   return resultOf(row, { attempts, httpStatus, outcome: verdict, token: outcome.token });
 }
 

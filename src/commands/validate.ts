@@ -12,7 +12,7 @@ import { AttentionCollector } from '../output/report-rows.js';
 import { ResultsWriter } from '../output/results-writer.js';
 import type { ValidationSummary } from '../output/summary.js';
 import { resolveRules } from '../pipeline/run-options.js';
-import { resultOf, type RowErrorCode } from '../types.js';
+import { resultOf, type RowErrorCode, type RowResult } from '../types.js';
 
 /** Options of `validate()`, which `ds100-bulk validate` and `enable --dry-run` call. */
 export interface ValidateOptions {
@@ -83,34 +83,26 @@ export async function validate(options: ValidateOptions): Promise<ValidationResu
     if (kept.length < examplesPerCode) examples.set(code, [...kept, { line, message }]);
   };
   const attention = options.report ? new AttentionCollector() : undefined;
-  const report = (writer: ResultsWriter, item: ReadItem, finding: RowProblem | undefined) =>
-    writer.write(
-      resultOf(item.row, {
-        outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
-        errorCode: finding?.code,
-        errorMessage: finding?.message,
-        attempts: 0,
-      }),
-    );
+  const resultFor = (item: ReadItem, finding: RowProblem | undefined): RowResult =>
+    resultOf(item.row, {
+      outcome: item.kind === 'invalid' ? 'invalid' : 'valid',
+      errorCode: finding?.code,
+      errorMessage: finding?.message,
+      attempts: 0,
+    });
 
   try {
     for await (const item of input.items) {
       if (item.kind === 'invalid') {
-        attention?.add(
-          resultOf(item.row, {
-            outcome: 'invalid',
-            errorCode: item.problem.code,
-            errorMessage: item.problem.message,
-            attempts: 0,
-          }),
-        );
+        const result = resultFor(item, item.problem);
+        attention?.add(result);
         note(CROSS_ROW_CODES.has(item.problem.code) ? crossRowErrors : ownErrors, item.row.line, item.problem);
-        if (writer) await report(writer, item, item.problem);
+        if (writer) await writer.write(result);
         continue;
       }
       valid++;
       if (item.warning) note(byWarningCode, item.row.line, item.warning);
-      if (writer) await report(writer, item, item.warning);
+      if (writer) await writer.write(resultFor(item, item.warning));
     }
   } finally {
     await writer?.close();

@@ -1,7 +1,7 @@
 import { Ds100Error } from '../errors.js';
 
 /** Header names are compared after lower-casing and dropping everything but letters and digits. */
-export const normalise = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+const normalise = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 // Deliberately narrow: a loose alias such as "user" or "device" could silently map an email or
 // device-name column, and sending the wrong column is worse than asking for a header fix.
@@ -34,6 +34,9 @@ const emailKeys = new Set(EMAIL_ALIASES.map(normalise));
 
 /** Whether a header name is one an email column goes by. */
 export const isEmailColumn = (name: string): boolean => emailKeys.has(normalise(name));
+
+/** Whether a header name is one a user ID column goes by. */
+export const isUserIdColumn = (name: string): boolean => userIdKeys.has(normalise(name));
 
 /** Whether a header cell names the device serial column (how the header's separator is told). */
 export const isSerialColumnName = (name: string): boolean => serialKeys.has(normalise(name));

@@ -7,12 +7,19 @@ import { DELIMITERS, type Delimiter, type InputEncoding } from './input-format.j
 // Enough for any header; the records after it are not looked at.
 const HEAD_BYTES = 64 * 1024;
 
-/** The start of the file as text in `encoding`, for finding the header's separator. */
-export async function readHead(handle: FileHandle, encoding: InputEncoding): Promise<string> {
+/**
+ * The start of the file: its bytes (for checkFileKind) and the same as text in `encoding` (for
+ * finding the header's separator).
+ */
+export async function readHead(
+  handle: FileHandle,
+  encoding: InputEncoding,
+): Promise<{ readonly bytes: Uint8Array; readonly text: string }> {
   const buffer = Buffer.alloc(HEAD_BYTES);
   const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+  const bytes = buffer.subarray(0, bytesRead);
   // Not fatal: a byte that is not UTF-8 is refused by the full read, with its line.
-  return new TextDecoder(encoding).decode(buffer.subarray(0, bytesRead));
+  return { bytes, text: new TextDecoder(encoding).decode(bytes) };
 }
 
 /**

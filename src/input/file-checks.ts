@@ -26,6 +26,9 @@ const SIGNATURES: ReadonlyArray<{ readonly bytes: readonly number[]; readonly wh
 const inputFileError = (message: string, cause?: unknown): Ds100Error =>
   new Ds100Error('INPUT_FILE', message, cause === undefined ? undefined : { cause });
 
+// Enough for every signature, and for a binary or UTF-16 file to show a NUL byte.
+const KIND_BYTES = 4096;
+
 const startsWith = (head: Uint8Array, bytes: readonly number[]): boolean =>
   head.length >= bytes.length && bytes.every((byte, index) => head[index] === byte);
 
@@ -36,19 +39,14 @@ export const cannotRead = (file: string, error: unknown): Ds100Error =>
     : inputFileError(`${file}: cannot read the input file: ${describeFsError(error as NodeJS.ErrnoException)}`, error);
 
 /**
- * Throws a Ds100Error INPUT_FILE when the open file `handle` (named `file` in messages) is empty,
- * binary, a known non-CSV format, or not in `encoding` by its first bytes: UTF-16 unless `utf-16le`
- * was asked for, UTF-16 big-endian or UTF-8 with a BOM when it was, UTF-8 with a BOM when a
- * single-byte encoding was.
+ * Throws a Ds100Error INPUT_FILE when the file whose first bytes are `start` (named `file` in
+ * messages) is empty, binary, a known non-CSV format, or not in `encoding` by its first bytes:
+ * UTF-16 unless `utf-16le` was asked for, UTF-16 big-endian or UTF-8 with a BOM when it was, UTF-8
+ * with a BOM when a single-byte encoding was.
  */
-export async function checkFileKind(
-  handle: FileHandle,
-  file: string,
-  encoding: InputEncoding = 'utf-8',
-): Promise<void> {
-  const buffer = Buffer.alloc(4096);
-  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-  const head = buffer.subarray(0, bytesRead);
+export function checkFileKind(start: Uint8Array, file: string, encoding: InputEncoding): void {
+  // Judged on the first KIND_BYTES only, however much of the file the caller read.
+  const head = start.subarray(0, KIND_BYTES);
   if (head.length === 0) {
     throw inputFileError(`${file}: the file is empty (0 bytes); expected a header line and rows of pairs`);
   }

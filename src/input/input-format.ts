@@ -36,7 +36,7 @@ export interface InputFormat {
 }
 
 /** An InputFormat checked: the delimiter, if one was given, and the encoding by its canonical name. */
-export interface ResolvedInputFormat {
+interface ResolvedInputFormat {
   readonly delimiter: Delimiter | undefined;
   readonly encoding: InputEncoding;
 }

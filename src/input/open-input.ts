@@ -193,16 +193,16 @@ export async function openInput(file: string, options: OpenInputOptions = {}): P
     await stdin?.release();
   };
   try {
-    const stats = await handle.stat({ bigint: true }).catch((error: unknown) => {
+    let stats: BigIntStats;
+    let head: Awaited<ReturnType<typeof readHead>>;
+    try {
+      stats = await handle.stat({ bigint: true });
+      head = await readHead(handle, encoding);
+    } catch (error) {
       throw cannotRead(name, error);
-    });
-    await checkFileKind(handle, name, encoding).catch((error: unknown) => {
-      throw cannotRead(name, error);
-    });
-    const head = await readHead(handle, encoding).catch((error: unknown) => {
-      throw cannotRead(name, error);
-    });
-    const { delimiter, isDetected } = chooseDelimiter(head, name, format.delimiter);
+    }
+    checkFileKind(head.bytes, name, encoding);
+    const { delimiter, isDetected } = chooseDelimiter(head.text, name, format.delimiter);
     // From the bytes pass 1 reads anyway: a fingerprint costs no read of its own.
     const hash = createHash('sha256');
     const scan = await prescan(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { describeFsError, Ds100Error } from '../errors.js';
-import type { InputRow, Outcome } from '../types.js';
+import type { InputRow, Outcome, PlanAction } from '../types.js';
 
 /**
  * A plan file is `plan --out plan.csv`'s results with one more line at the end, its fingerprint:
@@ -19,7 +19,7 @@ import type { InputRow, Outcome } from '../types.js';
 const TRAILER_START = '# ds100-bulk plan;';
 
 /** What a plan was made from, as its fingerprint line records it. */
-export interface PlanFingerprint {
+interface PlanFingerprint {
   /** The command the plan previews. */
   readonly action: PlanAction;
   /** Data rows of the input. */
@@ -30,8 +30,6 @@ export interface PlanFingerprint {
   readonly input: string;
 }
 
-export type PlanAction = 'enable' | 'disable';
-
 /** The fingerprint line of a plan whose bytes before it hash to `planSha256`. Pure. */
 export function formatPlanTrailer(fingerprint: PlanFingerprint, planSha256: string): string {
   const { action, rows, inputSha256, input } = fingerprint;
@@ -40,7 +38,7 @@ export function formatPlanTrailer(fingerprint: PlanFingerprint, planSha256: stri
 }
 
 /** One row of a plan, by the input line it is about. */
-export interface PlannedRow {
+interface PlannedRow {
   readonly deviceSerialNumber: string;
   /** The user the plan looked the device up for (an email column's address resolved to its ID). */
   readonly userId: string;

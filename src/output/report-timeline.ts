@@ -20,7 +20,7 @@ export interface PaceSample {
 }
 
 /** Most slices a collector holds; at the limit neighbours merge, so memory stays flat however long the run. */
-export const TIMELINE_MAX_BUCKETS = 240;
+const TIMELINE_MAX_BUCKETS = 240;
 /** Most bars the chart draws: a longer timeline is merged down to this before drawing. */
 export const TIMELINE_MAX_BARS = 120;
 

@@ -9,7 +9,7 @@ import { describeWriteError, Ds100Error } from '../errors.js';
 import type { RowResult } from '../types.js';
 import { resultHeader, resultRecord } from './result-columns.js';
 
-export { RESULT_COLUMNS, resultHeader, resultRecord } from './result-columns.js';
+export { RESULT_COLUMNS, resultHeader } from './result-columns.js';
 
 /** Options of `ResultsWriter.open`. */
 export interface ResultsWriterOptions {
@@ -45,6 +45,8 @@ export interface CsvLayout {
    * line break first when the file's last line lacks one.
    */
   readonly append?: { readonly needsLineBreak: boolean } | undefined;
+  /** Whether a row goes into the file; one that does not is passed over (`write` returns undefined). Default: all. */
+  readonly keep?: ((result: RowResult) => boolean) | undefined;
 }
 
 /** The mark Excel looks for to read a CSV file as UTF-8 rather than the machine's ANSI code page. */
@@ -99,6 +101,7 @@ export class CsvResultsWriter implements ResultsWriter {
   readonly #destination: Writable;
   readonly #isStdout: boolean;
   readonly #record: CsvLayout['record'];
+  readonly #keep: CsvLayout['keep'];
   /** "the results file x.csv", for messages. */
   readonly #name: string;
   /** Set once the header is in: a failure of the header itself is thrown by `open`. */
@@ -131,6 +134,7 @@ export class CsvResultsWriter implements ResultsWriter {
     this.#digest = options.closingLine && createHash('sha256');
     this.#isStdout = isStdout;
     this.#record = layout.record;
+    this.#keep = layout.keep;
     this.#name = isStdout ? 'the results to stdout' : `${layout.what} ${path}`;
     this.#csv = stringify({ escape_formulas: true });
     destination.on('error', (error: NodeJS.ErrnoException) => this.#fail(error));
@@ -250,6 +254,7 @@ export class CsvResultsWriter implements ResultsWriter {
 
   /** Undefined when the line was taken at once, else a promise that resolves when there is room. */
   write(result: RowResult): Promise<void> | undefined {
+    if (this.#keep && !this.#keep(result)) return undefined;
     if (this.#error) throw this.#error;
     if (this.#isGone) return undefined;
     if (!this.#isStdout) this.#unconfirmed.push(result);

@@ -1,5 +1,5 @@
 import { isXlsxPath } from './results-writer.js';
-import type { Outcome, RowErrorCode, RowResult, StopReason } from '../types.js';
+import type { Outcome, PlanAction, RowErrorCode, RowResult, StopReason } from '../types.js';
 import { undoCommandOf } from './undo-writer.js';
 
 /** Where a run that can change the tenant listed what it changed (see undo-writer.ts). */
@@ -36,7 +36,7 @@ export interface RunSummary {
   /** The command that produced the summary. */
   readonly command: 'enable' | 'plan' | 'validate' | 'reconcile' | 'disable';
   /** plan: which change it previewed (`--action`); enable when left out. */
-  readonly action?: 'enable' | 'disable' | undefined;
+  readonly action?: PlanAction | undefined;
   /** enable, reconcile, disable: the undo file. */
   readonly undo?: UndoFacts | undefined;
   /** With a state ledger: pairs it holds that the input no longer does (drift; never acted on). */
@@ -177,11 +177,10 @@ export function describeOutputFailure(facts: OutputFailureFacts): string {
   const again = isResumable ? 'run again with --resume' : 'run again';
   // Enabling an enabled credential again changes nothing; worth saying where rows will be sent again.
   const done = facts.command === 'disable' ? 'disabled' : 'enabled';
-  const verb = facts.command === 'disable' ? 'disabled' : 'enabled';
   const resent = !isChange
     ? ''
     : !state
-      ? ` (a row ${done} already is ${verb} again, which changes nothing on the tenant)`
+      ? ` (a row ${done} already is ${done} again, which changes nothing on the tenant)`
       : state.failed
         ? ` (rows the state file lacks are sent again, which changes nothing for those ${done} already)`
         : '';
@@ -215,7 +214,7 @@ export const OUTCOME_ORDERS: Readonly<Record<NonNullable<RunSummary['command']>,
 };
 
 /** `plan --action disable`'s outcomes, in the order the summary lists them. */
-export const PLAN_DISABLE_ORDER: readonly Outcome[] = [
+const PLAN_DISABLE_ORDER: readonly Outcome[] = [
   'would-disable',
   'already-disabled',
   'not-registered',

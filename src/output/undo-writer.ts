@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { describeFsError, Ds100Error } from '../errors.js';
-import type { RowResult } from '../types.js';
-import { CsvResultsWriter, type CsvLayout, type ResultsWriter, type ResultsWriterOptions } from './results-writer.js';
+import type { ChangingCommand, PlanAction, RowResult } from '../types.js';
+import { CsvResultsWriter, type ResultsWriter, type ResultsWriterOptions } from './results-writer.js';
 
 /**
  * The undo file: one line per credential a run changed, in the input format (`deviceSerialNumber,
@@ -27,9 +26,6 @@ export interface UndoAppend {
 /** A pair as the undo file lists it once: user IDs compared in any case, as the input checks do. */
 const undoKey = (serial: string, userId: string): string => `${serial}|${userId.toLowerCase()}`;
 
-/** The commands that change the tenant, and so write an undo file. */
-export type ChangingCommand = 'enable' | 'reconcile' | 'disable';
-
 /** The undo file's header: the input format, with the input's carried columns as named there. */
 export const undoHeader = (carriedNames: readonly string[]): string[] => [
   'deviceSerialNumber',
@@ -38,15 +34,10 @@ export const undoHeader = (carriedNames: readonly string[]): string[] => [
 ];
 
 /** A row as the undo file holds it: the pair, then the carried values, as the input had them. */
-export const undoRecord = (result: RowResult): string[] => [
-  result.deviceSerialNumber,
-  result.userId,
-  ...result.carried,
-];
+const undoRecord = (result: RowResult): string[] => [result.deviceSerialNumber, result.userId, ...result.carried];
 
 /** The command that takes a run's changes back: `disable` for enable and reconcile, `enable` for disable. */
-export const undoCommandOf = (command: ChangingCommand): 'enable' | 'disable' =>
-  command === 'disable' ? 'enable' : 'disable';
+export const undoCommandOf = (command: ChangingCommand): PlanAction => (command === 'disable' ? 'enable' : 'disable');
 
 /**
  * Where a run writes its undo file when `--undo-file` is not given: next to the results,
@@ -106,16 +97,21 @@ export async function checkUndoFile(path: string, header: readonly string[]): Pr
           'it is only appended to with the same columns: name another file with --undo-file, or move this one away',
       );
     }
-    return { needsLineBreak: last[0] !== 0x0a, listed: await listedPairs(path) };
+    return { needsLineBreak: last[0] !== 0x0a, listed: await listedPairs(handle, path) };
   } finally {
     await handle.close();
   }
 }
 
-/** The pairs an undo file lists (its first two columns), read as a stream: one key per line kept. */
-async function listedPairs(path: string): Promise<Set<string>> {
+/**
+ * The pairs an undo file lists (its first two columns), read as a stream through the handle the
+ * header was checked with: one key per line kept.
+ */
+async function listedPairs(handle: FileHandle, path: string): Promise<Set<string>> {
   const listed = new Set<string>();
-  const records = createReadStream(path).pipe(
+  // The caller closes the handle.
+  const source = handle.createReadStream({ autoClose: false, start: 0 });
+  const records = source.pipe(
     parseStream({ bom: true, from_line: 2, relax_column_count: true, skip_empty_lines: true }),
   );
   try {
@@ -127,6 +123,8 @@ async function listedPairs(path: string): Promise<Set<string>> {
     throw new Ds100Error('OUTPUT_FILE', `${path}: the undo file cannot be read as CSV: ${(error as Error).message}`, {
       cause: error,
     });
+  } finally {
+    source.destroy();
   }
   return listed;
 }
@@ -158,45 +156,14 @@ export async function openUndoWriter(
   options: UndoWriterOptions,
 ): Promise<ResultsWriter> {
   const { append } = options;
-  const layout: CsvLayout = {
+  const listed = append?.listed;
+  const layout = {
     header: undoHeader(carriedNames),
     record: undoRecord,
     what: 'the undo file',
     append: append && { needsLineBreak: append.needsLineBreak },
+    // A run's own rows are each one pair (duplicates in an input are invalid): only the file's are left out.
+    keep: listed && ((result: RowResult) => !listed.has(undoKey(result.deviceSerialNumber, result.userId))),
   };
-  const csv = await CsvResultsWriter.openLayout(path, layout, { onError: options.onError, bom: options.bom });
-  return new UndoWriter(csv, append?.listed ?? new Set());
-}
-
-/** The CSV writer, less the pairs the file lists already. */
-class UndoWriter implements ResultsWriter {
-  readonly #csv: ResultsWriter;
-  readonly #listed: ReadonlySet<string>;
-
-  constructor(csv: ResultsWriter, listed: ReadonlySet<string>) {
-    this.#csv = csv;
-    this.#listed = listed;
-  }
-
-  get failure() {
-    return this.#csv.failure;
-  }
-
-  get rowsWritten() {
-    return this.#csv.rowsWritten;
-  }
-
-  get unwritten() {
-    return this.#csv.unwritten;
-  }
-
-  write(result: RowResult): Promise<void> | undefined {
-    // A run's own rows are each one pair (duplicates in an input are invalid): only the file's are kept.
-    if (this.#listed.has(undoKey(result.deviceSerialNumber, result.userId))) return undefined;
-    return this.#csv.write(result);
-  }
-
-  close(): Promise<void> {
-    return this.#csv.close();
-  }
+  return CsvResultsWriter.openLayout(path, layout, { onError: options.onError, bom: options.bom });
 }

@@ -1,5 +1,12 @@
 import { usageError } from '../errors.js';
-import { createLimiter, Random429, type Limiter, type LimiterOptions, type TokenBucketOptions } from './limiters.js';
+import {
+  createLimiter,
+  expectShare,
+  Random429,
+  type Limiter,
+  type LimiterOptions,
+  type TokenBucketOptions,
+} from './limiters.js';
 
 /**
  * What makes the simulated tenant misbehave on purpose: scripted answers per serial, seeded random
@@ -155,13 +162,6 @@ const ERROR_RATE: Fault = { kind: 'errorRate' };
 const KIND_FAULTS = new Map(FAULT_KINDS.map((kind) => [kind, { kind }]));
 const planned = (fault: Fault | undefined, delayMs?: number): PlannedFault =>
   fault || delayMs ? { delayMs: delayMs || undefined, fault } : NO_FAULT;
-
-function expectShare(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw usageError(`Expected \`${name}\` to be a share from 0 to 1, got ${String(value)}`);
-  }
-  return value;
-}
 
 function expectWholeNumber(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) {

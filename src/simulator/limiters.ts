@@ -247,7 +247,8 @@ export class Random429 implements Limiter {
   }
 }
 
-function expectShare(name: string, value: unknown): number {
+/** `value` as a share from 0 to 1, or a usage error naming the option. */
+export function expectShare(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
     throw usageError(`Expected \`${name}\` to be a share from 0 to 1, got ${String(value)}`);
   }

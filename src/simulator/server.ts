@@ -148,14 +148,17 @@ export const SIMULATOR_OAUTH_PATH = '/oauth';
 export const SIMULATOR_STATS_PATH = '/__simulator/stats';
 const MAX_BODY_BYTES = 1024 * 1024;
 
-interface Ds100Route {
-  /** A DS100 call, or `userLookup` (`POST v1/users/lookup`, answered from the users, not the registry). */
-  readonly action: Ds100Action | 'userLookup';
-  /** The OAuth scope an access token needs for it. */
-  readonly scope: string;
-  /** The body's properties: exactly these, all strings. */
-  readonly fields: readonly string[];
-}
+type Ds100Route =
+  | {
+      /** A DS100 call. */
+      readonly action: Ds100Action;
+      /** The OAuth scope an access token needs for it. */
+      readonly scope: string;
+      /** The body's properties: exactly these, all strings. */
+      readonly fields: readonly string[];
+    }
+  /** `POST v1/users/lookup`, answered from the users, not the registry; its body is read by readUserLookupBody. */
+  | { readonly action: 'userLookup'; readonly scope: string };
 
 const PAIR_FIELDS = ['deviceSerialNumber', 'userId'];
 /** By `${method} ${path below the base path}`. */
@@ -163,7 +166,7 @@ const DS100_ROUTES: ReadonlyMap<string, Ds100Route> = new Map([
   ['PATCH v1/ds100/enable/otp', { action: 'enable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
   ['PATCH v1/ds100/disable/otp', { action: 'disable', scope: DS100_SCOPES.manage, fields: PAIR_FIELDS }],
   ['POST v1/ds100/lookup', { action: 'lookup', scope: DS100_SCOPES.read, fields: ['deviceSerialNumber'] }],
-  ['POST v1/users/lookup', { action: 'userLookup', scope: DS100_SCOPES.userRead, fields: ['email'] }],
+  ['POST v1/users/lookup', { action: 'userLookup', scope: DS100_SCOPES.userRead }],
 ]);
 
 const ERROR_BODIES: Record<number, (path: string) => object> = {
@@ -402,12 +405,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const sendTooMany = (retryAfterSeconds: number | undefined): void =>
       sendError(429, undefined, retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) });
 
-    const sendFault = (status: number, step: FaultStep): void => {
+    const sendFault = (step: FaultStep & { readonly status: number }): void => {
       const headers: Record<string, string> = step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter };
       const echoed = step.echoAuthorization
         ? JSON.stringify({ description: `rejected ${request.headers.authorization ?? ''}` })
         : undefined;
-      send(status, echoed ?? step.body ?? errorBody(status, path), headers);
+      send(step.status, echoed ?? step.body ?? errorBody(step.status, path), headers);
     };
 
     /** Plays a fault kind; false when it does not apply to the tenant's answer (a garbled 200 of a 404). */
@@ -449,6 +452,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     };
 
     /**
+     * Answers a call whose faults are scripted by `key` (a serial, or an address) as `perform` says,
+     * unless a fault drawn for the key answers instead: a scripted step or the error rate before
+     * anything is done, a fault that acts before the change before `perform`, any other after it on
+     * what `perform` saw (`seen`: a 200's records; the garbled 200s need one).
+     */
+    const answerWithFaults = async (
+      key: string,
+      perform: () => { readonly seen: TenantAnswer | undefined; readonly reply: () => void },
+    ): Promise<void> => {
+      const { delayMs, fault } = faults.next(key);
+      if (delayMs) await sleep(delayMs);
+      call.fault = fault?.kind;
+      if (fault?.kind === 'scripted') return sendFault(fault.step);
+      if (fault?.kind === 'errorRate') return sendError(500);
+      if (fault && !changesFirst(fault.kind) && misbehave(fault.kind, undefined)) return;
+      const { seen, reply } = perform();
+      if (fault && misbehave(fault.kind, seen)) return;
+      call.fault = undefined;
+      reply();
+    };
+
+    /**
      * `POST v1/users/lookup`, after the checks every route has: faults are scripted by the email
      * address (as DS100 calls' are by serial) and drawn like theirs. Of the garbled 200s, emptyOk sends
      * an empty body and otherDeviceOk an array; objectOk sends the user as is (already an object).
@@ -458,19 +483,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (typeof fields === 'string') return sendError(400, fields);
       const { email } = fields;
       call.email = email;
-      const { delayMs, fault } = faults.next(email);
-      if (delayMs) await sleep(delayMs);
-      call.fault = fault?.kind;
-      if (fault?.kind === 'scripted') return sendFault(fault.step.status, fault.step);
-      if (fault?.kind === 'errorRate') return sendError(500);
-      const answer = users.lookup(email);
-      const records = answer.status === 200 ? [answer.user] : [];
-      if (fault && misbehave(fault.kind, answer.status === 200 ? { status: 200, records } : undefined)) return;
-      call.fault = undefined;
-      // The body the real service sends for an unknown address (API.md).
-      if (answer.status === 404)
-        return send(404, JSON.stringify({ code: '404 NOT_FOUND', description: answer.description }));
-      return send(200, JSON.stringify(answer.user));
+      return answerWithFaults(email, () => {
+        const answer = users.lookup(email);
+        return answer.status === 200
+          ? { seen: { status: 200, records: [answer.user] }, reply: () => send(200, JSON.stringify(answer.user)) }
+          : {
+              seen: undefined,
+              // The body the real service sends for an unknown address (API.md).
+              reply: () => send(404, JSON.stringify({ code: '404 NOT_FOUND', description: answer.description })),
+            };
+      });
     };
 
     const outage = outages[0];
@@ -531,19 +553,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       call.serial = serial;
       call.userId = fields['userId'];
 
-      const { delayMs, fault } = faults.next(serial);
-      if (delayMs) await sleep(delayMs);
-      call.fault = fault?.kind;
-      if (fault?.kind === 'scripted') return sendFault(fault.step.status, fault.step);
-      if (fault?.kind === 'errorRate') return sendError(500);
-      if (fault && !changesFirst(fault.kind) && misbehave(fault.kind, undefined)) return;
-
-      const { answer, changed } = tenant.perform(route.action, { deviceSerialNumber: serial, userId: call.userId });
-      call.changed = changed;
-      if (fault && misbehave(fault.kind, answer)) return;
-      call.fault = undefined;
-      if (answer.status === 404) return sendError(404, answer.description);
-      return send(200, JSON.stringify(answer.records));
+      return await answerWithFaults(serial, () => {
+        const { answer, changed } = tenant.perform(route.action, { deviceSerialNumber: serial, userId: call.userId });
+        call.changed = changed;
+        return {
+          seen: answer,
+          reply: () =>
+            answer.status === 404 ? sendError(404, answer.description) : send(200, JSON.stringify(answer.records)),
+        };
+      });
     } finally {
       // A limiter that counts requests in flight frees the slot of an admitted one once it is answered.
       if (admission?.ok) faults.limiter?.release?.();

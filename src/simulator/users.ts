@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Ds100Error } from '../errors.js';
-import { EMAIL_ALIASES, normalise, USER_ID_ALIASES } from '../input/columns.js';
+import { isEmailColumn, isUserIdColumn } from '../input/columns.js';
 import { cannotRead } from '../input/file-checks.js';
 import { readCsv } from '../input/read-csv.js';
 import { checkEmail, checkUserId } from '../input/validate-row.js';
@@ -53,9 +53,6 @@ export class Users {
   }
 }
 
-const findColumn = (header: readonly string[], aliases: readonly string[]): number =>
-  header.findIndex((name) => aliases.some((alias) => normalise(alias) === normalise(name)));
-
 /**
  * Reads a user directory: a CSV with an email column and a user ID column (the names the input file
  * takes for them, e.g. `email,userId`); other columns are ignored. Throws a Ds100Error INPUT_FILE
@@ -74,7 +71,7 @@ export async function readUserDirectory(file: string): Promise<UserDirectory> {
       if ('error' in item) throw fail(item.line, `not valid CSV: ${item.error.message}`);
       const { record, line } = item;
       if (columns === undefined) {
-        columns = { email: findColumn(record, EMAIL_ALIASES), userId: findColumn(record, USER_ID_ALIASES) };
+        columns = { email: record.findIndex(isEmailColumn), userId: record.findIndex(isUserIdColumn) };
         if (columns.email < 0 || columns.userId < 0) {
           throw fail(line, 'a user directory needs an email column and a userId column, e.g. "email,userId"');
         }
