@@ -3,7 +3,7 @@ import { staticTokenProvider, type TokenProvider } from './auth/token-cache.js';
 import { describeProxy, type ProxySettings } from './client/http.js';
 import { disable } from './commands/disable.js';
 import { enable } from './commands/enable.js';
-import { plan as planRun, type PlanAction } from './commands/plan.js';
+import { plan as planRun } from './commands/plan.js';
 import { reconcile } from './commands/reconcile.js';
 import { usageError } from './errors.js';
 import { spoolFailedRows, type FailedRows } from './input/only-failed.js';
@@ -29,7 +29,7 @@ import {
   type RunningSimulator,
 } from './simulator/index.js';
 import { lockFileOf, StateStore } from './state/state-store.js';
-import type { RowResult } from './types.js';
+import type { PlanAction, RowResult } from './types.js';
 
 /**
  * Everything a run against a tenant needs around the row pipeline, for the command line and for

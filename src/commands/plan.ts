@@ -9,8 +9,6 @@ import { usageError } from '../errors.js';
 import { isSameUser, resultOf, type InputRow, type PlanAction, type RowResult } from '../types.js';
 import { CHANGE_KINDS } from './change-result.js';
 
-export type { PlanAction } from '../types.js';
-
 /** Options of `plan()`: a run's options; without `out` only the summary is made. */
 export interface PlanOptions extends Omit<RunOptions, 'state'> {
   /** Which run to preview: `enable` (default) or `disable` (`--action`). */
