@@ -1,36 +1,19 @@
 import type { AttemptSuccess } from '../client/response.js';
-import type { AppliedPlan } from '../input/plan-file.js';
 import type { RunSummary } from '../output/summary.js';
-import { resolveMaxChanges, type RunOptions } from '../pipeline/run-options.js';
+import { resolveMaxChanges } from '../pipeline/run-options.js';
 import { notAttempted, type SentRow } from '../pipeline/run-rows.js';
 import type { InputRow, RowResult } from '../types.js';
 import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
-import { runChange } from './run-change.js';
+import { runChange, type ChangeRunOptions } from './run-change.js';
 
-/** Options of `disable()`: a run's options, with the results file required. */
-export interface DisableOptions extends RunOptions {
-  /** Results CSV path, or `-` for stdout. Overwritten. */
-  readonly out: string;
-  /** With `state`: rows the ledger records as disabled (by a disable run) are not sent again. */
-  readonly resume?: boolean | undefined;
+/** Options of `disable()`: enable's (see ChangeRunOptions), and a limit on the changes. */
+export interface DisableOptions extends ChangeRunOptions {
   /**
    * Send at most this many disable requests in this run; the rest are `not-attempted`,
    * MAX_CHANGES_REACHED. Default: no limit. Counted as requests go out: whether a credential is
    * disabled already is only known from the answer.
    */
   readonly maxChanges?: number | undefined;
-  /**
-   * The undo file: one line per credential this run disabled, in the input format (an input for
-   * `enable`); appended to when it exists with the same header. Default: `<out>.undo.csv`; none
-   * when `out` is `-`.
-   */
-  readonly undoFile?: string | undefined;
-  /**
-   * A plan file read with `readPlanFile` (`plan --action disable --out plan.csv`, applied with
-   * `--plan`): only its `would-disable` rows are sent, and the run refuses to start when the input
-   * is not the one the plan was made from.
-   */
-  readonly plan?: AppliedPlan | undefined;
 }
 
 /** Whether a lookup shows the row's credential disabled for the row's user: a disable took effect. Pure. */

@@ -1,30 +1,12 @@
 import type { AttemptSuccess } from '../client/response.js';
 import type { SentRow } from '../pipeline/run-rows.js';
-import type { RunOptions } from '../pipeline/run-options.js';
 import type { RunSummary } from '../output/summary.js';
-import type { AppliedPlan } from '../input/plan-file.js';
 import type { InputRow, RowResult } from '../types.js';
 import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
-import { runChange } from './run-change.js';
+import { runChange, type ChangeRunOptions } from './run-change.js';
 
-/** Options of `enable()`: a run's options, with the results file required. */
-export interface EnableOptions extends RunOptions {
-  /** Results CSV path, or `-` for stdout. Overwritten. */
-  readonly out: string;
-  /** With `state`: rows the ledger records as enabled are not sent again (`enable --resume`). */
-  readonly resume?: boolean | undefined;
-  /**
-   * The undo file: one line per credential this run enabled, in the input format (an input for
-   * `disable`); appended to when it exists with the same header. Default: `<out>.undo.csv` (`.csv`
-   * or `.xlsx` dropped from `out`); none when `out` is `-`.
-   */
-  readonly undoFile?: string | undefined;
-  /**
-   * A plan file read with `readPlanFile` (`--plan`): only its `would-enable` rows are sent, and the
-   * run refuses to start when the input is not the one the plan was made from.
-   */
-  readonly plan?: AppliedPlan | undefined;
-}
+/** Options of `enable()` (see ChangeRunOptions). */
+export type EnableOptions = ChangeRunOptions;
 
 /** Whether a lookup shows the row's credential enabled for the row's user: an enable took effect. Pure. */
 export const isEnabledFor: (row: InputRow, found: AttemptSuccess) => boolean = isStatusFor(CHANGE_KINDS.enable);

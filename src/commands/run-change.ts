@@ -7,11 +7,23 @@ import type { InputRow, PlanAction, RowResult } from '../types.js';
 import { planSteps } from './apply-plan.js';
 import { CHANGE_KINDS, changeResult, isStatusFor } from './change-result.js';
 
-/** What `enable()` and `disable()` share of their options (see EnableOptions, DisableOptions). */
+/** The options of `enable()` and `disable()`: a run's options, with the results file required. */
 export interface ChangeRunOptions extends RunOptions {
+  /** Results CSV path, or `-` for stdout. Overwritten. */
   readonly out: string;
+  /** With `state`: rows the ledger records as done by an earlier run of the command are not sent again. */
   readonly resume?: boolean | undefined;
+  /**
+   * The undo file: one line per credential this run changed, in the input format (the input of the
+   * other command, which takes the run back); appended to when it exists with the same header.
+   * Default: `<out>.undo.csv` (`.csv` or `.xlsx` dropped from `out`); none when `out` is `-`.
+   */
   readonly undoFile?: string | undefined;
+  /**
+   * A plan file read with `readPlanFile` (`plan [--action disable] --out plan.csv`, applied with
+   * `--plan`): only its `would-enable` (`would-disable`) rows are sent, and the run refuses to start
+   * when the input is not the one the plan was made from.
+   */
   readonly plan?: AppliedPlan | undefined;
 }
 
